@@ -1,0 +1,20 @@
+//! # birdnn
+//!
+//! Repairs small deep neural networks so that they satisfy safety properties (BIRDNN:
+//! behaviour imitation), and measures what the repair kept.
+//!
+//! This library is the core shared by the `birdnn` command line program and the browser app.
+//! It never depends on a web crate and never touches the file system outside the thin path
+//! helpers of [`formats`], so it builds and tests natively and for `wasm32-unknown-unknown`.
+//!
+//! Data flows one way: file ([`formats`]) -> model ([`network`]) -> property ([`property`])
+//! -> samples ([`sampling`], [`falsify`]) -> repair -> measures -> picture.
+#![warn(missing_docs)]
+
+pub mod falsify;
+pub mod formats;
+pub mod network;
+pub mod property;
+pub mod rng;
+pub mod sampling;
+pub mod tensor;

@@ -1,0 +1,185 @@
+//! A batch of row vectors stored row-major in one flat `Vec<f32>`.
+//!
+//! Networks here are small (5-50 neurons wide), so the cost lies in batching, not in clever
+//! kernels. Every loop runs in a fixed order: the same inputs give bit-identical results
+//! natively and on wasm32 (no platform-specific BLAS, no reordering of sums).
+
+use serde::{Deserialize, Serialize};
+
+/// `rows x cols` numbers, row-major: row `r` is `data[r * cols..(r + 1) * cols]`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Matrix {
+    rows: usize,
+    cols: usize,
+    data: Vec<f32>,
+}
+
+/// A matrix whose buffer length does not match its shape.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("a {rows}x{cols} matrix needs {} numbers, got {len}", rows * cols)]
+pub struct ShapeError {
+    /// Requested rows.
+    pub rows: usize,
+    /// Requested columns.
+    pub cols: usize,
+    /// Length of the buffer given.
+    pub len: usize,
+}
+
+impl Matrix {
+    /// A matrix of zeros.
+    pub fn zeros(rows: usize, cols: usize) -> Self {
+        Matrix {
+            rows,
+            cols,
+            data: vec![0.0; rows * cols],
+        }
+    }
+
+    /// Wraps a row-major buffer; fails when its length is not `rows * cols`.
+    pub fn from_vec(rows: usize, cols: usize, data: Vec<f32>) -> Result<Self, ShapeError> {
+        if data.len() != rows * cols {
+            return Err(ShapeError {
+                rows,
+                cols,
+                len: data.len(),
+            });
+        }
+        Ok(Matrix { rows, cols, data })
+    }
+
+    /// Builds a matrix from equally long rows; fails on ragged rows.
+    pub fn from_rows<R: AsRef<[f32]>>(rows: &[R]) -> Result<Self, ShapeError> {
+        let cols = rows.first().map_or(0, |r| r.as_ref().len());
+        let mut data = Vec::with_capacity(rows.len() * cols);
+        for row in rows {
+            let row = row.as_ref();
+            if row.len() != cols {
+                return Err(ShapeError {
+                    rows: rows.len(),
+                    cols,
+                    len: data.len() + row.len(),
+                });
+            }
+            data.extend_from_slice(row);
+        }
+        Ok(Matrix {
+            rows: rows.len(),
+            cols,
+            data,
+        })
+    }
+
+    /// Number of rows (batch size).
+    pub fn rows(&self) -> usize {
+        self.rows
+    }
+
+    /// Number of columns (features).
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// Row `r`.
+    pub fn row(&self, r: usize) -> &[f32] {
+        &self.data[r * self.cols..(r + 1) * self.cols]
+    }
+
+    /// Row `r`, mutable.
+    pub fn row_mut(&mut self, r: usize) -> &mut [f32] {
+        &mut self.data[r * self.cols..(r + 1) * self.cols]
+    }
+
+    /// Iterates over the rows.
+    pub fn iter_rows(&self) -> impl Iterator<Item = &[f32]> {
+        (0..self.rows).map(move |r| self.row(r))
+    }
+
+    /// The flat row-major buffer.
+    pub fn as_slice(&self) -> &[f32] {
+        &self.data
+    }
+
+    /// The flat row-major buffer, mutable.
+    pub fn as_mut_slice(&mut self) -> &mut [f32] {
+        &mut self.data
+    }
+
+    /// Gives the buffer back.
+    pub fn into_vec(self) -> Vec<f32> {
+        self.data
+    }
+
+    /// A new matrix holding the given rows, in that order.
+    pub fn select_rows(&self, indices: &[usize]) -> Matrix {
+        let mut data = Vec::with_capacity(indices.len() * self.cols);
+        for &i in indices {
+            data.extend_from_slice(self.row(i));
+        }
+        Matrix {
+            rows: indices.len(),
+            cols: self.cols,
+            data,
+        }
+    }
+
+    /// Appends the rows of `other` (same column count).
+    pub fn append_rows(&mut self, other: &Matrix) -> Result<(), ShapeError> {
+        if other.cols != self.cols && other.rows > 0 {
+            return Err(ShapeError {
+                rows: other.rows,
+                cols: self.cols,
+                len: other.data.len(),
+            });
+        }
+        self.data.extend_from_slice(&other.data);
+        self.rows += other.rows;
+        Ok(())
+    }
+
+    /// Appends one row.
+    pub fn push_row(&mut self, row: &[f32]) -> Result<(), ShapeError> {
+        if row.len() != self.cols {
+            return Err(ShapeError {
+                rows: 1,
+                cols: self.cols,
+                len: row.len(),
+            });
+        }
+        self.data.extend_from_slice(row);
+        self.rows += 1;
+        Ok(())
+    }
+}
+
+/// `out = x * w + bias` for a batch: `x` is `batch x n_in`, `w` is `n_in x n_out` row-major,
+/// `out` is `batch x n_out`.
+pub(crate) fn affine_batch(
+    x: &[f32],
+    w: &[f32],
+    bias: &[f32],
+    n_in: usize,
+    n_out: usize,
+    out: &mut [f32],
+) {
+    let batch = if n_in == 0 {
+        out.len() / n_out.max(1)
+    } else {
+        x.len() / n_in
+    };
+    for b in 0..batch {
+        let out_row = &mut out[b * n_out..(b + 1) * n_out];
+        out_row.copy_from_slice(bias);
+        let x_row = &x[b * n_in..(b + 1) * n_in];
+        for (i, &xi) in x_row.iter().enumerate() {
+            if xi == 0.0 {
+                // ReLU networks are mostly zeros after the first layer; skipping them is exact.
+                continue;
+            }
+            let w_row = &w[i * n_out..(i + 1) * n_out];
+            for (o, &wio) in out_row.iter_mut().zip(w_row) {
+                *o += xi * wio;
+            }
+        }
+    }
+}
