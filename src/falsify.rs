@@ -15,11 +15,33 @@
 //! [`UnsafeRegion::violation_margin`]: crate::property::UnsafeRegion::violation_margin
 
 use crate::network::Network;
-use crate::property::{Property, PropertyError};
+use crate::property::{LinearConstraint, Property, PropertyError, UnsafeRegion};
 use crate::rng::SplitMix64;
 use crate::sampling::sample_box;
 use crate::tensor::Matrix;
 use serde::{Deserialize, Serialize};
+
+/// Writes into `grad` the gradient (with respect to the outputs) of the objective the search
+/// descends: for the disjunct closest to holding, the sum of its constraints' positive
+/// slacks. Unlike the max-slack margin, this pushes on every unmet constraint at once
+/// instead of zig-zagging between them.
+fn descent_objective_gradient(region: &UnsafeRegion, y: &[f32], grad: &mut [f32]) {
+    let mut best: Option<(f64, &Vec<LinearConstraint>)> = None;
+    for conj in &region.disjuncts {
+        let total: f64 = conj.iter().map(|c| c.slack(y).max(0.0)).sum();
+        if best.is_none_or(|(b, _)| total < b) {
+            best = Some((total, conj));
+        }
+    }
+    let Some((_, conj)) = best else { return };
+    for c in conj {
+        if c.slack(y) > 0.0 {
+            for (g, &k) in grad.iter_mut().zip(&c.coefficients) {
+                *g += k as f32;
+            }
+        }
+    }
+}
 
 /// Settings of a falsification run.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -37,6 +59,10 @@ pub struct FalsifierConfig {
     pub max_counterexamples: usize,
     /// Seed of the starting points (default 0).
     pub seed: u64,
+    /// Share of the signal that switched-off ReLUs pass back during the search (default
+    /// 0.5; 0 follows the exact gradient). Without it, starts where a whole layer is off
+    /// have no direction at all, which is most of the ACAS Xu input space.
+    pub relu_leak: f32,
 }
 
 impl Default for FalsifierConfig {
@@ -48,6 +74,7 @@ impl Default for FalsifierConfig {
             step_size: 0.05,
             max_counterexamples: 100,
             seed: 0,
+            relu_leak: 0.5,
         }
     }
 }
@@ -62,6 +89,12 @@ impl FalsifierConfig {
             return Err(format!(
                 "falsifier step size must be in (0, 1], got {}",
                 self.step_size
+            ));
+        }
+        if !(self.relu_leak.is_finite() && (0.0..=1.0).contains(&self.relu_leak)) {
+            return Err(format!(
+                "falsifier ReLU leak must be in [0, 1], got {}",
+                self.relu_leak
             ));
         }
         Ok(())
@@ -229,7 +262,7 @@ impl<'a> Falsifier<'a> {
             let property = &self.properties[slot.property];
             let x = self.points.row(s);
             let y = outputs.row(s);
-            let (margin, active) = property.unsafe_region.violation_margin(y);
+            let (margin, _) = property.unsafe_region.violation_margin(y);
             if margin <= 0.0 && property.is_negative(x, y) {
                 if !self.found.iter().any(|c| c.input == x) {
                     self.found.push(Counterexample {
@@ -247,16 +280,19 @@ impl<'a> Falsifier<'a> {
                 restart.push(s);
                 continue;
             }
-            if let Some((d, c)) = active {
-                let coefficients = &property.unsafe_region.disjuncts[d][c].coefficients;
-                for (g, &k) in d_out.row_mut(s).iter_mut().zip(coefficients) {
-                    *g = k as f32;
-                }
-            }
+            descent_objective_gradient(&property.unsafe_region, y, d_out.row_mut(s));
         }
-        let grad = self.net.input_gradient(&trace, &d_out);
+        let grad = self
+            .net
+            .surrogate_input_gradient(&trace, &d_out, self.config.relu_leak);
         for (s, slot) in self.slots.iter().enumerate() {
             if !slot.active || restart.contains(&s) {
+                continue;
+            }
+            if grad.row(s).iter().all(|&g| g == 0.0) {
+                // A flat spot (typically a whole ReLU layer switched off): no direction to
+                // follow, so spend the budget elsewhere.
+                restart.push(s);
                 continue;
             }
             let input_box = &self.properties[slot.property].input_boxes[slot.input_box];

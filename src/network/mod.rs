@@ -497,14 +497,27 @@ impl Network {
                 bias: vec![0.0; l.bias.len()],
             })
             .collect();
-        let inputs = self.backpropagate(trace, d_output, Some(&mut layers));
+        let inputs = self.backpropagate(trace, d_output, Some(&mut layers), 0.0);
         Gradients { inputs, layers }
     }
 
     /// Gradient of a scalar loss with respect to the inputs only (cheaper than
     /// [`Network::backward`]; the falsifier needs nothing else).
     pub fn input_gradient(&self, trace: &ForwardTrace, d_output: &Matrix) -> Matrix {
-        self.backpropagate(trace, d_output, None)
+        self.backpropagate(trace, d_output, None, 0.0)
+    }
+
+    /// A search direction rather than a gradient: like [`Network::input_gradient`], but
+    /// switched-off ReLUs pass `leak` times the signal back instead of nothing. Where a whole
+    /// layer is off, the true gradient is zero and a search has no direction; the leak points
+    /// towards inputs that switch neurons back on (a "surrogate gradient").
+    pub fn surrogate_input_gradient(
+        &self,
+        trace: &ForwardTrace,
+        d_output: &Matrix,
+        leak: f32,
+    ) -> Matrix {
+        self.backpropagate(trace, d_output, None, leak)
     }
 
     fn backpropagate(
@@ -512,6 +525,7 @@ impl Network {
         trace: &ForwardTrace,
         d_output: &Matrix,
         mut parameter_grads: Option<&mut Vec<LayerGradient>>,
+        relu_leak: f32,
     ) -> Matrix {
         let batch = d_output.rows();
         let mut delta = d_output.clone();
@@ -521,8 +535,12 @@ impl Network {
             let pre = trace.pre[l].as_slice();
             let post = trace.post[l + 1].as_slice();
             if layer.activation != Activation::Identity {
+                let floor = match layer.activation {
+                    Activation::Relu | Activation::LeakyRelu { .. } => relu_leak,
+                    _ => 0.0,
+                };
                 for ((d, &z), &a) in delta.as_mut_slice().iter_mut().zip(pre).zip(post) {
-                    *d *= layer.activation.derivative(z, a);
+                    *d *= layer.activation.derivative(z, a).max(floor);
                 }
             }
             let x = trace.post[l].as_slice();
