@@ -1,0 +1,428 @@
+//! Argument parsing and the commands. Each command loads through the core's readers,
+//! computes through the core, and only formats here.
+
+use birdnn::falsify::{Counterexample, Falsifier, FalsifierConfig};
+use birdnn::formats::{self, csv, nnet, NetworkFormat};
+use birdnn::network::{DecisionRule, Network};
+use birdnn::property::{negatives_of, Property};
+use birdnn::rng::SplitMix64;
+use birdnn::sampling::sample_property;
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+type CliResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Repair small neural networks so that they satisfy safety properties.
+#[derive(Parser)]
+#[command(name = "birdnn", version, about)]
+struct Cli {
+    /// Print one JSON object instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show a network's layers, activations, parameter count, normalisation and decision rule.
+    Info {
+        /// Network file (.onnx, .nnet or .json).
+        net: PathBuf,
+    },
+    /// Run a network on the inputs of a CSV file and print its outputs as CSV.
+    Eval {
+        /// Network file.
+        net: PathBuf,
+        /// CSV of inputs, one per line (a header line is optional).
+        #[arg(long)]
+        inputs: PathBuf,
+        /// The inputs are in physical units (normalise them with the network's metadata).
+        #[arg(long)]
+        physical: bool,
+        /// Add a column with the decision (winning output index).
+        #[arg(long)]
+        decisions: bool,
+    },
+    /// Estimate how often properties are violated and search for counterexamples.
+    Check {
+        /// Network file.
+        net: PathBuf,
+        /// VNN-LIB property files.
+        #[arg(required = true)]
+        properties: Vec<PathBuf>,
+        /// Uniform samples drawn from each property's input region.
+        #[arg(long, default_value_t = 10_000)]
+        samples: usize,
+        /// Seed of the sampler and the falsifier.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Random starts of the gradient falsifier (0 turns it off).
+        #[arg(long, default_value_t = 4096)]
+        starts: usize,
+        /// Stop the falsifier after this many counterexamples.
+        #[arg(long, default_value_t = 20)]
+        max_counterexamples: usize,
+        /// Decision rule to use instead of the network's own (argmax or argmin).
+        #[arg(long)]
+        decision: Option<DecisionRule>,
+    },
+    /// Convert a network between ONNX, .nnet and JSON (formats from the extensions).
+    Convert {
+        /// Input network file.
+        input: PathBuf,
+        /// Output network file.
+        output: PathBuf,
+        /// Set the decision rule stored with the network (argmax or argmin).
+        #[arg(long)]
+        decision: Option<DecisionRule>,
+    },
+}
+
+/// Runs the command line program.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info { net } => info(&net, cli.json),
+        Command::Eval {
+            net,
+            inputs,
+            physical,
+            decisions,
+        } => eval(&net, &inputs, physical, decisions),
+        Command::Check {
+            net,
+            properties,
+            samples,
+            seed,
+            starts,
+            max_counterexamples,
+            decision,
+        } => check(
+            &net,
+            &properties,
+            CheckSettings {
+                samples,
+                seed,
+                starts,
+                max_counterexamples,
+                decision,
+            },
+            cli.json,
+        ),
+        Command::Convert {
+            input,
+            output,
+            decision,
+        } => convert(&input, &output, decision),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("birdnn: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_network(path: &Path) -> Result<Network, formats::FormatError> {
+    formats::load_network(path)
+}
+
+fn info(path: &Path, json_output: bool) -> CliResult {
+    let net = load_network(path)?;
+    let meta = net.meta();
+    if json_output {
+        let layers: Vec<_> = net
+            .layers()
+            .iter()
+            .map(|l| {
+                json!({
+                    "inputs": l.inputs(),
+                    "outputs": l.outputs(),
+                    "activation": l.activation().to_string(),
+                    "parameters": l.parameter_count(),
+                })
+            })
+            .collect();
+        let out = json!({
+            "name": meta.name,
+            "inputs": meta.inputs,
+            "outputs": meta.outputs,
+            "output_scaling": meta.output_scaling,
+            "decision": meta.decision,
+            "widths": net.widths(),
+            "layers": layers,
+            "parameters": net.parameter_count(),
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("{}", meta.name);
+    println!(
+        "  {} inputs -> {} outputs, {} layers, {} parameters, decision: {}",
+        net.input_size(),
+        net.output_size(),
+        net.layers().len(),
+        net.parameter_count(),
+        meta.decision
+    );
+    println!("  widths: {:?}", net.widths());
+    println!("\n  layer  in -> out  activation      parameters");
+    for (l, layer) in net.layers().iter().enumerate() {
+        println!(
+            "  {:>5}  {:>3} -> {:<3}  {:<14}  {:>10}",
+            l + 1,
+            layer.inputs(),
+            layer.outputs(),
+            layer.activation().to_string(),
+            layer.parameter_count()
+        );
+    }
+    println!("\n  input   unit   physical range              normalisation (x - mean) / range");
+    for spec in &meta.inputs {
+        println!(
+            "  {:<7} {:<6} [{}, {}]  mean {} range {}",
+            spec.name, spec.unit, spec.min, spec.max, spec.mean, spec.range
+        );
+    }
+    let scaling = meta.output_scaling;
+    println!(
+        "\n  outputs: {} (physical = y * {} + {})",
+        meta.outputs.join(", "),
+        scaling.range,
+        scaling.mean
+    );
+    Ok(())
+}
+
+fn eval(path: &Path, inputs: &Path, physical: bool, decisions: bool) -> CliResult {
+    let net = load_network(path)?;
+    let text = std::fs::read_to_string(inputs).map_err(|e| format!("{}: {e}", inputs.display()))?;
+    let mut x = csv::read_with_width(&inputs.display().to_string(), &text, net.input_size())?;
+    if physical {
+        let specs = &net.meta().inputs;
+        for r in 0..x.rows() {
+            for (v, spec) in x.row_mut(r).iter_mut().zip(specs) {
+                *v = spec.normalise(*v as f64) as f32;
+            }
+        }
+    }
+    let y = net.forward(&x)?;
+    let mut header: Vec<String> = net.meta().outputs.clone();
+    let mut out = std::io::stdout().lock();
+    if decisions {
+        header.push("decision".into());
+        writeln!(out, "{}", header.join(","))?;
+        for row in y.iter_rows() {
+            let d = net.meta().decision.decide(row).unwrap_or(0);
+            let values: Vec<String> = row.iter().map(|v| v.to_string()).collect();
+            writeln!(out, "{},{d}", values.join(","))?;
+        }
+    } else {
+        write!(out, "{}", csv::write(&header, &y))?;
+    }
+    Ok(())
+}
+
+struct CheckSettings {
+    samples: usize,
+    seed: u64,
+    starts: usize,
+    max_counterexamples: usize,
+    decision: Option<DecisionRule>,
+}
+
+/// Prints progress on stderr: an updating line on a terminal, a line per quarter otherwise.
+struct Progress {
+    terminal: bool,
+    last_quarter: usize,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Progress {
+            terminal: std::io::stderr().is_terminal(),
+            last_quarter: 0,
+        }
+    }
+
+    fn report(&mut self, label: &str, done: usize, total: usize, detail: &str) {
+        let total = total.max(1);
+        if self.terminal {
+            eprint!("\r{label}: {done}/{total} {detail}        ");
+        } else {
+            let quarter = done * 4 / total;
+            if quarter > self.last_quarter {
+                self.last_quarter = quarter;
+                eprintln!("{label}: {done}/{total} {detail}");
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.terminal {
+            eprintln!();
+        }
+        self.last_quarter = 0;
+    }
+}
+
+fn check(net_path: &Path, prop_paths: &[PathBuf], settings: CheckSettings, json_output: bool) -> CliResult {
+    let mut net = load_network(net_path)?;
+    if let Some(rule) = settings.decision {
+        net.set_decision(rule);
+    }
+    let properties: Vec<Property> = prop_paths
+        .iter()
+        .map(|p| formats::load_property(p))
+        .collect::<Result<_, _>>()?;
+    for p in &properties {
+        p.check_fits(&net)?;
+    }
+    let started = Instant::now();
+    let mut rng = SplitMix64::new(settings.seed);
+    let mut per_property = Vec::new();
+    let (mut total_samples, mut total_violations) = (0usize, 0usize);
+    for p in &properties {
+        let x = sample_property(&mut rng, p, settings.samples);
+        let y = net.forward(&x)?;
+        let violations = negatives_of(std::slice::from_ref(p), &x, &y)
+            .iter()
+            .filter(|&&n| n)
+            .count();
+        total_samples += x.rows();
+        total_violations += violations;
+        per_property.push((p, x.rows(), violations));
+    }
+
+    let mut counterexamples: Vec<Counterexample> = Vec::new();
+    let mut evaluations = 0;
+    if settings.starts > 0 {
+        let config = FalsifierConfig {
+            starts: settings.starts,
+            max_counterexamples: settings.max_counterexamples,
+            seed: settings.seed,
+            ..Default::default()
+        };
+        let mut falsifier = Falsifier::new(&net, &properties, config)?;
+        let mut progress = Progress::new();
+        while !falsifier.is_done() {
+            let p = falsifier.step();
+            progress.report(
+                "falsifier",
+                p.starts_used,
+                p.starts_total,
+                &format!("starts, {} counterexamples", p.found),
+            );
+        }
+        progress.finish();
+        evaluations = falsifier.progress().evaluations;
+        counterexamples = falsifier.into_counterexamples();
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let violated = total_violations > 0 || !counterexamples.is_empty();
+    let meta = net.meta();
+
+    if json_output {
+        let props: Vec<_> = per_property
+            .iter()
+            .enumerate()
+            .map(|(k, (p, n, v))| {
+                json!({
+                    "name": p.name,
+                    "samples": n,
+                    "violations": v,
+                    "violation_rate": *v as f64 / (*n).max(1) as f64,
+                    "counterexamples_found": counterexamples.iter().filter(|c| c.property == k).count(),
+                })
+            })
+            .collect();
+        let cex: Vec<_> = counterexamples
+            .iter()
+            .map(|c| {
+                json!({
+                    "property": properties[c.property].name,
+                    "input": c.input,
+                    "output": c.output,
+                    "decision": meta.decision.decide(&c.output),
+                    "margin": c.margin,
+                })
+            })
+            .collect();
+        let out = json!({
+            "network": meta.name,
+            "seed": settings.seed,
+            "samples": total_samples,
+            "violations": total_violations,
+            "violation_rate": total_violations as f64 / total_samples.max(1) as f64,
+            "properties": props,
+            "falsifier": { "starts": settings.starts, "evaluations": evaluations },
+            "counterexamples": cex,
+            "verdict": if violated { "violated" } else { "no_violation_found" },
+            "seconds": seconds,
+        });
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+
+    println!("{} ({} inputs, {} outputs, {})", meta.name, net.input_size(), net.output_size(), meta.decision);
+    for (k, (p, n, v)) in per_property.iter().enumerate() {
+        let found = counterexamples.iter().filter(|c| c.property == k).count();
+        println!(
+            "  {}: {v} of {n} uniform samples violate it ({:.4} %); falsifier found {found}",
+            p.name,
+            100.0 * *v as f64 / (*n).max(1) as f64
+        );
+    }
+    for (k, c) in counterexamples.iter().enumerate().take(10) {
+        let decision = meta.decision.decide(&c.output).unwrap_or(0);
+        let physical: Vec<String> = c
+            .input
+            .iter()
+            .zip(&meta.inputs)
+            .map(|(&v, s)| {
+                let unit = if s.unit.is_empty() { String::new() } else { format!(" {}", s.unit) };
+                format!("{}={:.6}{unit}", s.name, s.denormalise(v as f64))
+            })
+            .collect();
+        println!("  counterexample {} ({}):", k + 1, properties[c.property].name);
+        println!("    input  {:?}", c.input);
+        if meta.inputs.iter().any(|s| !s.is_identity_scaling()) {
+            println!("           {}", physical.join(", "));
+        }
+        println!("    output {:?} -> {}", c.output, meta.outputs[decision]);
+    }
+    if counterexamples.len() > 10 {
+        println!("  ... {} more (use --json to see all)", counterexamples.len() - 10);
+    }
+    println!(
+        "verdict: {} ({:.2} s, seed {})",
+        if violated { "VIOLATED" } else { "no violation found" },
+        seconds,
+        settings.seed
+    );
+    Ok(())
+}
+
+fn convert(input: &Path, output: &Path, decision: Option<DecisionRule>) -> CliResult {
+    let mut net = load_network(input)?;
+    if let Some(rule) = decision {
+        net.set_decision(rule);
+    }
+    if NetworkFormat::from_name(&output.display().to_string()) == Some(NetworkFormat::Nnet)
+        && !nnet::is_standard(&net)
+    {
+        eprintln!(
+            "birdnn: warning: {} has non-ReLU hidden layers; birdnn records them in a comment, but other .nnet readers will evaluate the file as a ReLU network",
+            input.display()
+        );
+    }
+    formats::save_network(output, &net)?;
+    eprintln!("wrote {}", output.display());
+    Ok(())
+}

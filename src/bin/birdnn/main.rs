@@ -1,0 +1,15 @@
+//! `birdnn`: the command line front of the repair core.
+//!
+//! Readable text for people by default, one JSON object with `--json` for machines. Errors
+//! go to stderr with a non-zero exit code; progress of long runs goes to stderr.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod cli;
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    cli::main()
+}
+
+#[cfg(target_arch = "wasm32")]
+fn main() {}
