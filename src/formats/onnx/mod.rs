@@ -30,6 +30,10 @@ use std::collections::HashMap;
 
 const META_KEY: &str = "birdnn.meta";
 
+/// Widest layer birdnn reads. Folding affine operations can materialise a `width x width`
+/// identity, so an absurd declared width (from a corrupted file) must be refused up front.
+const MAX_WIDTH: usize = 4096;
+
 /// A constant tensor, converted to `f64`.
 #[derive(Clone, Debug)]
 struct Constant {
@@ -320,6 +324,12 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
                 }
             }
         }
+        if product > MAX_WIDTH {
+            return Err(reader.err(format!(
+                "input '{}' has {product} features; birdnn reads networks up to {MAX_WIDTH} wide",
+                input.name()
+            )));
+        }
         width = Some(product);
     }
 
@@ -434,6 +444,12 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
                 } else {
                     (b.dims[0], b.dims[1])
                 };
+                if k > MAX_WIDTH || n > MAX_WIDTH {
+                    return Err(reader.node_err(
+                        node,
+                        format!("weight matrix {k}x{n} is wider than the {MAX_WIDTH} birdnn reads"),
+                    ));
+                }
                 let mut m: Vec<f64> = if trans_b != 0 {
                     let mut t = vec![0.0; k * n];
                     for r in 0..n {
@@ -471,7 +487,7 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
                 let c = reader.constant(node, others.first().map_or("", |s| s.as_str()))?;
                 if pending.is_none() {
                     // Width unknown so far: a per-feature constant tells it.
-                    let w = c.dims.last().copied().unwrap_or(1).max(1);
+                    let w = c.dims.last().copied().unwrap_or(1).clamp(1, MAX_WIDTH);
                     ensure(&mut pending, w);
                 }
                 let p = pending.as_mut().expect("ensured");
