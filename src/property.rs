@@ -36,7 +36,9 @@ impl InputBox {
                 return Err(format!("input {i} has a non-finite bound [{l}, {u}]"));
             }
             if l > u {
-                return Err(format!("input {i} has lower bound {l} above upper bound {u}"));
+                return Err(format!(
+                    "input {i} has lower bound {l} above upper bound {u}"
+                ));
             }
         }
         Ok(InputBox { lower, upper })
@@ -49,14 +51,17 @@ impl InputBox {
 
     /// `upper - lower` per dimension.
     pub fn widths(&self) -> Vec<f64> {
-        self.lower.iter().zip(&self.upper).map(|(l, u)| u - l).collect()
+        self.lower
+            .iter()
+            .zip(&self.upper)
+            .map(|(l, u)| u - l)
+            .collect()
     }
 
     /// Whether `x` lies in the box (bounds included), comparing in `f64`.
     pub fn contains(&self, x: &[f32]) -> bool {
         x.len() == self.dims()
-            && x
-                .iter()
+            && x.iter()
                 .zip(self.lower.iter().zip(&self.upper))
                 .all(|(&v, (&l, &u))| (v as f64) >= l && (v as f64) <= u)
     }
@@ -315,8 +320,11 @@ mod tests {
 
     #[test]
     fn projection_lands_inside_f64_bounds() {
-        let b = InputBox::new(vec![-0.328_422_877_151_059_56, 0.25], vec![0.679_857_768_706_128_4, 0.25])
-            .unwrap();
+        let b = InputBox::new(
+            vec![-0.328_422_877_151_059_56, 0.25],
+            vec![0.679_857_768_706_128_4, 0.25],
+        )
+        .unwrap();
         let mut x = [-5.0f32, 3.0];
         b.project(&mut x);
         assert!(b.contains(&x), "{x:?}");

@@ -78,7 +78,11 @@ mod tests {
     fn union_sampling_follows_box_volumes() {
         let small = InputBox::new(vec![0.0, 0.0], vec![1.0, 1.0]).unwrap();
         let large = InputBox::new(vec![10.0, 0.0], vec![13.0, 1.0]).unwrap();
-        let pts = sample_union(&mut SplitMix64::new(1), &[small.clone(), large.clone()], 8000);
+        let pts = sample_union(
+            &mut SplitMix64::new(1),
+            &[small.clone(), large.clone()],
+            8000,
+        );
         let in_small = pts.iter_rows().filter(|x| small.contains(x)).count();
         let in_large = pts.iter_rows().filter(|x| large.contains(x)).count();
         assert_eq!(in_small + in_large, 8000);

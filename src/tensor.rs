@@ -162,11 +162,10 @@ pub(crate) fn affine_batch(
     n_out: usize,
     out: &mut [f32],
 ) {
-    let batch = if n_in == 0 {
-        out.len() / n_out.max(1)
-    } else {
-        x.len() / n_in
-    };
+    let batch = x
+        .len()
+        .checked_div(n_in)
+        .unwrap_or(out.len() / n_out.max(1));
     for b in 0..batch {
         let out_row = &mut out[b * n_out..(b + 1) * n_out];
         out_row.copy_from_slice(bias);

@@ -48,7 +48,11 @@ fn all_45_networks_in_both_formats_match_the_reference_outputs() {
         let onnx = load(&network_path(&dir, i, j, "onnx"));
         let nnet = load(&network_path(&dir, i, j, "nnet"));
         // Every ONNX weight is the .nnet decimal rounded to f32: the layers are identical.
-        assert_eq!(onnx.layers(), nnet.layers(), "N{i},{j}: ONNX and .nnet weights differ");
+        assert_eq!(
+            onnx.layers(),
+            nnet.layers(),
+            "N{i},{j}: ONNX and .nnet weights differ"
+        );
         for net in [&onnx, &nnet] {
             for (x, y) in [(&inputs, &expected), (&inputs_close, &expected_close)] {
                 let d = max_abs_diff(&net.forward(x).unwrap(), y);
@@ -92,7 +96,11 @@ fn written_onnx_and_nnet_reload_with_identical_outputs() {
             assert_eq!(back.layers(), net.layers(), "N{i},{j} via .{ext}");
             assert_eq!(back.meta().inputs, net.meta().inputs, "N{i},{j} via .{ext}");
             assert_eq!(back.meta().decision, DecisionRule::Argmin);
-            assert_eq!(back.forward(&inputs).unwrap(), expected, "N{i},{j} via .{ext}");
+            assert_eq!(
+                back.forward(&inputs).unwrap(),
+                expected,
+                "N{i},{j} via .{ext}"
+            );
         }
     }
 }
@@ -106,7 +114,10 @@ fn all_ten_properties_parse_with_the_documented_shape() {
     }
     let boxes: Vec<usize> = props.iter().map(|p| p.input_boxes.len()).collect();
     assert_eq!(boxes, [1, 1, 1, 1, 1, 2, 1, 1, 1, 1]);
-    let disjuncts: Vec<usize> = props.iter().map(|p| p.unsafe_region.disjuncts.len()).collect();
+    let disjuncts: Vec<usize> = props
+        .iter()
+        .map(|p| p.unsafe_region.disjuncts.len())
+        .collect();
     assert_eq!(disjuncts, [1, 1, 1, 1, 4, 4, 2, 3, 4, 4]);
     // Property 1: COC >= 1500 ft/s (raw), i.e. -Y_0 <= -3.991125645861615.
     let p1 = &props[0].unsafe_region.disjuncts[0][0];
@@ -156,8 +167,20 @@ fn the_sampler_reproduces_the_reference_samples_bit_for_bit() {
     // reference/inputs.csv: seed 42 over the whole normalised domain.
     let inputs = read_csv(&dir.join("reference/inputs.csv"));
     let domain = birdnn::property::InputBox::new(
-        vec![-0.32842287715105956, -0.5000000551328638, -0.5000000551328638, -0.5, -0.5],
-        vec![0.6798577687061284, 0.5000000551328638, 0.5000000551328638, 0.5, 0.5],
+        vec![
+            -0.32842287715105956,
+            -0.5000000551328638,
+            -0.5000000551328638,
+            -0.5,
+            -0.5,
+        ],
+        vec![
+            0.6798577687061284,
+            0.5000000551328638,
+            0.5000000551328638,
+            0.5,
+            0.5,
+        ],
     )
     .unwrap();
     assert_eq!(sample_box(&mut SplitMix64::new(42), &domain, 64), inputs);
@@ -213,7 +236,13 @@ fn violation_counts_agree_with_the_reference() {
         let p = &props[&row.property];
         let x = samples
             .entry((row.property, row.region.clone()))
-            .or_insert_with(|| sample_box(&mut SplitMix64::new(row.seed), &p.input_boxes[0], row.samples));
+            .or_insert_with(|| {
+                sample_box(
+                    &mut SplitMix64::new(row.seed),
+                    &p.input_boxes[0],
+                    row.samples,
+                )
+            });
         let net = nets
             .entry((row.i, row.j))
             .or_insert_with(|| load(&network_path(&dir, row.i, row.j, "onnx")));
@@ -244,7 +273,10 @@ fn violation_counts_agree_with_the_reference() {
         .iter()
         .filter(|r| r.property == 2 && r.i >= 2 && r.violations > 0)
         .count();
-    assert!(p2_violating >= p2_instances, "{p2_violating} vs {p2_instances}");
+    assert!(
+        p2_violating >= p2_instances,
+        "{p2_violating} vs {p2_instances}"
+    );
 }
 
 #[test]
@@ -268,7 +300,11 @@ fn property_6_union_counts_agree_with_the_reference() {
             .find(|r| (r.i, r.j, r.property) == (i, j, 6) && r.region == "union")
             .unwrap();
         assert_eq!(reference.samples, 200_000);
-        assert!(total.abs_diff(reference.violations) <= 3, "N{i},{j}: {total} vs {}", reference.violations);
+        assert!(
+            total.abs_diff(reference.violations) <= 3,
+            "N{i},{j}: {total} vs {}",
+            reference.violations
+        );
     }
 }
 
@@ -281,8 +317,15 @@ fn the_falsifier_finds_counterexamples_that_sampling_misses_on_n19_p7() {
     let p7 = property(&dir, 7);
     let props = [p7];
     let x = sample_box(&mut SplitMix64::new(7), &props[0].input_boxes[0], 100_000);
-    let sampled = classify(&net, &props, &x).unwrap().iter().filter(|&&n| n).count();
-    assert_eq!(sampled, 0, "uniform sampling found {sampled} counterexamples");
+    let sampled = classify(&net, &props, &x)
+        .unwrap()
+        .iter()
+        .filter(|&&n| n)
+        .count();
+    assert_eq!(
+        sampled, 0,
+        "uniform sampling found {sampled} counterexamples"
+    );
 
     let config = FalsifierConfig {
         seed: 1,
@@ -290,7 +333,10 @@ fn the_falsifier_finds_counterexamples_that_sampling_misses_on_n19_p7() {
         ..Default::default()
     };
     let found = Falsifier::new(&net, &props, config).unwrap().run();
-    eprintln!("falsifier found {} counterexamples on N1,9 / p7", found.len());
+    eprintln!(
+        "falsifier found {} counterexamples on N1,9 / p7",
+        found.len()
+    );
     assert!(!found.is_empty(), "the falsifier found no counterexample");
     for c in &found {
         let y = net.forward_one(&c.input).unwrap();

@@ -36,7 +36,9 @@ fn s(p: &Path) -> &str {
 
 #[test]
 fn info_reports_layers_parameters_and_normalisation() {
-    let Some(dir) = common::acasxu_dir() else { return };
+    let Some(dir) = common::acasxu_dir() else {
+        return;
+    };
     let net = common::network_path(&dir, 2, 9, "nnet");
     let v = json(&["info", s(&net), "--json"]);
     assert_eq!(v["parameters"], 13_305);
@@ -45,12 +47,17 @@ fn info_reports_layers_parameters_and_normalisation() {
     assert_eq!(v["layers"][0]["activation"], "relu");
     assert_eq!(v["inputs"][0]["mean"], 19791.091);
     let text = ok(&["info", s(&net)]);
-    assert!(text.contains("13305 parameters") && text.contains("rho"), "{text}");
+    assert!(
+        text.contains("13305 parameters") && text.contains("rho"),
+        "{text}"
+    );
 }
 
 #[test]
 fn eval_prints_the_reference_outputs() {
-    let Some(dir) = common::acasxu_dir() else { return };
+    let Some(dir) = common::acasxu_dir() else {
+        return;
+    };
     let net = common::network_path(&dir, 3, 3, "onnx");
     let inputs = dir.join("reference/inputs_close.csv");
     let printed = ok(&["eval", s(&net), "--inputs", s(&inputs)]);
@@ -84,19 +91,46 @@ fn eval_takes_physical_units() {
     formats::save_network(&path, &net).unwrap();
     let inputs = tmp.path().join("x.csv");
     std::fs::write(&inputs, "a,b\n150,0.5\n").unwrap();
-    let printed = ok(&["eval", s(&path), "--inputs", s(&inputs), "--physical", "--decisions"]);
-    let row: Vec<f32> = printed.lines().nth(1).unwrap().split(',').map(|v| v.parse().unwrap()).collect();
+    let printed = ok(&[
+        "eval",
+        s(&path),
+        "--inputs",
+        s(&inputs),
+        "--physical",
+        "--decisions",
+    ]);
+    let row: Vec<f32> = printed
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .map(|v| v.parse().unwrap())
+        .collect();
     let expected = net.forward_one(&[1.0, 0.5]).unwrap();
     assert_eq!(&row[..2], expected.as_slice());
-    assert_eq!(row[2] as usize, net.meta().decision.decide(&expected).unwrap());
+    assert_eq!(
+        row[2] as usize,
+        net.meta().decision.decide(&expected).unwrap()
+    );
 }
 
 #[test]
 fn check_finds_counterexamples_on_n19_p7_and_they_are_real() {
-    let Some(dir) = common::acasxu_dir() else { return };
+    let Some(dir) = common::acasxu_dir() else {
+        return;
+    };
     let net_path = common::network_path(&dir, 1, 9, "onnx");
     let prop = dir.join("vnnlib/prop_7.vnnlib");
-    let v = json(&["check", s(&net_path), s(&prop), "--samples", "20000", "--seed", "5", "--json"]);
+    let v = json(&[
+        "check",
+        s(&net_path),
+        s(&prop),
+        "--samples",
+        "20000",
+        "--seed",
+        "5",
+        "--json",
+    ]);
     assert_eq!(v["samples"], 20000);
     assert_eq!(v["violations"], 0);
     assert_eq!(v["violation_rate"], 0.0);
@@ -112,7 +146,16 @@ fn check_finds_counterexamples_on_n19_p7_and_they_are_real() {
         assert!(property.is_negative(&input, &output));
     }
     // Same seed, same report (timing aside).
-    let mut again = json(&["check", s(&net_path), s(&prop), "--samples", "20000", "--seed", "5", "--json"]);
+    let mut again = json(&[
+        "check",
+        s(&net_path),
+        s(&prop),
+        "--samples",
+        "20000",
+        "--seed",
+        "5",
+        "--json",
+    ]);
     let mut first = v.clone();
     first["seconds"] = Value::Null;
     again["seconds"] = Value::Null;
@@ -121,10 +164,21 @@ fn check_finds_counterexamples_on_n19_p7_and_they_are_real() {
 
 #[test]
 fn check_estimates_the_reference_violation_rate_on_n29_p8() {
-    let Some(dir) = common::acasxu_dir() else { return };
+    let Some(dir) = common::acasxu_dir() else {
+        return;
+    };
     let net = common::network_path(&dir, 2, 9, "nnet");
     let prop = dir.join("vnnlib/prop_8.vnnlib");
-    let v = json(&["check", s(&net), s(&prop), "--samples", "200000", "--starts", "0", "--json"]);
+    let v = json(&[
+        "check",
+        s(&net),
+        s(&prop),
+        "--samples",
+        "200000",
+        "--starts",
+        "0",
+        "--json",
+    ]);
     // Reference: 39 of 100,000 (0.00039); 5 standard deviations at n = 200,000 is 0.00022.
     let rate = v["violation_rate"].as_f64().unwrap();
     assert!((rate - 0.00039).abs() < 0.00022, "{rate}");
@@ -142,9 +196,17 @@ fn convert_chains_through_every_format_without_changing_the_network() {
         for ext in ["onnx", "nnet", "json", "nnet", "onnx"] {
             let next = tmp.path().join(format!("n.{ext}"));
             let out = birdnn(&["convert", s(&previous), s(&next)]);
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let warned = String::from_utf8_lossy(&out.stderr).contains("warning");
-            assert_eq!(warned, ext == "nnet" && act != Activation::Relu, "{act} -> {ext}");
+            assert_eq!(
+                warned,
+                ext == "nnet" && act != Activation::Relu,
+                "{act} -> {ext}"
+            );
             previous = next;
         }
         let back = formats::load_network(&previous).unwrap();
@@ -158,7 +220,11 @@ fn convert_chains_through_every_format_without_changing_the_network() {
 fn bad_input_gives_a_clear_error_and_a_failure_code() {
     let tmp = tempfile::tempdir().unwrap();
     let broken = tmp.path().join("broken.nnet");
-    std::fs::write(&broken, "// header\n2,2,2,2,\n2,3,2,\n0,\n0,0,\n1,1,\n0,0,0,\n1,1,1,\nx,\n").unwrap();
+    std::fs::write(
+        &broken,
+        "// header\n2,2,2,2,\n2,3,2,\n0,\n0,0,\n1,1,\n0,0,0,\n1,1,1,\nx,\n",
+    )
+    .unwrap();
     let out = birdnn(&["info", s(&broken)]);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
@@ -175,12 +241,17 @@ fn bad_input_gives_a_clear_error_and_a_failure_code() {
 
     // A property of the wrong size for the network.
     let net = tmp.path().join("n.json");
-    formats::save_network(&net, &Network::random(&[3, 4, 2], Activation::Relu, 1).unwrap()).unwrap();
+    formats::save_network(
+        &net,
+        &Network::random(&[3, 4, 2], Activation::Relu, 1).unwrap(),
+    )
+    .unwrap();
     let prop = tmp.path().join("p.vnnlib");
     std::fs::write(&prop, "(declare-const X_0 Real)(declare-const Y_0 Real)(assert (<= X_0 1))(assert (>= X_0 0))(assert (<= Y_0 0))").unwrap();
     let out = birdnn(&["check", s(&net), s(&prop)]);
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("1 inputs and 1 outputs, the network has 3 and 2"));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("1 inputs and 1 outputs, the network has 3 and 2"));
 
     // Inputs of the wrong width.
     let inputs = tmp.path().join("x.csv");

@@ -55,18 +55,30 @@ fn exported_networks_of_every_activation_run_identically_in_onnxruntime() {
     let tmp = tempfile::tempdir().unwrap();
     let mut rng = SplitMix64::new(17);
     let rows: Vec<Vec<f32>> = (0..200)
-        .map(|_| (0..4).map(|_| (rng.next_f64() * 4.0 - 2.0) as f32).collect())
+        .map(|_| {
+            (0..4)
+                .map(|_| (rng.next_f64() * 4.0 - 2.0) as f32)
+                .collect()
+        })
         .collect();
     let x = Matrix::from_rows(&rows).unwrap();
     let inputs = tmp.path().join("inputs.csv");
-    std::fs::write(&inputs, csv::write(&(0..4).map(|i| format!("x{i}")).collect::<Vec<_>>(), &x)).unwrap();
+    std::fs::write(
+        &inputs,
+        csv::write(&(0..4).map(|i| format!("x{i}")).collect::<Vec<_>>(), &x),
+    )
+    .unwrap();
     let mut jobs = Vec::new();
     let mut nets = Vec::new();
     for (k, act) in Activation::ALL.into_iter().enumerate() {
         let net = Network::random(&[4, 16, 12, 3], act, k as u64).unwrap();
         let model = tmp.path().join(format!("net{k}.onnx"));
         formats::save_network(&model, &net).unwrap();
-        jobs.push((model, inputs.clone(), tmp.path().join(format!("out{k}.csv"))));
+        jobs.push((
+            model,
+            inputs.clone(),
+            tmp.path().join(format!("out{k}.csv")),
+        ));
         nets.push((act, net));
     }
     if onnxruntime(&jobs).is_none() {
@@ -84,13 +96,19 @@ fn exported_networks_of_every_activation_run_identically_in_onnxruntime() {
         eprintln!("{act}: max |birdnn - onnxruntime| = {worst:e}");
         assert!(worst <= 1e-5, "{act}: {worst}");
         // Decisions agree everywhere.
-        assert_eq!(net.decisions_of_outputs(&ours), net.decisions_of_outputs(&theirs), "{act}");
+        assert_eq!(
+            net.decisions_of_outputs(&ours),
+            net.decisions_of_outputs(&theirs),
+            "{act}"
+        );
     }
 }
 
 #[test]
 fn re_exported_acas_networks_match_onnxruntime_on_the_original_files() {
-    let Some(dir) = common::acasxu_dir() else { return };
+    let Some(dir) = common::acasxu_dir() else {
+        return;
+    };
     let tmp = tempfile::tempdir().unwrap();
     let mut jobs = Vec::new();
     let cases = [(1, 9), (2, 9), (3, 3), (4, 5), (5, 7)];
@@ -100,7 +118,11 @@ fn re_exported_acas_networks_match_onnxruntime_on_the_original_files() {
         formats::save_network(&model, &net).unwrap();
         for set in ["", "_close"] {
             let inputs = dir.join(format!("reference/inputs{set}.csv"));
-            jobs.push((model.clone(), inputs, tmp.path().join(format!("out{i}{j}{set}.csv"))));
+            jobs.push((
+                model.clone(),
+                inputs,
+                tmp.path().join(format!("out{i}{j}{set}.csv")),
+            ));
         }
     }
     if onnxruntime(&jobs).is_none() {
@@ -124,5 +146,8 @@ fn re_exported_acas_networks_match_onnxruntime_on_the_original_files() {
             identical += 1;
         }
     }
-    eprintln!("{identical} of {} output sets bit-identical to the original files in onnxruntime", 2 * cases.len());
+    eprintln!(
+        "{identical} of {} output sets bit-identical to the original files in onnxruntime",
+        2 * cases.len()
+    );
 }

@@ -25,7 +25,10 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
          (assert (or (<= Y_0 Y_1) (>= (+ Y_0 (* -2 Y_1)) 0.5)))",
     )
     .unwrap();
-    files.push(("own.vnnlib".into(), formats::vnnlib::write(&prop).into_bytes()));
+    files.push((
+        "own.vnnlib".into(),
+        formats::vnnlib::write(&prop).into_bytes(),
+    ));
     files.push(("own.csv".into(), b"x0,x1,x2\n0.5,1,-2\n3,4e-3,5\n".to_vec()));
     // Quietly: the benchmark's absence is reported by the tests that need it.
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/acasxu");

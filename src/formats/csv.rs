@@ -113,7 +113,10 @@ mod tests {
     #[test]
     fn reads_header_rows_and_reports_bad_cells_by_line_and_column() {
         let t = read("a.csv", "x0,x1\n1,2.5\n\n-3,4e-2\n").unwrap();
-        assert_eq!(t.header.as_deref(), Some(&["x0".to_string(), "x1".to_string()][..]));
+        assert_eq!(
+            t.header.as_deref(),
+            Some(&["x0".to_string(), "x1".to_string()][..])
+        );
         assert_eq!(t.rows.as_slice(), &[1.0, 2.5, -3.0, 0.04]);
         let e = read("a.csv", "1,2\n3,x\n").unwrap_err();
         assert_eq!(e.to_string(), "a.csv:2:3: expected a number, found 'x'");

@@ -41,7 +41,10 @@ pub fn read(name: &str, text: &str) -> Result<Network, ParseError> {
     if file.format != FORMAT_TAG {
         return Err(ParseError::whole(
             name,
-            format!("expected \"format\": \"{FORMAT_TAG}\", found \"{}\"", file.format),
+            format!(
+                "expected \"format\": \"{FORMAT_TAG}\", found \"{}\"",
+                file.format
+            ),
         ));
     }
     if file.version != VERSION {

@@ -54,7 +54,9 @@ impl fmt::Display for ParseError {
             Location::Line { line, column } => {
                 write!(f, "{}:{}:{}: {}", self.file, line, column, self.message)
             }
-            Location::Byte(offset) => write!(f, "{} (byte {}): {}", self.file, offset, self.message),
+            Location::Byte(offset) => {
+                write!(f, "{} (byte {}): {}", self.file, offset, self.message)
+            }
             Location::Whole => write!(f, "{}: {}", self.file, self.message),
         }
     }
@@ -157,8 +159,8 @@ pub fn read_network(name: &str, bytes: &[u8]) -> Result<Network, FormatError> {
         NetworkFormat::from_name(name).ok_or_else(|| FormatError::UnknownFormat(name.into()))?;
     let mut net = match format {
         NetworkFormat::Onnx => onnx::read(name, bytes)?,
-        NetworkFormat::Nnet => nnet::read(name, &text(name, bytes)?)?,
-        NetworkFormat::Json => json::read(name, &text(name, bytes)?)?,
+        NetworkFormat::Nnet => nnet::read(name, text(name, bytes)?)?,
+        NetworkFormat::Json => json::read(name, text(name, bytes)?)?,
     };
     if net.meta().name.is_empty() {
         let mut meta = net.meta().clone();
@@ -182,7 +184,7 @@ pub fn write_network(name: &str, net: &Network) -> Result<Vec<u8>, FormatError> 
 /// Reads a VNN-LIB property from bytes.
 pub fn read_property(name: &str, bytes: &[u8]) -> Result<Property, FormatError> {
     check_size(name, bytes.len())?;
-    Ok(vnnlib::read(name, &text(name, bytes)?)?)
+    Ok(vnnlib::read(name, text(name, bytes)?)?)
 }
 
 /// Decodes UTF-8, pointing at the first bad byte.
@@ -221,6 +223,9 @@ fn read_file(path: &Path) -> Result<Vec<u8>, FormatError> {
         source,
     };
     let len = std::fs::metadata(path).map_err(io)?.len();
-    check_size(&path.display().to_string(), usize::try_from(len).unwrap_or(usize::MAX))?;
+    check_size(
+        &path.display().to_string(),
+        usize::try_from(len).unwrap_or(usize::MAX),
+    )?;
     std::fs::read(path).map_err(io)
 }

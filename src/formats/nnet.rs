@@ -12,7 +12,9 @@
 //! will evaluate it as ReLU: [`is_standard`] tells when that matters.
 
 use super::ParseError;
-use crate::network::{Activation, DecisionRule, DenseLayer, InputSpec, Network, NetworkMeta, OutputScaling};
+use crate::network::{
+    Activation, DecisionRule, DenseLayer, InputSpec, Network, NetworkMeta, OutputScaling,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt::Write;
 
@@ -260,7 +262,16 @@ pub fn read(name: &str, text: &str) -> Result<Network, ParseError> {
         ));
     }
 
-    let meta = build_meta(num_inputs, num_outputs, &sizes, &mins, &maxs, &means, &ranges, extension);
+    let meta = build_meta(
+        num_inputs,
+        num_outputs,
+        &sizes,
+        &mins,
+        &maxs,
+        &means,
+        &ranges,
+        extension,
+    );
     Network::new(layers, meta).map_err(|e| ParseError::invalid_network(name, e))
 }
 
@@ -377,11 +388,25 @@ pub fn write(net: &Network) -> String {
     ));
     lines.push(values_line(&widths));
     lines.push("0,".into());
-    lines.push(values_line(&meta.inputs.iter().map(|s| s.min).collect::<Vec<_>>()));
-    lines.push(values_line(&meta.inputs.iter().map(|s| s.max).collect::<Vec<_>>()));
-    let means: Vec<f64> = meta.inputs.iter().map(|s| s.mean).chain([scaling.mean]).collect();
+    lines.push(values_line(
+        &meta.inputs.iter().map(|s| s.min).collect::<Vec<_>>(),
+    ));
+    lines.push(values_line(
+        &meta.inputs.iter().map(|s| s.max).collect::<Vec<_>>(),
+    ));
+    let means: Vec<f64> = meta
+        .inputs
+        .iter()
+        .map(|s| s.mean)
+        .chain([scaling.mean])
+        .collect();
     lines.push(values_line(&means));
-    let ranges: Vec<f64> = meta.inputs.iter().map(|s| s.range).chain([scaling.range]).collect();
+    let ranges: Vec<f64> = meta
+        .inputs
+        .iter()
+        .map(|s| s.range)
+        .chain([scaling.range])
+        .collect();
     lines.push(values_line(&ranges));
     for layer in net.layers() {
         for row in layer.output_rows() {
@@ -430,7 +455,10 @@ mod tests {
         assert!(e.to_string().contains("found 'abc'"), "{e}");
         let truncated = text.trim_end().rsplit_once('\n').unwrap().0;
         let e = read("t.nnet", truncated).unwrap_err();
-        assert!(e.to_string().contains("file ends early") || e.to_string().contains("need"), "{e}");
+        assert!(
+            e.to_string().contains("file ends early") || e.to_string().contains("need"),
+            "{e}"
+        );
         let e = read("t.nnet", "2,2,2,2,\n2,99999999,2,\n").unwrap_err();
         assert!(e.to_string().contains("need"), "{e}");
     }

@@ -21,8 +21,16 @@ const MAX_DISJUNCTS: usize = 100_000;
 
 #[derive(Clone, Debug)]
 enum Expr {
-    Atom { text: String, line: usize, column: usize },
-    List { items: Vec<Expr>, line: usize, column: usize },
+    Atom {
+        text: String,
+        line: usize,
+        column: usize,
+    },
+    List {
+        items: Vec<Expr>,
+        line: usize,
+        column: usize,
+    },
 }
 
 impl Expr {
@@ -106,11 +114,11 @@ impl Lexer<'_> {
                         return Err(ParseError::at(self.file, line, column, "unexpected ')'"));
                     }
                     let (items, l, c) = stack.pop().expect("non-empty");
-                    stack
-                        .last_mut()
-                        .expect("parent")
-                        .0
-                        .push(Expr::List { items, line: l, column: c });
+                    stack.last_mut().expect("parent").0.push(Expr::List {
+                        items,
+                        line: l,
+                        column: c,
+                    });
                 }
                 Some(_) => {
                     let mut text = String::new();
@@ -211,7 +219,10 @@ impl Interpreter<'_> {
                         (self.num_outputs, "output")
                     };
                     if index >= limit {
-                        return Err(self.err(e, format!("{text} is not declared ({limit} {kind} variables are)")));
+                        return Err(self.err(
+                            e,
+                            format!("{text} is not declared ({limit} {kind} variables are)"),
+                        ));
                     }
                     let mut l = Linear::default();
                     if is_input {
@@ -226,7 +237,10 @@ impl Interpreter<'_> {
                         constant: v,
                         ..Default::default()
                     }),
-                    _ => Err(self.err(e, format!("expected a number or a declared X_i / Y_j, found '{text}'"))),
+                    _ => Err(self.err(
+                        e,
+                        format!("expected a number or a declared X_i / Y_j, found '{text}'"),
+                    )),
                 }
             }
             Expr::List { items, .. } => {
@@ -234,9 +248,14 @@ impl Interpreter<'_> {
                     Some((Expr::Atom { text, .. }, args)) => (text.as_str(), args),
                     _ => return Err(self.err(e, "expected (+ ...), (- ...) or (* ...)")),
                 };
-                let terms: Vec<Linear> = args.iter().map(|a| self.term(a)).collect::<Result<_, _>>()?;
+                let terms: Vec<Linear> = args
+                    .iter()
+                    .map(|a| self.term(a))
+                    .collect::<Result<_, _>>()?;
                 match (head, terms.len()) {
-                    ("+", n) if n >= 1 => Ok(terms.into_iter().reduce(Linear::add).expect("n >= 1")),
+                    ("+", n) if n >= 1 => {
+                        Ok(terms.into_iter().reduce(Linear::add).expect("n >= 1"))
+                    }
                     ("-", 1) => Ok(terms.into_iter().next().expect("one").scaled(-1.0)),
                     ("-", n) if n >= 2 => {
                         let mut it = terms.into_iter();
@@ -261,19 +280,37 @@ impl Interpreter<'_> {
                         }
                         Ok(product)
                     }
-                    _ => Err(self.err(e, format!("expected (+ ...), (- ...) or (* ...) with arguments, found '{head}'"))),
+                    _ => Err(self.err(
+                        e,
+                        format!(
+                            "expected (+ ...), (- ...) or (* ...) with arguments, found '{head}'"
+                        ),
+                    )),
                 }
             }
         }
     }
 
     fn formula(&self, e: &Expr) -> Result<Formula, ParseError> {
-        let Expr::List { items, line, column } = e else {
-            return Err(self.err(e, "expected a formula: (and ...), (or ...), (<= a b), (>= a b)"));
+        let Expr::List {
+            items,
+            line,
+            column,
+        } = e
+        else {
+            return Err(self.err(
+                e,
+                "expected a formula: (and ...), (or ...), (<= a b), (>= a b)",
+            ));
         };
         let (head, args) = match items.split_first() {
             Some((Expr::Atom { text, .. }, args)) => (text.as_str(), args),
-            _ => return Err(self.err(e, "expected a formula: (and ...), (or ...), (<= a b), (>= a b)")),
+            _ => {
+                return Err(self.err(
+                    e,
+                    "expected a formula: (and ...), (or ...), (<= a b), (>= a b)",
+                ))
+            }
         };
         let atom = |term: Linear| {
             Formula::Atom(Atom {
@@ -394,13 +431,18 @@ pub fn read(file: &str, text: &str) -> Result<Property, ParseError> {
                     _ => return Err(interp.err(e, "expected (declare-const NAME Real)")),
                 };
                 if sort != "Real" {
-                    return Err(interp.err(e, format!("expected sort Real for {name}, found {sort}")));
+                    return Err(
+                        interp.err(e, format!("expected sort Real for {name}, found {sort}"))
+                    );
                 }
                 match interp.variable(name) {
                     Some((true, i)) => declared_inputs.push((i, e.clone())),
                     Some((false, j)) => declared_outputs.push((j, e.clone())),
                     None => {
-                        return Err(interp.err(e, format!("variables must be named X_i or Y_j, found '{name}'")))
+                        return Err(interp.err(
+                            e,
+                            format!("variables must be named X_i or Y_j, found '{name}'"),
+                        ))
                     }
                 }
             }
@@ -417,14 +459,20 @@ pub fn read(file: &str, text: &str) -> Result<Property, ParseError> {
         decls.sort_by_key(|(i, _)| *i);
         for (expected, (i, e)) in decls.iter().enumerate() {
             if *i != expected {
-                return Err(interp.err(e, format!("{kind}_{i} declared but {kind}_{expected} is missing or repeated")));
+                return Err(interp.err(
+                    e,
+                    format!("{kind}_{i} declared but {kind}_{expected} is missing or repeated"),
+                ));
             }
         }
     }
     interp.num_inputs = declared_inputs.len();
     interp.num_outputs = declared_outputs.len();
     if interp.num_inputs == 0 || interp.num_outputs == 0 {
-        return Err(ParseError::whole(file, "expected declarations of X_0.. and Y_0.."));
+        return Err(ParseError::whole(
+            file,
+            "expected declarations of X_0.. and Y_0..",
+        ));
     }
 
     let formulas = asserts
@@ -443,8 +491,12 @@ pub fn read(file: &str, text: &str) -> Result<Property, ParseError> {
         let mut contradictory = false;
         for atom in conj {
             let t = &atom.term;
-            let input_vars: Vec<(usize, f64)> =
-                t.inputs.iter().filter(|(_, &c)| c != 0.0).map(|(&i, &c)| (i, c)).collect();
+            let input_vars: Vec<(usize, f64)> = t
+                .inputs
+                .iter()
+                .filter(|(_, &c)| c != 0.0)
+                .map(|(&i, &c)| (i, c))
+                .collect();
             let has_outputs = t.outputs.values().any(|&c| c != 0.0);
             let at = |msg: String| ParseError::at(file, atom.line, atom.column, msg);
             match (input_vars.as_slice(), has_outputs) {
@@ -504,9 +556,11 @@ pub fn read(file: &str, text: &str) -> Result<Property, ParseError> {
             output_parts.push(o.clone());
         }
     }
-    let factorises = boxes
-        .iter()
-        .all(|b| output_parts.iter().all(|o| pairs.iter().any(|(pb, po)| pb == b && po == o)));
+    let factorises = boxes.iter().all(|b| {
+        output_parts
+            .iter()
+            .all(|o| pairs.iter().any(|(pb, po)| pb == b && po == o))
+    });
     if !factorises {
         return Err(ParseError::whole(
             file,
@@ -514,7 +568,10 @@ pub fn read(file: &str, text: &str) -> Result<Property, ParseError> {
         ));
     }
     if boxes.is_empty() {
-        return Err(ParseError::whole(file, "the input region is empty (contradictory bounds)"));
+        return Err(ParseError::whole(
+            file,
+            "the input region is empty (contradictory bounds)",
+        ));
     }
     Ok(Property {
         name: display_stem(file),
@@ -565,7 +622,11 @@ fn write_box(out: &mut String, b: &InputBox, indent: &str) {
 /// Writes a property as VNN-LIB (numbers in shortest round-tripping form, so reading the
 /// text back gives the same property).
 pub fn write(p: &Property) -> String {
-    let mut out = format!("; {}\n; written by birdnn {}\n\n", p.name, env!("CARGO_PKG_VERSION"));
+    let mut out = format!(
+        "; {}\n; written by birdnn {}\n\n",
+        p.name,
+        env!("CARGO_PKG_VERSION")
+    );
     for i in 0..p.num_inputs {
         writeln!(out, "(declare-const X_{i} Real)").expect("string");
     }
@@ -625,19 +686,34 @@ mod tests {
     fn reads_boxes_and_dnf() {
         let p = read("s.vnnlib", SAMPLE).unwrap();
         assert_eq!((p.num_inputs, p.num_outputs), (2, 3));
-        assert_eq!(p.input_boxes, vec![InputBox { lower: vec![-0.5, 0.0], upper: vec![0.5, 1.0] }]);
+        assert_eq!(
+            p.input_boxes,
+            vec![InputBox {
+                lower: vec![-0.5, 0.0],
+                upper: vec![0.5, 1.0]
+            }]
+        );
         assert_eq!(p.unsafe_region.disjuncts.len(), 2);
         assert!(p.unsafe_region.contains(&[0.0, 1.0, 2.0]));
         assert!(!p.unsafe_region.contains(&[5.0, 1.0, 1.0]));
         assert!(p.unsafe_region.contains(&[5.0, 1.5, 1.0]));
-        assert_eq!(read("w.vnnlib", &write(&p)).unwrap().unsafe_region, p.unsafe_region);
-        assert_eq!(read("w.vnnlib", &write(&p)).unwrap().input_boxes, p.input_boxes);
+        assert_eq!(
+            read("w.vnnlib", &write(&p)).unwrap().unsafe_region,
+            p.unsafe_region
+        );
+        assert_eq!(
+            read("w.vnnlib", &write(&p)).unwrap().input_boxes,
+            p.input_boxes
+        );
     }
 
     #[test]
     fn errors_name_line_and_column() {
         let e = read("s.vnnlib", &SAMPLE.replace("(<= X_0 0.5)", "(< X_0 0.5)")).unwrap_err();
-        assert_eq!(e.location, super::super::Location::Line { line: 7, column: 9 });
+        assert_eq!(
+            e.location,
+            super::super::Location::Line { line: 7, column: 9 }
+        );
         assert!(e.message.contains("strict"), "{e}");
         let e = read("s.vnnlib", &SAMPLE.replace("Y_2))", "Y_7))")).unwrap_err();
         assert!(e.to_string().contains("Y_7 is not declared"), "{e}");
@@ -646,7 +722,10 @@ mod tests {
         let e = read("s.vnnlib", &SAMPLE.replace("(assert (<= X_0 0.5))\n", "")).unwrap_err();
         assert!(e.to_string().contains("X_0 needs both"), "{e}");
         let coupled = "(declare-const X_0 Real)(declare-const Y_0 Real)(assert (or (and (<= X_0 1) (>= X_0 0) (<= Y_0 0)) (and (<= X_0 3) (>= X_0 2) (>= Y_0 1))))";
-        assert!(read("c.vnnlib", coupled).unwrap_err().to_string().contains("depends"));
+        assert!(read("c.vnnlib", coupled)
+            .unwrap_err()
+            .to_string()
+            .contains("depends"));
         let deep = "(".repeat(100_000);
         assert!(read("d.vnnlib", &deep).is_err());
     }

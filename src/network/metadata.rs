@@ -67,7 +67,9 @@ impl std::str::FromStr for DecisionRule {
         match s {
             "argmax" => Ok(DecisionRule::Argmax),
             "argmin" => Ok(DecisionRule::Argmin),
-            other => Err(format!("unknown decision rule '{other}' (expected argmax or argmin)")),
+            other => Err(format!(
+                "unknown decision rule '{other}' (expected argmax or argmin)"
+            )),
         }
     }
 }
@@ -177,9 +179,11 @@ impl NetworkMeta {
 
     /// Metadata of the ACAS Xu networks: the five inputs with their physical units and
     /// normalisation, the five advisories, argmin. Used when an ACAS Xu ONNX file (which
-    /// carries no metadata) is recognised by its shape and names.
+    /// carries no metadata) is recognised by its shape and names. The numbers are the
+    /// benchmark's own decimals (from its `.nnet` headers), not mathematical constants.
+    #[allow(clippy::approx_constant)]
     pub fn acas_xu() -> Self {
-        let pi = 3.141592653589793;
+        let pi = 3.141593;
         let spec = |name: &str, unit: &str, min: f64, max: f64, mean: f64, range: f64| InputSpec {
             name: name.into(),
             unit: unit.into(),
@@ -197,10 +201,16 @@ impl NetworkMeta {
                 spec("v_own", "ft/s", 100.0, 1200.0, 650.0, 1100.0),
                 spec("v_int", "ft/s", 0.0, 1200.0, 600.0, 1200.0),
             ],
-            outputs: ["COC", "weak left", "weak right", "strong left", "strong right"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect(),
+            outputs: [
+                "COC",
+                "weak left",
+                "weak right",
+                "strong left",
+                "strong right",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect(),
             output_scaling: OutputScaling {
                 mean: 7.5188840201005975,
                 range: 373.94992,

@@ -289,7 +289,9 @@ impl Network {
             let weights = (0..w[0] * w[1])
                 .map(|_| ((rng.next_f64() * 2.0 - 1.0) * scale) as f32)
                 .collect();
-            let bias = (0..w[1]).map(|_| (rng.next_f64() * 0.2 - 0.1) as f32).collect();
+            let bias = (0..w[1])
+                .map(|_| (rng.next_f64() * 0.2 - 0.1) as f32)
+                .collect();
             let activation = if l + 2 == widths.len() {
                 Activation::Identity
             } else {
@@ -297,7 +299,10 @@ impl Network {
             };
             layers.push(DenseLayer::new(w[0], w[1], weights, bias, activation)?);
         }
-        Network::new(layers, NetworkMeta::generic(widths[0], widths[widths.len() - 1]))
+        Network::new(
+            layers,
+            NetworkMeta::generic(widths[0], widths[widths.len() - 1]),
+        )
     }
 
     /// Checks that the layers chain, hold finite numbers, and that the metadata fits.
@@ -597,8 +602,7 @@ mod tests {
             let x = Matrix::from_rows(&[[0.3f32, -0.2, 0.5], [-0.6, 0.1, 0.05]]).unwrap();
             let coeff = [0.7f32, -1.3];
             let trace = net.forward_trace(&x).unwrap();
-            let d_out =
-                Matrix::from_rows(&[coeff, coeff]).unwrap();
+            let d_out = Matrix::from_rows(&[coeff, coeff]).unwrap();
             let g = net.backward(&trace, &d_out);
             let h = 1e-2f32;
             // Input gradient.
@@ -668,7 +672,10 @@ mod tests {
     fn bad_shapes_and_values_are_errors_not_panics() {
         assert!(matches!(
             DenseLayer::new(2, 2, vec![1.0; 3], vec![0.0; 2], Activation::Relu),
-            Err(NetworkError::BufferLength { what: "weights", .. })
+            Err(NetworkError::BufferLength {
+                what: "weights",
+                ..
+            })
         ));
         assert!(matches!(
             DenseLayer::new(1, 1, vec![f32::NAN], vec![0.0], Activation::Relu),
@@ -683,7 +690,10 @@ mod tests {
         let net = Network::new(vec![a], NetworkMeta::generic(2, 3)).unwrap();
         assert!(matches!(
             net.forward(&Matrix::zeros(4, 5)),
-            Err(NetworkError::InputWidth { expected: 2, got: 5 })
+            Err(NetworkError::InputWidth {
+                expected: 2,
+                got: 5
+            })
         ));
         assert!(Network::new(vec![], NetworkMeta::generic(0, 0)).is_err());
     }

@@ -272,7 +272,12 @@ impl Progress {
     }
 }
 
-fn check(net_path: &Path, prop_paths: &[PathBuf], settings: CheckSettings, json_output: bool) -> CliResult {
+fn check(
+    net_path: &Path,
+    prop_paths: &[PathBuf],
+    settings: CheckSettings,
+    json_output: bool,
+) -> CliResult {
     let mut net = load_network(net_path)?;
     if let Some(rule) = settings.decision {
         net.set_decision(rule);
@@ -370,7 +375,13 @@ fn check(net_path: &Path, prop_paths: &[PathBuf], settings: CheckSettings, json_
         return Ok(());
     }
 
-    println!("{} ({} inputs, {} outputs, {})", meta.name, net.input_size(), net.output_size(), meta.decision);
+    println!(
+        "{} ({} inputs, {} outputs, {})",
+        meta.name,
+        net.input_size(),
+        net.output_size(),
+        meta.decision
+    );
     for (k, (p, n, v)) in per_property.iter().enumerate() {
         let found = counterexamples.iter().filter(|c| c.property == k).count();
         println!(
@@ -386,11 +397,19 @@ fn check(net_path: &Path, prop_paths: &[PathBuf], settings: CheckSettings, json_
             .iter()
             .zip(&meta.inputs)
             .map(|(&v, s)| {
-                let unit = if s.unit.is_empty() { String::new() } else { format!(" {}", s.unit) };
+                let unit = if s.unit.is_empty() {
+                    String::new()
+                } else {
+                    format!(" {}", s.unit)
+                };
                 format!("{}={:.6}{unit}", s.name, s.denormalise(v as f64))
             })
             .collect();
-        println!("  counterexample {} ({}):", k + 1, properties[c.property].name);
+        println!(
+            "  counterexample {} ({}):",
+            k + 1,
+            properties[c.property].name
+        );
         println!("    input  {:?}", c.input);
         if meta.inputs.iter().any(|s| !s.is_identity_scaling()) {
             println!("           {}", physical.join(", "));
@@ -398,11 +417,18 @@ fn check(net_path: &Path, prop_paths: &[PathBuf], settings: CheckSettings, json_
         println!("    output {:?} -> {}", c.output, meta.outputs[decision]);
     }
     if counterexamples.len() > 10 {
-        println!("  ... {} more (use --json to see all)", counterexamples.len() - 10);
+        println!(
+            "  ... {} more (use --json to see all)",
+            counterexamples.len() - 10
+        );
     }
     println!(
         "verdict: {} ({:.2} s, seed {})",
-        if violated { "VIOLATED" } else { "no violation found" },
+        if violated {
+            "VIOLATED"
+        } else {
+            "no violation found"
+        },
         seconds,
         settings.seed
     );

@@ -129,7 +129,10 @@ impl PendingAffine {
         self.weights = Some(w);
     }
 
-    fn into_layer(self, activation: Activation) -> Result<DenseLayer, crate::network::NetworkError> {
+    fn into_layer(
+        self,
+        activation: Activation,
+    ) -> Result<DenseLayer, crate::network::NetworkError> {
         let outputs = self.outputs();
         let weights = self.materialised().into_iter().map(|v| v as f32).collect();
         let bias = self.bias.into_iter().map(|v| v as f32).collect();
@@ -310,7 +313,11 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
     let mut width: Option<usize> = None;
     let mut fixed_batch_shape = false;
     if let Some(dims) = value_dims(input) {
-        let features = if dims.len() >= 2 { &dims[1..] } else { &dims[..] };
+        let features = if dims.len() >= 2 {
+            &dims[1..]
+        } else {
+            &dims[..]
+        };
         fixed_batch_shape = dims.len() >= 2 && dims.iter().all(Option::is_some);
         let mut product: usize = 1;
         for d in features {
@@ -340,12 +347,17 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
     for node in &graph.node {
         let op = node.op_type();
         if !node.domain().is_empty() && node.domain() != "ai.onnx" {
-            return Err(reader.node_err(node, format!("operator domain '{}' is not supported", node.domain())));
+            return Err(reader.node_err(
+                node,
+                format!("operator domain '{}' is not supported", node.domain()),
+            ));
         }
         if op == "Constant" {
             let value = attribute(node, "value")
                 .and_then(|a| a.t.as_ref())
-                .ok_or_else(|| reader.node_err(node, "Constant without a tensor 'value' attribute"))?;
+                .ok_or_else(|| {
+                    reader.node_err(node, "Constant without a tensor 'value' attribute")
+                })?;
             let c = reader.tensor(value)?;
             let out = node
                 .output
@@ -641,7 +653,13 @@ fn batched_value(name: &str, width: usize) -> ValueInfoProto {
     }
 }
 
-fn node(op: &str, name: &str, inputs: &[&str], output: &str, attributes: Vec<AttributeProto>) -> NodeProto {
+fn node(
+    op: &str,
+    name: &str,
+    inputs: &[&str],
+    output: &str,
+    attributes: Vec<AttributeProto>,
+) -> NodeProto {
     NodeProto {
         op_type: Some(op.into()),
         name: Some(name.into()),
@@ -671,7 +689,11 @@ pub fn write(net: &Network) -> Vec<u8> {
     for (l, layer) in net.layers().iter().enumerate() {
         let last = l + 1 == count;
         let (w, b) = (format!("layer{l}_W"), format!("layer{l}_B"));
-        initializers.push(float_tensor(&w, &[layer.inputs(), layer.outputs()], layer.weights()));
+        initializers.push(float_tensor(
+            &w,
+            &[layer.inputs(), layer.outputs()],
+            layer.weights(),
+        ));
         initializers.push(float_tensor(&b, &[layer.outputs()], layer.bias()));
         let matmul = format!("layer{l}_MatMul");
         nodes.push(node("MatMul", &matmul, &[&current, &w], &matmul, vec![]));
@@ -681,7 +703,13 @@ pub fn write(net: &Network) -> Vec<u8> {
         } else {
             format!("layer{l}_Add")
         };
-        nodes.push(node("Add", &format!("layer{l}_Add"), &[&matmul, &b], &add, vec![]));
+        nodes.push(node(
+            "Add",
+            &format!("layer{l}_Add"),
+            &[&matmul, &b],
+            &add,
+            vec![],
+        ));
         current = add;
         let (op, attributes) = match act {
             Activation::Identity if last => continue,
@@ -697,7 +725,13 @@ pub fn write(net: &Network) -> Vec<u8> {
         } else {
             format!("layer{l}_{op}")
         };
-        nodes.push(node(op, &format!("layer{l}_{op}"), &[&current], &out, attributes));
+        nodes.push(node(
+            op,
+            &format!("layer{l}_{op}"),
+            &[&current],
+            &out,
+            attributes,
+        ));
         current = out;
     }
     let graph = GraphProto {
@@ -783,19 +817,34 @@ mod tests {
             "y",
         );
         let net = read("g.onnx", &bytes).unwrap();
-        let y = net.forward(&Matrix::from_rows(&[[1.0f32, 1.0]]).unwrap()).unwrap();
+        let y = net
+            .forward(&Matrix::from_rows(&[[1.0f32, 1.0]]).unwrap())
+            .unwrap();
         // x B^T = [1+2, 3+4] = [3, 7]; * 2 = [6, 14]; + [5, 10] = [11, 24].
         assert_eq!(y.as_slice(), &[11.0, 24.0]);
     }
 
     #[test]
     fn unsupported_ops_and_garbage_are_named() {
-        let bytes = model_with(vec![node("Softmax", "sm", &["x"], "y", vec![])], vec![], "y");
+        let bytes = model_with(
+            vec![node("Softmax", "sm", &["x"], "y", vec![])],
+            vec![],
+            "y",
+        );
         let e = read("s.onnx", &bytes).unwrap_err().to_string();
         assert!(e.contains("'sm'") && e.contains("Softmax"), "{e}");
-        let e = read("g.onnx", b"\xff\xff\xff garbage").unwrap_err().to_string();
+        let e = read("g.onnx", b"\xff\xff\xff garbage")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("not an ONNX model"), "{e}");
-        let bytes = model_with(vec![node("Add", "a", &["x", "x"], "y", vec![])], vec![], "y");
-        assert!(read("b.onnx", &bytes).unwrap_err().to_string().contains("branches"));
+        let bytes = model_with(
+            vec![node("Add", "a", &["x", "x"], "y", vec![])],
+            vec![],
+            "y",
+        );
+        assert!(read("b.onnx", &bytes)
+            .unwrap_err()
+            .to_string()
+            .contains("branches"));
     }
 }
