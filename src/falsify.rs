@@ -137,9 +137,9 @@ struct Slot {
 }
 
 /// A resumable falsification run.
-pub struct Falsifier<'a> {
-    net: &'a Network,
-    properties: &'a [Property],
+pub struct Falsifier {
+    net: Network,
+    properties: Vec<Property>,
     config: FalsifierConfig,
     rng: SplitMix64,
     points: Matrix,
@@ -149,11 +149,11 @@ pub struct Falsifier<'a> {
     found: Vec<Counterexample>,
 }
 
-impl<'a> Falsifier<'a> {
+impl Falsifier {
     /// Prepares a run over the union of the properties' input regions.
     pub fn new(
-        net: &'a Network,
-        properties: &'a [Property],
+        net: &Network,
+        properties: &[Property],
         config: FalsifierConfig,
     ) -> Result<Self, PropertyError> {
         for p in properties {
@@ -161,8 +161,8 @@ impl<'a> Falsifier<'a> {
         }
         let rng = SplitMix64::new(config.seed);
         let mut f = Falsifier {
-            net,
-            properties,
+            net: net.clone(),
+            properties: properties.to_vec(),
             rng,
             points: Matrix::zeros(0, net.input_size()),
             slots: Vec::new(),

@@ -8,13 +8,15 @@
 //! helpers of [`formats`], so it builds and tests natively and for `wasm32-unknown-unknown`.
 //!
 //! Data flows one way: file ([`formats`]) -> model ([`network`]) -> property ([`property`])
-//! -> samples ([`sampling`], [`falsify`]) -> repair -> measures -> picture.
+//! -> samples ([`sampling`], [`falsify`]) -> [`repair`] -> [`measures`] -> picture.
 #![warn(missing_docs)]
 
 pub mod falsify;
 pub mod formats;
+pub mod measures;
 pub mod network;
 pub mod property;
+pub mod repair;
 pub mod rng;
 pub mod sampling;
 pub mod tensor;

@@ -418,6 +418,19 @@ impl Network {
         self.layers.iter().map(DenseLayer::parameter_count).sum()
     }
 
+    /// Adds `scale * step` to every parameter (`step` laid out as [`Network::backward`]'s
+    /// layer gradients). Used by gradient descent.
+    pub fn add_scaled(&mut self, step: &[LayerGradient], scale: f32) {
+        for (layer, g) in self.layers.iter_mut().zip(step) {
+            for (w, d) in layer.weights.iter_mut().zip(&g.weights) {
+                *w += scale * d;
+            }
+            for (b, d) in layer.bias.iter_mut().zip(&g.bias) {
+                *b += scale * d;
+            }
+        }
+    }
+
     /// Every parameter in one vector: layer by layer, weights then biases.
     pub fn parameters(&self) -> Vec<f32> {
         let mut out = Vec::with_capacity(self.parameter_count());
@@ -441,21 +454,34 @@ impl Network {
     /// Outputs for a batch of inputs (one per row), in network units.
     pub fn forward(&self, inputs: &Matrix) -> Result<Matrix, NetworkError> {
         self.check_width(inputs)?;
-        let batch = inputs.rows();
-        let mut current = inputs.clone();
-        for layer in &self.layers {
-            let mut next = Matrix::zeros(batch, layer.outputs);
-            layer.forward_into(current.as_slice(), next.as_mut_slice());
-            layer.activation.apply_slice(next.as_mut_slice());
-            current = next;
-        }
-        Ok(current)
+        self.forward_from(0, inputs)
     }
 
     /// Output for one input.
     pub fn forward_one(&self, input: &[f32]) -> Result<Vec<f32>, NetworkError> {
         let batch = Matrix::from_vec(1, input.len(), input.to_vec()).expect("one row");
         Ok(self.forward(&batch)?.into_vec())
+    }
+
+    /// Runs layers `first..` on the given values (the input of layer `first`, e.g. a cached
+    /// `trace.post[first]`). `forward_from(0, x)` is `forward(x)`.
+    pub fn forward_from(&self, first: usize, values: &Matrix) -> Result<Matrix, NetworkError> {
+        let expected = self.layers.get(first).map_or(0, |l| l.inputs);
+        if values.cols() != expected {
+            return Err(NetworkError::InputWidth {
+                expected,
+                got: values.cols(),
+            });
+        }
+        let batch = values.rows();
+        let mut current = values.clone();
+        for layer in &self.layers[first..] {
+            let mut next = Matrix::zeros(batch, layer.outputs);
+            layer.forward_into(current.as_slice(), next.as_mut_slice());
+            layer.activation.apply_slice(next.as_mut_slice());
+            current = next;
+        }
+        Ok(current)
     }
 
     /// Forward pass that keeps every layer's values before and after its activation.

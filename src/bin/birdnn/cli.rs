@@ -5,6 +5,8 @@ use birdnn::falsify::{Counterexample, Falsifier, FalsifierConfig};
 use birdnn::formats::{self, csv, nnet, NetworkFormat};
 use birdnn::network::{DecisionRule, Network};
 use birdnn::property::{negatives_of, Property};
+use birdnn::repair::{HeldOut, Method, RepairData, RepairReport, RepairSession, RepairSettings, ReportPlan, SamplingPlan};
+use birdnn::tensor::Matrix;
 use birdnn::rng::SplitMix64;
 use birdnn::sampling::sample_property;
 use clap::{Parser, Subcommand};
@@ -71,6 +73,8 @@ enum Command {
         #[arg(long)]
         decision: Option<DecisionRule>,
     },
+    /// Repair a network so that it satisfies the properties, and report what changed.
+    Repair(RepairArgs),
     /// Convert a network between ONNX, .nnet and JSON (formats from the extensions).
     Convert {
         /// Input network file.
@@ -81,6 +85,59 @@ enum Command {
         #[arg(long)]
         decision: Option<DecisionRule>,
     },
+}
+
+#[derive(clap::Args)]
+struct RepairArgs {
+    /// Network file.
+    net: PathBuf,
+    /// VNN-LIB property files (all are repaired together).
+    #[arg(required = true)]
+    properties: Vec<PathBuf>,
+    /// retrain, finetune or domain.
+    #[arg(long, default_value = "retrain")]
+    method: Method,
+    /// CSV of counterexamples to learn from (e.g. the paper's counterexample set).
+    #[arg(long, requires = "pos")]
+    neg: Option<PathBuf>,
+    /// CSV of inputs whose behaviour to keep (e.g. the paper's drawndown set).
+    #[arg(long, requires = "neg")]
+    pos: Option<PathBuf>,
+    /// Held-out counterexamples for the report (default: drawn fresh).
+    #[arg(long, requires = "pos_test")]
+    neg_test: Option<PathBuf>,
+    /// Held-out positives for the report (default: drawn fresh).
+    #[arg(long, requires = "neg_test")]
+    pos_test: Option<PathBuf>,
+    /// Seed of every random choice.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// PAC bound on the violation probability (domain method).
+    #[arg(long)]
+    epsilon: Option<f64>,
+    /// PAC confidence parameter (domain method).
+    #[arg(long)]
+    delta: Option<f64>,
+    /// Neurons to patch (finetune).
+    #[arg(long)]
+    neurons: Option<usize>,
+    /// Restrict fine-tuning to one layer (0 = first hidden layer).
+    #[arg(long)]
+    layer: Option<usize>,
+    /// Any other setting, as dotted path = JSON value, e.g. --set retrain.learning_rate=0.1
+    /// (see the report's "settings" for every name and default).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Random neighbours added around every training counterexample (within 1 % of the
+    /// region's width), classified on the original network.
+    #[arg(long, default_value_t = 0)]
+    neighbours: usize,
+    /// Where to write the repaired network (.onnx, .nnet or .json).
+    #[arg(long)]
+    out: PathBuf,
+    /// Also write the report as JSON to this file.
+    #[arg(long)]
+    report: Option<PathBuf>,
 }
 
 /// Runs the command line program.
@@ -119,6 +176,7 @@ pub fn main() -> ExitCode {
             output,
             decision,
         } => convert(&input, &output, decision),
+        Command::Repair(args) => repair(&args, cli.json),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -451,4 +509,153 @@ fn convert(input: &Path, output: &Path, decision: Option<DecisionRule>) -> CliRe
     formats::save_network(output, &net)?;
     eprintln!("wrote {}", output.display());
     Ok(())
+}
+
+fn read_samples(path: &Path, width: usize) -> Result<Matrix, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(csv::read_with_width(&path.display().to_string(), &text, width)?)
+}
+
+/// Applies `--set a.b=value` edits to the settings through their JSON form, so that every
+/// setting is reachable and checked by the same deserialisation as a settings file.
+fn apply_settings(settings: RepairSettings, sets: &[String]) -> Result<RepairSettings, Box<dyn std::error::Error>> {
+    let mut value = serde_json::to_value(&settings)?;
+    for set in sets {
+        let (key, raw) = set
+            .split_once('=')
+            .ok_or_else(|| format!("--set {set}: expected KEY=VALUE"))?;
+        let parsed: serde_json::Value =
+            serde_json::from_str(raw).unwrap_or_else(|_| serde_json::Value::String(raw.to_string()));
+        let mut slot = &mut value;
+        for part in key.split('.') {
+            slot = slot
+                .get_mut(part)
+                .ok_or_else(|| format!("--set {set}: there is no setting '{key}'"))?;
+        }
+        *slot = parsed;
+    }
+    serde_json::from_value(value).map_err(|e| format!("--set: {e}").into())
+}
+
+fn repair(args: &RepairArgs, json_output: bool) -> CliResult {
+    let net = load_network(&args.net)?;
+    let properties: Vec<Property> = args
+        .properties
+        .iter()
+        .map(|p| formats::load_property(p))
+        .collect::<Result<_, _>>()?;
+    for p in &properties {
+        p.check_fits(&net)?;
+    }
+    let mut settings = RepairSettings {
+        method: args.method,
+        seed: args.seed,
+        ..Default::default()
+    };
+    if let Some(e) = args.epsilon {
+        settings.domain.epsilon = e;
+    }
+    if let Some(d) = args.delta {
+        settings.domain.delta = d;
+    }
+    if let Some(k) = args.neurons {
+        settings.finetune.neurons = k;
+    }
+    settings.finetune.layer = args.layer.or(settings.finetune.layer);
+    let settings = apply_settings(settings, &args.sets)?;
+    settings.check()?;
+
+    let width = net.input_size();
+    let plan = SamplingPlan::default();
+    let mut data = match (&args.neg, &args.pos) {
+        (Some(neg), Some(pos)) => RepairData::from_samples(
+            &net,
+            &properties,
+            &read_samples(neg, width)?,
+            &read_samples(pos, width)?,
+        )?,
+        _ => {
+            eprintln!("drawing samples and searching for counterexamples...");
+            RepairData::sampled(&net, &properties, &plan, settings.seed)?
+        }
+    };
+    data.augment_neighbours(&net, &properties, args.neighbours, 0.01, settings.seed ^ 0xA06)?;
+    let held_out = match (&args.neg_test, &args.pos_test) {
+        (Some(neg), Some(pos)) => HeldOut::from_samples(
+            &net,
+            &properties,
+            &read_samples(neg, width)?,
+            &read_samples(pos, width)?,
+        )?,
+        _ => HeldOut::sampled(&net, &properties, &plan, settings.seed)?,
+    };
+    eprintln!(
+        "repairing with {} ({} counterexamples, {} positives to keep; validation {} + {})",
+        settings.method,
+        data.negatives.rows(),
+        data.positives.rows(),
+        data.validation_negatives.rows(),
+        data.validation_positives.rows()
+    );
+    let mut session = RepairSession::new(&net, &properties, data, settings)?;
+    let mut progress = Progress::new();
+    session.run(|p| {
+        progress.report(
+            &format!("{:?}", p.phase).to_lowercase(),
+            p.iteration,
+            p.max_iterations,
+            &format!(
+                "cost {:.4e}, validation violations {}, fidelity {:.3} %",
+                p.cost,
+                p.violations.count,
+                p.fidelity.percent()
+            ),
+        );
+    })?;
+    progress.finish();
+    let outcome = session.finish(&held_out, &ReportPlan::default())?;
+    formats::save_network(&args.out, &outcome.network)?;
+    if let Some(path) = &args.report {
+        std::fs::write(path, serde_json::to_string_pretty(&outcome.report)?)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    if json_output {
+        println!("{}", serde_json::to_string_pretty(&outcome.report)?);
+    } else {
+        print_report(&outcome.report, &net);
+        println!("wrote {}", args.out.display());
+    }
+    Ok(())
+}
+
+fn print_report(r: &RepairReport, net: &Network) {
+    println!("{} repair of {} (seed {}){}", r.method, net.meta().name, r.seed, if r.finished { "" } else { " - stopped early" });
+    println!("  time                          {:.2} s, {} round(s)", r.wall_ms / 1000.0, r.rounds);
+    println!("  data                          {} counterexamples, {} positives", r.training_negatives, r.training_positives);
+    println!("  held-out counterexamples      {} -> {}", r.held_out_violations.before, r.held_out_violations.after);
+    println!("  fresh samples of the regions  {} -> {}", r.fresh_violations.before, r.fresh_violations.after);
+    println!("  falsifier after repair        {} counterexamples", r.falsifier_counterexamples);
+    println!("  fidelity, held-out positives  {}", r.fidelity_held_out);
+    println!("  fidelity, inside the regions  {}", r.fidelity_inside);
+    println!("  fidelity, outside the regions {}", r.fidelity_outside);
+    println!("  fidelity, whole domain        {}", r.fidelity_domain);
+    println!(
+        "  parameters changed            {} of {} (relative L2 {:.3e}); output deviation {:.3e}",
+        r.change.parameters_changed, r.change.parameters, r.change.relative_l2, r.output_deviation
+    );
+    if let Some(p) = &r.patch {
+        let neurons: Vec<String> = p
+            .neurons
+            .iter()
+            .zip(&p.scaling)
+            .map(|(n, w)| format!("L{}:{} x{:.3}", n.layer, n.neuron, 1.0 + w))
+            .collect();
+        println!("  patch                         {}", neurons.join(", "));
+    }
+    if let Some(pac) = &r.pac {
+        println!("  PAC: {pac}");
+    }
+    if let Some(why) = &r.pac_failure {
+        println!("  PAC: none - {why}");
+    }
 }

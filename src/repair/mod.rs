@@ -1,0 +1,666 @@
+//! Repairing a network: a resumable session that the CLI and the browser worker drive.
+//!
+//! Configure ([`RepairSettings`], checked), build a [`RepairSession`], call
+//! [`RepairSession::step`] until it reports `done` (each call does a bounded slice of work
+//! and returns [`RepairProgress`]), then [`RepairSession::finish`] measures the result on
+//! held-out data and returns the repaired network and its [`RepairReport`]. Cancelling is
+//! just not calling `step` again: the original network is never modified.
+//!
+//! Same seed, same data, same settings: same repaired network, natively and on wasm32. The
+//! work done by a step is counted in samples and batches, never in time.
+
+pub mod data;
+pub mod domain;
+pub mod finetune;
+pub mod retrain;
+
+pub use data::{HeldOut, RepairData, SamplingPlan};
+pub use domain::{DomainConfig, InnerMethod};
+pub use finetune::{FinetuneConfig, NeuronId};
+pub use retrain::RetrainConfig;
+
+use crate::falsify::{Falsifier, FalsifierConfig};
+use crate::measures::{self, input_domain, ChangeSize, PacStatement, Rate};
+use crate::network::{Network, NetworkError};
+use crate::property::{Property, PropertyError};
+use crate::rng::SplitMix64;
+use crate::sampling::{sample_box, sample_property};
+use crate::tensor::Matrix;
+use domain::{certification_seed, Certification};
+use finetune::FineTuner;
+use retrain::Retrainer;
+use serde::{Deserialize, Serialize};
+
+/// Why a repair cannot start or go on.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RepairError {
+    /// A setting is out of range.
+    #[error("invalid setting: {0}")]
+    Setting(String),
+    /// There is no counterexample to learn from.
+    #[error("nothing to repair: no counterexample in the data (the network may already satisfy the properties)")]
+    NothingToRepair,
+    /// No positive output is safe, so there is no behaviour to imitate.
+    #[error("no positive sample has a safe output to imitate")]
+    NoSafeBehaviour,
+    /// A property does not fit the network.
+    #[error(transparent)]
+    Property(#[from] PropertyError),
+    /// Running the network failed.
+    #[error(transparent)]
+    Network(#[from] NetworkError),
+}
+
+/// The repair methods.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Behaviour-imitation retraining of all weights.
+    #[default]
+    Retrain,
+    /// Behaviour-difference localisation and particle swarm scaling of a few neurons.
+    Finetune,
+    /// Repair until fresh samples and the falsifier find nothing: a PAC statement.
+    Domain,
+}
+
+impl std::str::FromStr for Method {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "retrain" => Ok(Method::Retrain),
+            "finetune" => Ok(Method::Finetune),
+            "domain" => Ok(Method::Domain),
+            other => Err(format!("unknown method '{other}' (expected retrain, finetune or domain)")),
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Method::Retrain => "retrain",
+            Method::Finetune => "finetune",
+            Method::Domain => "domain",
+        })
+    }
+}
+
+/// Everything that configures a repair.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepairSettings {
+    /// Which method (default retrain).
+    pub method: Method,
+    /// Seed of every random choice (default 0).
+    pub seed: u64,
+    /// Retraining settings (also the inner repair of domain-wise repair).
+    pub retrain: RetrainConfig,
+    /// Fine-tuning settings (also the inner repair when chosen for domain-wise repair).
+    pub finetune: FinetuneConfig,
+    /// Domain-wise repair settings.
+    pub domain: DomainConfig,
+}
+
+impl RepairSettings {
+    /// Checks every setting of the chosen method.
+    pub fn check(&self) -> Result<(), RepairError> {
+        match self.method {
+            Method::Retrain => self.retrain.check(),
+            Method::Finetune => self.finetune.check(),
+            Method::Domain => {
+                self.domain.check()?;
+                match self.domain.inner {
+                    InnerMethod::Retrain => self.retrain.check(),
+                    InnerMethod::Finetune => self.finetune.check(),
+                }
+            }
+        }
+    }
+}
+
+/// What a session is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Training weights (retraining).
+    Training,
+    /// Particle swarm search (fine-tuning).
+    Searching,
+    /// Drawing fresh samples and running the falsifier for a PAC statement.
+    Certifying,
+    /// Finished.
+    Done,
+}
+
+/// Progress reported by every step.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RepairProgress {
+    /// What the session is doing.
+    pub phase: Phase,
+    /// Round (retraining), swarm iteration (fine-tuning) of the current repair.
+    pub iteration: usize,
+    /// The most iterations the current repair may take.
+    pub max_iterations: usize,
+    /// Training loss (retraining) or swarm cost (fine-tuning).
+    pub cost: f64,
+    /// Validation counterexamples still unsafe.
+    pub violations: Rate,
+    /// Validation positives whose decision is kept.
+    pub fidelity: Rate,
+    /// Time spent in `step()` so far (0 where no clock is available).
+    pub elapsed_ms: f64,
+    /// True once the session has finished.
+    pub done: bool,
+}
+
+/// The validation data and the original decisions on it.
+pub struct Validation {
+    properties: Vec<Property>,
+    negatives: Matrix,
+    positives: Matrix,
+    decisions: Vec<usize>,
+}
+
+impl Validation {
+    fn new(original: &Network, properties: &[Property], data: &RepairData) -> Result<Self, RepairError> {
+        Ok(Validation {
+            properties: properties.to_vec(),
+            negatives: data.validation_negatives.clone(),
+            positives: data.validation_positives.clone(),
+            decisions: original.decisions(&data.validation_positives)?,
+        })
+    }
+
+    /// Validation counterexamples still unsafe on `net`.
+    pub fn violations(&self, net: &Network) -> Result<Rate, NetworkError> {
+        measures::violations(net, &self.properties, &self.negatives)
+    }
+
+    /// Validation positives whose decision `net` keeps.
+    pub fn fidelity(&self, net: &Network) -> Result<Rate, NetworkError> {
+        let after = net.decisions(&self.positives)?;
+        Ok(Rate {
+            count: after.iter().zip(&self.decisions).filter(|(a, b)| a == b).count(),
+            total: self.decisions.len(),
+        })
+    }
+
+    /// Ordering key of candidates: fewer violations, then fewer changed decisions.
+    pub fn score(&self, net: &Network) -> Result<(usize, usize), NetworkError> {
+        let v = self.violations(net)?;
+        let f = self.fidelity(net)?;
+        Ok((v.count, f.total - f.count))
+    }
+
+    fn add_negatives(&mut self, found: &Matrix) {
+        self.negatives.append_rows(found).expect("same width");
+    }
+}
+
+enum Inner {
+    Retrain(Box<Retrainer>),
+    Finetune(Box<FineTuner>),
+}
+
+impl Inner {
+    fn best(&self) -> Network {
+        match self {
+            Inner::Retrain(r) => r.best().clone(),
+            Inner::Finetune(f) => f.best(),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        match self {
+            Inner::Retrain(r) => r.is_done(),
+            Inner::Finetune(f) => f.is_done(),
+        }
+    }
+
+    fn step(&mut self, validation: &Validation) -> Result<RepairProgress, RepairError> {
+        match self {
+            Inner::Retrain(r) => r.step(validation),
+            Inner::Finetune(f) => f.step(validation),
+        }
+    }
+}
+
+/// Milliseconds from some fixed origin; the session only takes differences.
+pub type Clock = fn() -> f64;
+
+/// The default clock: the process's monotonic clock natively; none on wasm32, where the
+/// browser worker supplies `performance.now()` through [`RepairSession::set_clock`].
+pub fn default_clock() -> f64 {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        ORIGIN.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1000.0
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        0.0
+    }
+}
+
+/// A repair in progress.
+pub struct RepairSession {
+    original: Network,
+    properties: Vec<Property>,
+    data: RepairData,
+    validation: Validation,
+    settings: RepairSettings,
+    inner: Inner,
+    certification: Option<Certification>,
+    round: usize,
+    pac: Option<PacStatement>,
+    pac_failure: Option<String>,
+    result: Option<Network>,
+    clock: Clock,
+    elapsed_ms: f64,
+    last: Option<RepairProgress>,
+}
+
+fn start_inner(
+    settings: &RepairSettings,
+    original: &Network,
+    start: &Network,
+    properties: &[Property],
+    data: &RepairData,
+    validation: &Validation,
+    seed: u64,
+) -> Result<Inner, RepairError> {
+    let use_finetune = match settings.method {
+        Method::Finetune => true,
+        Method::Retrain => false,
+        Method::Domain => settings.domain.inner == InnerMethod::Finetune,
+    };
+    Ok(if use_finetune {
+        Inner::Finetune(Box::new(FineTuner::new(
+            settings.finetune.clone(),
+            original,
+            start,
+            properties,
+            &data.negatives,
+            &data.positives,
+            seed,
+        )?))
+    } else {
+        Inner::Retrain(Box::new(Retrainer::new(
+            settings.retrain.clone(),
+            original,
+            start,
+            properties,
+            &data.negatives,
+            &data.positives,
+            validation,
+            seed,
+        )?))
+    })
+}
+
+impl RepairSession {
+    /// Checks the settings and the data, and prepares the chosen method.
+    pub fn new(
+        original: &Network,
+        properties: &[Property],
+        data: RepairData,
+        settings: RepairSettings,
+    ) -> Result<Self, RepairError> {
+        settings.check()?;
+        for p in properties {
+            p.check_fits(original)?;
+        }
+        if data.negatives.rows() == 0 {
+            return Err(RepairError::NothingToRepair);
+        }
+        let validation = Validation::new(original, properties, &data)?;
+        let inner = start_inner(&settings, original, original, properties, &data, &validation, settings.seed)?;
+        Ok(RepairSession {
+            original: original.clone(),
+            properties: properties.to_vec(),
+            data,
+            validation,
+            settings,
+            inner,
+            certification: None,
+            round: 0,
+            pac: None,
+            pac_failure: None,
+            result: None,
+            clock: default_clock,
+            elapsed_ms: 0.0,
+            last: None,
+        })
+    }
+
+    /// Replaces the clock used for `elapsed_ms` (the browser worker passes
+    /// `performance.now()`).
+    pub fn set_clock(&mut self, clock: Clock) {
+        self.clock = clock;
+    }
+
+    /// Whether the session has finished.
+    pub fn is_done(&self) -> bool {
+        self.result.is_some()
+    }
+
+    /// One bounded slice of work.
+    pub fn step(&mut self) -> Result<RepairProgress, RepairError> {
+        let started = (self.clock)();
+        let progress = self.step_inner()?;
+        self.elapsed_ms += (self.clock)() - started;
+        let progress = RepairProgress {
+            elapsed_ms: self.elapsed_ms,
+            ..progress
+        };
+        self.last = Some(progress.clone());
+        Ok(progress)
+    }
+
+    fn step_inner(&mut self) -> Result<RepairProgress, RepairError> {
+        if let Some(net) = &self.result {
+            let mut p = self.last.clone().unwrap_or(RepairProgress {
+                phase: Phase::Done,
+                iteration: 0,
+                max_iterations: 0,
+                cost: f64::NAN,
+                violations: self.validation.violations(net)?,
+                fidelity: self.validation.fidelity(net)?,
+                elapsed_ms: 0.0,
+                done: true,
+            });
+            p.phase = Phase::Done;
+            p.done = true;
+            return Ok(p);
+        }
+        if let Some(cert) = &mut self.certification {
+            let candidate = self.inner.best();
+            cert.step(&candidate, &self.properties, &self.settings.domain)?;
+            let drawn = cert.samples_drawn(self.properties.len());
+            let total = cert_total(&self.settings.domain, self.properties.len());
+            if cert.done {
+                self.after_certification(candidate)?;
+            }
+            let best = self.current_best();
+            return Ok(RepairProgress {
+                phase: if self.result.is_some() { Phase::Done } else { Phase::Certifying },
+                iteration: drawn,
+                max_iterations: total,
+                cost: f64::NAN,
+                violations: self.validation.violations(&best)?,
+                fidelity: self.validation.fidelity(&best)?,
+                elapsed_ms: 0.0,
+                done: self.result.is_some(),
+            });
+        }
+        let mut progress = self.inner.step(&self.validation)?;
+        if self.inner.is_done() {
+            if self.settings.method == Method::Domain {
+                let seed = certification_seed(self.settings.seed, self.round);
+                let per_region = self.settings.domain.sample_count();
+                self.certification = Some(Certification::new(&self.original, seed, per_region));
+                progress.phase = Phase::Certifying;
+                progress.done = false;
+            } else {
+                self.result = Some(self.inner.best());
+            }
+        }
+        Ok(progress)
+    }
+
+    fn after_certification(&mut self, candidate: Network) -> Result<(), RepairError> {
+        let cert = self.certification.take().expect("certifying");
+        if let Some(statement) = cert.statement(&self.properties, &self.settings.domain) {
+            self.pac = Some(statement);
+            self.result = Some(candidate);
+            return Ok(());
+        }
+        self.round += 1;
+        if self.round >= self.settings.domain.max_rounds {
+            self.pac_failure = Some(format!(
+                "no PAC statement after {} rounds: the last candidate still had {} unsafe inputs among {} fresh samples per region plus the falsifier's {} counterexamples",
+                self.round,
+                cert.negatives.rows() - cert.falsifier_found,
+                cert.per_region,
+                cert.falsifier_found
+            ));
+            self.result = Some(candidate);
+            return Ok(());
+        }
+        // Learn from what certification found, and repair again from the candidate.
+        self.data.add_negatives(&cert.negatives);
+        self.validation.add_negatives(&cert.negatives);
+        let seed = SplitMix64::new(self.settings.seed ^ self.round as u64).next_u64();
+        self.inner = start_inner(
+            &self.settings,
+            &self.original,
+            &candidate,
+            &self.properties,
+            &self.data,
+            &self.validation,
+            seed,
+        )?;
+        Ok(())
+    }
+
+    /// The best network so far (the original until a candidate exists).
+    pub fn current_best(&self) -> Network {
+        self.result.clone().unwrap_or_else(|| self.inner.best())
+    }
+
+    /// The last progress reported.
+    pub fn last_progress(&self) -> Option<&RepairProgress> {
+        self.last.as_ref()
+    }
+
+    /// Runs to the end, calling `on_progress` after every step.
+    pub fn run(&mut self, mut on_progress: impl FnMut(&RepairProgress)) -> Result<(), RepairError> {
+        while !self.is_done() {
+            let p = self.step()?;
+            on_progress(&p);
+        }
+        Ok(())
+    }
+
+    /// Measures the result on held-out data and returns it. Works on an unfinished session
+    /// too (the best candidate so far is measured; `finished` is false then).
+    pub fn finish(self, held_out: &HeldOut, plan: &ReportPlan) -> Result<RepairOutcome, RepairError> {
+        let finished = self.result.is_some();
+        let repaired = self.current_best();
+        let mut report = measure(&self.original, &repaired, &self.properties, held_out, plan)?;
+        report.method = self.settings.method;
+        report.seed = self.settings.seed;
+        report.finished = finished;
+        report.wall_ms = self.elapsed_ms;
+        report.rounds = self.round + usize::from(finished);
+        report.training_negatives = self.data.negatives.rows();
+        report.training_positives = self.data.positives.rows();
+        report.pac = self.pac.clone();
+        report.pac_failure = self.pac_failure.clone();
+        report.settings = self.settings.clone();
+        if let Inner::Finetune(f) = &self.inner {
+            let (neurons, weights) = f.patch();
+            report.patch = Some(Patch {
+                neurons: neurons.to_vec(),
+                scaling: weights.to_vec(),
+                responsibilities: f.responsibilities().to_vec(),
+            });
+        }
+        Ok(RepairOutcome {
+            network: repaired,
+            report,
+        })
+    }
+}
+
+fn cert_total(config: &DomainConfig, properties: usize) -> usize {
+    config.sample_count() * properties
+}
+
+/// How the final report samples fresh data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReportPlan {
+    /// Fresh uniform samples per property region (default 10,000).
+    pub region_samples: usize,
+    /// Fresh uniform samples of the whole input domain (default 10,000).
+    pub domain_samples: usize,
+    /// Falsifier run on the repaired network.
+    pub falsifier: FalsifierConfig,
+    /// Seed of the fresh samples (default: unrelated to every repair seed).
+    pub seed: u64,
+}
+
+impl Default for ReportPlan {
+    fn default() -> Self {
+        ReportPlan {
+            region_samples: 10_000,
+            domain_samples: 10_000,
+            falsifier: FalsifierConfig {
+                starts: 2048,
+                max_counterexamples: 50,
+                seed: 0xFA15_1F1E,
+                ..Default::default()
+            },
+            seed: 0x4E90_27ED,
+        }
+    }
+}
+
+/// The fine-tuning patch, for pictures of what changed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Patch {
+    /// The patched neurons.
+    pub neurons: Vec<NeuronId>,
+    /// Their factors `w` (each output is multiplied by `1 + w`).
+    pub scaling: Vec<f64>,
+    /// Every neuron's responsibility, per layer.
+    pub responsibilities: Vec<Vec<f64>>,
+}
+
+/// A before/after pair of rates.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BeforeAfter {
+    /// On the original network.
+    pub before: Rate,
+    /// On the repaired network.
+    pub after: Rate,
+}
+
+/// The measures of method.md section 6, on data the repair never saw.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RepairReport {
+    /// The method used.
+    pub method: Method,
+    /// The seed used.
+    pub seed: u64,
+    /// All settings.
+    pub settings: RepairSettings,
+    /// False when the session was stopped early.
+    pub finished: bool,
+    /// Held-out counterexamples still unsafe.
+    pub held_out_violations: BeforeAfter,
+    /// Fresh uniform samples of the regions that are unsafe.
+    pub fresh_violations: BeforeAfter,
+    /// Counterexamples the falsifier finds on the repaired network (0 is the goal).
+    pub falsifier_counterexamples: usize,
+    /// Held-out positives whose decision is kept.
+    pub fidelity_held_out: Rate,
+    /// Fresh positives inside the regions whose decision is kept.
+    pub fidelity_inside: Rate,
+    /// Fresh samples of the domain outside every region whose decision is kept.
+    pub fidelity_outside: Rate,
+    /// Fresh samples of the whole domain whose decision is kept.
+    pub fidelity_domain: Rate,
+    /// The prototype's "accuracy": held-out positives and negatives that satisfy the
+    /// properties after repair (for comparison with the paper only).
+    pub property_satisfaction: Rate,
+    /// Parameter change.
+    pub change: ChangeSize,
+    /// Mean relative output deviation on held-out positives.
+    pub output_deviation: f64,
+    /// Time spent repairing (ms; 0 without a clock).
+    pub wall_ms: f64,
+    /// Repair rounds (domain-wise repair) or 1.
+    pub rounds: usize,
+    /// Training counterexamples at the end.
+    pub training_negatives: usize,
+    /// Training positives.
+    pub training_positives: usize,
+    /// The PAC statement, for domain-wise repair that earned one.
+    pub pac: Option<PacStatement>,
+    /// Why domain-wise repair earned no statement.
+    pub pac_failure: Option<String>,
+    /// The fine-tuning patch.
+    pub patch: Option<Patch>,
+}
+
+/// A repaired network and its report.
+#[derive(Clone, Debug)]
+pub struct RepairOutcome {
+    /// An ordinary network of the original architecture.
+    pub network: Network,
+    /// What the repair fixed and kept.
+    pub report: RepairReport,
+}
+
+/// Measures `repaired` against `original` on held-out and fresh data.
+pub fn measure(
+    original: &Network,
+    repaired: &Network,
+    properties: &[Property],
+    held_out: &HeldOut,
+    plan: &ReportPlan,
+) -> Result<RepairReport, RepairError> {
+    let mut rng = SplitMix64::new(plan.seed);
+    let mut region = Matrix::zeros(0, original.input_size());
+    for p in properties {
+        region
+            .append_rows(&sample_property(&mut rng, p, plan.region_samples))
+            .expect("same width");
+    }
+    let domain = sample_box(&mut rng, &input_domain(original), plan.domain_samples);
+    let outside: Vec<usize> = (0..domain.rows())
+        .filter(|&r| !properties.iter().any(|p| p.precondition_holds(domain.row(r))))
+        .collect();
+    let outside = domain.select_rows(&outside);
+
+    let falsifier = Falsifier::new(repaired, properties, plan.falsifier.clone())?.run();
+    let mut all_held_out = held_out.negatives.clone();
+    all_held_out.append_rows(&held_out.positives).expect("same width");
+    let unsafe_after = measures::violations(repaired, properties, &all_held_out)?;
+
+    Ok(RepairReport {
+        method: Method::default(),
+        seed: 0,
+        settings: RepairSettings::default(),
+        finished: true,
+        held_out_violations: BeforeAfter {
+            before: measures::violations(original, properties, &held_out.negatives)?,
+            after: measures::violations(repaired, properties, &held_out.negatives)?,
+        },
+        fresh_violations: BeforeAfter {
+            before: measures::violations(original, properties, &region)?,
+            after: measures::violations(repaired, properties, &region)?,
+        },
+        falsifier_counterexamples: falsifier.len(),
+        fidelity_held_out: measures::fidelity(original, repaired, &held_out.positives)?,
+        fidelity_inside: measures::fidelity_on_positives(original, repaired, properties, &region)?,
+        fidelity_outside: measures::fidelity(original, repaired, &outside)?,
+        fidelity_domain: measures::fidelity(original, repaired, &domain)?,
+        property_satisfaction: Rate {
+            count: unsafe_after.total - unsafe_after.count,
+            total: unsafe_after.total,
+        },
+        change: measures::change_size(original, repaired),
+        output_deviation: measures::relative_output_deviation(original, repaired, &held_out.positives)?,
+        wall_ms: 0.0,
+        rounds: 1,
+        training_negatives: 0,
+        training_positives: 0,
+        pac: None,
+        pac_failure: None,
+        patch: None,
+    })
+}

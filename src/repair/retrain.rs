@@ -1,0 +1,534 @@
+//! Retraining by behaviour imitation (method.md, section 3), with the prototype's weak
+//! points fixed.
+//!
+//! Every negative gets as its target the output of the positive whose output is nearest
+//! (Euclidean), chosen only among positives whose outputs are safe *with a margin*, so that
+//! imitating them does not land on the boundary. All weights are trained on
+//! `alpha * MSE(N(x-), target) + beta * MSE(N(x+), N_original(x+))` by mini-batch SGD with
+//! momentum, in rounds. After each round the candidate is judged on validation data by
+//! violations *and* fidelity (decisions kept); a round that loses fidelity is rolled back and
+//! the learning rate shrinks; the best candidate, not the last, is kept.
+//!
+//! The nearest-output search is chunked (no distance matrix): memory is linear in the data.
+
+use super::{Phase, RepairError, RepairProgress, Validation};
+use crate::measures::Rate;
+use crate::network::{LayerGradient, Network};
+use crate::property::Property;
+use crate::rng::SplitMix64;
+use crate::tensor::Matrix;
+use serde::{Deserialize, Serialize};
+
+/// Settings of retraining. Defaults are documented on each field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RetrainConfig {
+    /// SGD learning rate (default 0.2), applied to the loss measured in units of the
+    /// outputs' spread.
+    pub learning_rate: f64,
+    /// SGD momentum (default 0.9, as the prototype).
+    pub momentum: f64,
+    /// Negatives per mini-batch; as many positives join them (default 64).
+    pub batch_size: usize,
+    /// Passes over the negatives per round (default 4).
+    pub epochs_per_round: usize,
+    /// Rounds at most (default 30).
+    pub max_rounds: usize,
+    /// Weight of the imitation term (default 0.5).
+    pub alpha: f64,
+    /// Weight of the preservation term (default 0.5).
+    pub beta: f64,
+    /// Positives whose safety margin is below this quantile of all positives' margins are
+    /// not imitated (default 0.25): targets keep a margin from the unsafe set.
+    pub target_margin_quantile: f64,
+    /// Counterexamples must end this far inside the safe set, as a share of the imitation
+    /// targets' margin (default 0.25): a hinge term pushes them there.
+    pub safety_margin: f64,
+    /// Weight of that hinge term (default 1.0; 0 is the paper's pure imitation).
+    pub hinge_weight: f64,
+    /// A round whose validation fidelity drops more than this below the previous
+    /// candidate's is rolled back (default 0.002).
+    pub max_fidelity_drop: f64,
+    /// Learning-rate factor after a rollback (default 0.8, as the prototype).
+    pub rollback_decay: f64,
+    /// Stop after this many rounds in a row without violations and without a better
+    /// candidate (default 3).
+    pub patience: usize,
+    /// Mini-batches per `step()` call (default 8): bounds the work of one step.
+    pub batches_per_step: usize,
+}
+
+impl Default for RetrainConfig {
+    fn default() -> Self {
+        RetrainConfig {
+            learning_rate: 0.2,
+            momentum: 0.9,
+            batch_size: 64,
+            epochs_per_round: 4,
+            max_rounds: 30,
+            alpha: 0.5,
+            beta: 0.5,
+            target_margin_quantile: 0.25,
+            safety_margin: 0.25,
+            hinge_weight: 1.0,
+            max_fidelity_drop: 0.002,
+            rollback_decay: 0.8,
+            patience: 3,
+            batches_per_step: 8,
+        }
+    }
+}
+
+impl RetrainConfig {
+    /// Checks every setting, naming the first bad one.
+    pub fn check(&self) -> Result<(), RepairError> {
+        let bad = |name: &str, value: String, expected: &str| {
+            Err(RepairError::Setting(format!("retrain {name} = {value}: expected {expected}")))
+        };
+        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
+            return bad("learning_rate", self.learning_rate.to_string(), "a positive number");
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return bad("momentum", self.momentum.to_string(), "a number in [0, 1)");
+        }
+        for (name, v) in [
+            ("batch_size", self.batch_size),
+            ("epochs_per_round", self.epochs_per_round),
+            ("max_rounds", self.max_rounds),
+            ("batches_per_step", self.batches_per_step),
+        ] {
+            if v == 0 {
+                return bad(name, v.to_string(), "at least 1");
+            }
+        }
+        for (name, v) in [("alpha", self.alpha), ("beta", self.beta)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(name, v.to_string(), "a non-negative number");
+            }
+        }
+        if !(0.0..1.0).contains(&self.target_margin_quantile) {
+            return bad("target_margin_quantile", self.target_margin_quantile.to_string(), "a number in [0, 1)");
+        }
+        for (name, v) in [("safety_margin", self.safety_margin), ("hinge_weight", self.hinge_weight)] {
+            if !(v.is_finite() && v >= 0.0) {
+                return bad(name, v.to_string(), "a non-negative number");
+            }
+        }
+        if !(self.rollback_decay > 0.0 && self.rollback_decay <= 1.0) {
+            return bad("rollback_decay", self.rollback_decay.to_string(), "a number in (0, 1]");
+        }
+        if !(self.max_fidelity_drop.is_finite() && self.max_fidelity_drop >= 0.0) {
+            return bad("max_fidelity_drop", self.max_fidelity_drop.to_string(), "a non-negative number");
+        }
+        Ok(())
+    }
+}
+
+/// Safety margin of an output for every property at once (ignoring preconditions): how far
+/// it is from being unsafe for any of them. Positive means safe.
+pub(crate) fn output_safety_margin(properties: &[Property], y: &[f32]) -> f64 {
+    properties
+        .iter()
+        .map(|p| p.unsafe_region.violation_margin(y).0)
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// For every row of `queries`, the row of `candidates` nearest to it (squared Euclidean),
+/// computed in chunks so that memory stays linear.
+pub(crate) fn nearest_rows(queries: &Matrix, candidates: &Matrix) -> Vec<usize> {
+    const CHUNK: usize = 256;
+    let mut best = vec![(f32::INFINITY, 0usize); queries.rows()];
+    for start in (0..candidates.rows()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(candidates.rows());
+        for (q, slot) in best.iter_mut().enumerate() {
+            let qr = queries.row(q);
+            for c in start..end {
+                let d: f32 = qr
+                    .iter()
+                    .zip(candidates.row(c))
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum();
+                if d < slot.0 {
+                    *slot = (d, c);
+                }
+            }
+        }
+    }
+    best.into_iter().map(|(_, c)| c).collect()
+}
+
+/// A retraining run in progress.
+pub struct Retrainer {
+    config: RetrainConfig,
+    net: Network,
+    best: Network,
+    best_score: (usize, usize),
+    previous: Network,
+    previous_score: (usize, usize),
+    negatives: Matrix,
+    targets: Matrix,
+    positives: Matrix,
+    positive_outputs: Matrix,
+    output_scale: f32,
+    properties: Vec<Property>,
+    /// Required safety margin of repaired counterexamples, in output units.
+    margin: f64,
+    velocity: Vec<LayerGradient>,
+    learning_rate: f64,
+    rng: SplitMix64,
+    neg_order: Vec<usize>,
+    pos_order: Vec<usize>,
+    neg_cursor: usize,
+    pos_cursor: usize,
+    batches_this_round: usize,
+    round: usize,
+    calm_rounds: usize,
+    last_loss: f64,
+    last_validation: Option<(Rate, Rate)>,
+    done: bool,
+}
+
+impl Retrainer {
+    /// Prepares the targets and the optimiser. `start` is the network to train from (the
+    /// original, or a previous repair when the PAC loop repairs again).
+    pub fn new(
+        config: RetrainConfig,
+        original: &Network,
+        start: &Network,
+        properties: &[Property],
+        negatives: &Matrix,
+        positives: &Matrix,
+        validation: &Validation,
+        seed: u64,
+    ) -> Result<Self, RepairError> {
+        config.check()?;
+        if negatives.rows() == 0 {
+            return Err(RepairError::NothingToRepair);
+        }
+        let positive_outputs = original.forward(positives)?;
+        // Imitation targets: outputs of positives that are safe with a margin.
+        let margins: Vec<f64> = positive_outputs
+            .iter_rows()
+            .map(|y| output_safety_margin(properties, y))
+            .collect();
+        let mut safe: Vec<f64> = margins.iter().copied().filter(|m| *m > 0.0).collect();
+        if safe.is_empty() {
+            return Err(RepairError::NoSafeBehaviour);
+        }
+        safe.sort_by(f64::total_cmp);
+        let threshold = safe[((safe.len() - 1) as f64 * config.target_margin_quantile) as usize];
+        let candidates: Vec<usize> = (0..positives.rows())
+            .filter(|&r| margins[r] >= threshold && margins[r] > 0.0)
+            .collect();
+        let candidate_outputs = positive_outputs.select_rows(&candidates);
+        let negative_outputs = original.forward(negatives)?;
+        let nearest = nearest_rows(&negative_outputs, &candidate_outputs);
+        let targets = candidate_outputs.select_rows(&nearest);
+
+        // The loss is measured in units of the outputs' spread, so that one learning rate
+        // suits networks whose outputs are tiny (ACAS Xu: about 1e-3 apart) or large.
+        let m = positive_outputs.cols().max(1);
+        let mut mean = vec![0.0f64; m];
+        for y in positive_outputs.iter_rows() {
+            for (a, v) in mean.iter_mut().zip(y) {
+                *a += *v as f64;
+            }
+        }
+        let n = positive_outputs.rows().max(1) as f64;
+        mean.iter_mut().for_each(|v| *v /= n);
+        let mut var = 0.0f64;
+        for y in positive_outputs.iter_rows() {
+            for (a, v) in mean.iter().zip(y) {
+                var += (*v as f64 - a).powi(2);
+            }
+        }
+        let spread = (var / (n * m as f64)).sqrt();
+        let output_scale = if spread > 1e-12 { spread as f32 } else { 1.0 };
+        if std::env::var_os("BIRDNN_DEBUG").is_some() {
+            eprintln!("spread {spread:e}, target margin threshold {threshold:e}, median safe margin {:e}", safe[safe.len() / 2]);
+        }
+
+        let velocity = start
+            .layers()
+            .iter()
+            .map(|l| LayerGradient {
+                weights: vec![0.0; l.weights().len()],
+                bias: vec![0.0; l.bias().len()],
+            })
+            .collect();
+        let mut rng = SplitMix64::new(seed);
+        let neg_order = shuffled(&mut rng, negatives.rows());
+        let pos_order = shuffled(&mut rng, positives.rows());
+        let start_score = validation.score(start)?;
+        let safety_margin = config.safety_margin * threshold;
+        Ok(Retrainer {
+            learning_rate: config.learning_rate,
+            config,
+            net: start.clone(),
+            best: start.clone(),
+            best_score: start_score,
+            previous: start.clone(),
+            previous_score: start_score,
+            negatives: negatives.clone(),
+            targets,
+            positives: positives.clone(),
+            positive_outputs,
+            output_scale,
+            properties: properties.to_vec(),
+            margin: safety_margin,
+            velocity,
+            rng,
+            neg_order,
+            pos_order,
+            neg_cursor: 0,
+            pos_cursor: 0,
+            batches_this_round: 0,
+            round: 0,
+            calm_rounds: 0,
+            last_loss: f64::NAN,
+            last_validation: None,
+            done: false,
+        })
+    }
+
+    fn batches_per_round(&self) -> usize {
+        let per_epoch = self.negatives.rows().div_ceil(self.config.batch_size);
+        per_epoch * self.config.epochs_per_round
+    }
+
+    fn next_indices(order: &mut Vec<usize>, cursor: &mut usize, count: usize, rng: &mut SplitMix64) -> Vec<usize> {
+        let mut out = Vec::with_capacity(count);
+        if order.is_empty() {
+            return out;
+        }
+        while out.len() < count {
+            if *cursor >= order.len() {
+                *order = shuffled(rng, order.len());
+                *cursor = 0;
+            }
+            out.push(order[*cursor]);
+            *cursor += 1;
+        }
+        out
+    }
+
+    /// One mini-batch of SGD with momentum; returns the batch loss.
+    fn train_batch(&mut self) -> f64 {
+        let b = self.config.batch_size.min(self.negatives.rows()).max(1);
+        let neg_idx = Self::next_indices(&mut self.neg_order, &mut self.neg_cursor, b, &mut self.rng);
+        let pos_count = if self.positives.rows() == 0 { 0 } else { b };
+        let pos_idx = Self::next_indices(&mut self.pos_order, &mut self.pos_cursor, pos_count, &mut self.rng);
+        let mut x = self.negatives.select_rows(&neg_idx);
+        x.append_rows(&self.positives.select_rows(&pos_idx)).expect("same width");
+        let mut wanted = self.targets.select_rows(&neg_idx);
+        wanted
+            .append_rows(&self.positive_outputs.select_rows(&pos_idx))
+            .expect("same width");
+        let trace = self.net.forward_trace(&x).expect("inputs fit the network");
+        let y = trace.output();
+        let m = y.cols() as f32;
+        let s2 = self.output_scale * self.output_scale;
+        let mut d_out = Matrix::zeros(y.rows(), y.cols());
+        let mut loss = 0.0f64;
+        for r in 0..y.rows() {
+            let (weight, count) = if r < neg_idx.len() {
+                (self.config.alpha as f32, neg_idx.len() as f32)
+            } else {
+                (self.config.beta as f32, pos_idx.len() as f32)
+            };
+            let k = weight / (count * m * s2);
+            for ((g, &a), &t) in d_out.row_mut(r).iter_mut().zip(y.row(r)).zip(wanted.row(r)) {
+                let diff = a - t;
+                loss += (k * diff * diff) as f64;
+                *g = 2.0 * k * diff;
+            }
+        }
+        // Hinge: every disjunct of every unsafe region must be left by a margin, through its
+        // most nearly broken constraint.
+        let hinge = self.config.hinge_weight as f32 / (neg_idx.len() as f32 * self.output_scale);
+        if hinge > 0.0 {
+            for r in 0..neg_idx.len() {
+                let (x_r, y_r) = (x.row(r), y.row(r));
+                for p in self.properties.iter().filter(|p| p.precondition_holds(x_r)) {
+                    for conj in &p.unsafe_region.disjuncts {
+                        let Some((slack, c)) = conj
+                            .iter()
+                            .map(|c| (c.slack(y_r), c))
+                            .max_by(|a, b| a.0.total_cmp(&b.0))
+                        else {
+                            continue;
+                        };
+                        if slack < self.margin {
+                            loss += (hinge as f64) * (self.margin - slack);
+                            for (g, &k) in d_out.row_mut(r).iter_mut().zip(&c.coefficients) {
+                                *g -= hinge * k as f32;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let grads = self.net.backward(&trace, &d_out);
+        // Clip the step's norm: a rare huge gradient must not wreck the network.
+        let norm: f32 = grads
+            .layers
+            .iter()
+            .flat_map(|g| g.weights.iter().chain(&g.bias))
+            .map(|v| v * v)
+            .sum::<f32>()
+            .sqrt();
+        let clip = if norm > 10.0 { 10.0 / norm } else { 1.0 };
+        let mu = self.config.momentum as f32;
+        let lr = self.learning_rate as f32 * s2;
+        for (v, g) in self.velocity.iter_mut().zip(&grads.layers) {
+            for (vi, gi) in v.weights.iter_mut().zip(&g.weights) {
+                *vi = mu * *vi - lr * clip * gi;
+            }
+            for (vi, gi) in v.bias.iter_mut().zip(&g.bias) {
+                *vi = mu * *vi - lr * clip * gi;
+            }
+        }
+        self.net.add_scaled(&self.velocity, 1.0);
+        loss
+    }
+
+    fn end_round(&mut self, validation: &Validation) -> Result<(), RepairError> {
+        self.round += 1;
+        self.batches_this_round = 0;
+        if self.net.validate().is_err() {
+            // Diverged (non-finite weights): back to the previous candidate, smaller steps.
+            self.net = self.previous.clone();
+            self.learning_rate *= self.config.rollback_decay;
+            self.reset_velocity();
+            self.calm_rounds = 0;
+            self.done = self.round >= self.config.max_rounds;
+            return Ok(());
+        }
+        let violations = validation.violations(&self.net)?;
+        let fidelity = validation.fidelity(&self.net)?;
+        self.last_validation = Some((violations, fidelity));
+        let score = (violations.count, fidelity.total - fidelity.count);
+        if std::env::var_os("BIRDNN_DEBUG").is_some() {
+            eprintln!("round {} lr {:.4} loss {:.4e} viol {} fid {} prev {:?}", self.round, self.learning_rate, self.last_loss, violations, fidelity, self.previous_score);
+        }
+        if score < self.best_score {
+            self.best_score = score;
+            self.best = self.net.clone();
+            self.calm_rounds = 0;
+        } else if self.best_score.0 == 0 {
+            self.calm_rounds += 1;
+        }
+        // A round is kept when it fixes more counterexamples, or when it keeps fidelity
+        // within the tolerance; otherwise it is rolled back with a smaller learning rate.
+        let lost = fidelity.total - fidelity.count;
+        let tolerance = (self.config.max_fidelity_drop * fidelity.total as f64).ceil() as usize;
+        if violations.count < self.previous_score.0 || lost <= self.previous_score.1 + tolerance {
+            self.previous = self.net.clone();
+            self.previous_score = score;
+        } else {
+            self.net = self.previous.clone();
+            self.learning_rate *= self.config.rollback_decay;
+            self.reset_velocity();
+        }
+        self.done = self.round >= self.config.max_rounds || self.calm_rounds >= self.config.patience;
+        Ok(())
+    }
+
+    fn reset_velocity(&mut self) {
+        for v in &mut self.velocity {
+            v.weights.iter_mut().for_each(|x| *x = 0.0);
+            v.bias.iter_mut().for_each(|x| *x = 0.0);
+        }
+    }
+
+    /// A bounded slice of training: `batches_per_step` mini-batches, and the round's
+    /// evaluation when the round ends.
+    pub fn step(&mut self, validation: &Validation) -> Result<RepairProgress, RepairError> {
+        if !self.done {
+            let mut loss = 0.0;
+            let mut batches = 0;
+            while batches < self.config.batches_per_step && self.batches_this_round < self.batches_per_round() {
+                loss += self.train_batch();
+                batches += 1;
+                self.batches_this_round += 1;
+            }
+            if batches > 0 {
+                self.last_loss = loss / batches as f64;
+            }
+            if self.batches_this_round >= self.batches_per_round() {
+                self.end_round(validation)?;
+            }
+        }
+        let (violations, fidelity) = match self.last_validation {
+            Some(v) => v,
+            None => (validation.violations(&self.best)?, validation.fidelity(&self.best)?),
+        };
+        Ok(RepairProgress {
+            phase: if self.done { Phase::Done } else { Phase::Training },
+            iteration: self.round,
+            max_iterations: self.config.max_rounds,
+            cost: self.last_loss,
+            violations,
+            fidelity,
+            elapsed_ms: 0.0,
+            done: self.done,
+        })
+    }
+
+    /// Whether training has stopped.
+    pub fn is_done(&self) -> bool {
+        self.done
+    }
+
+    /// The best candidate so far (fewest validation violations, then most fidelity).
+    pub fn best(&self) -> &Network {
+        &self.best
+    }
+
+    /// Rounds completed.
+    pub fn rounds(&self) -> usize {
+        self.round
+    }
+}
+
+fn shuffled(rng: &mut SplitMix64, n: usize) -> Vec<usize> {
+    let mut v: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        let j = rng.below(i + 1);
+        v.swap(i, j);
+    }
+    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rows_matches_brute_force() {
+        let mut rng = SplitMix64::new(2);
+        let mut rows = |n: usize| {
+            let v: Vec<Vec<f32>> = (0..n)
+                .map(|_| (0..3).map(|_| rng.next_f64() as f32).collect())
+                .collect();
+            Matrix::from_rows(&v).unwrap()
+        };
+        let q = rows(40);
+        let c = rows(700);
+        let got = nearest_rows(&q, &c);
+        for (i, &g) in got.iter().enumerate() {
+            let d = |j: usize| -> f32 { q.row(i).iter().zip(c.row(j)).map(|(a, b)| (a - b) * (a - b)).sum() };
+            assert!((0..c.rows()).all(|j| d(g) <= d(j)));
+        }
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let c = RetrainConfig {
+            momentum: 1.5,
+            ..Default::default()
+        };
+        assert!(c.check().unwrap_err().to_string().contains("momentum"));
+        assert!(RetrainConfig::default().check().is_ok());
+    }
+}
