@@ -134,6 +134,7 @@ struct Slot {
     input_box: usize,
     step: usize,
     active: bool,
+    exact: bool,
 }
 
 /// A resumable falsification run.
@@ -147,6 +148,7 @@ pub struct Falsifier {
     starts_used: usize,
     evaluations: usize,
     found: Vec<Counterexample>,
+    hints: Matrix,
 }
 
 impl Falsifier {
@@ -169,6 +171,7 @@ impl Falsifier {
             starts_used: 0,
             evaluations: 0,
             found: Vec::new(),
+            hints: Matrix::zeros(0, net.input_size()),
             config,
         };
         let width = f.config.batch.min(f.config.starts);
@@ -176,6 +179,30 @@ impl Falsifier {
             let slot = f.new_slot();
             f.points.push_row(&slot.1).expect("input width");
             f.slots.push(slot.0);
+        }
+        Ok(f)
+    }
+
+    /// Like [`Falsifier::new`], but half of the starts begin near one of the `hints` (known
+    /// counterexamples of an earlier version of the network, say), within 5 % of the box
+    /// width in every dimension. Unsafe pockets left by a repair usually sit near the
+    /// counterexamples it was taught, and are far too small to be hit from random starts.
+    pub fn with_hints(
+        net: &Network,
+        properties: &[Property],
+        config: FalsifierConfig,
+        hints: &Matrix,
+    ) -> Result<Self, PropertyError> {
+        let mut f = Falsifier::new(net, properties, config)?;
+        if hints.cols() == net.input_size() {
+            f.hints = hints.clone();
+            // Re-draw the first batch so that it uses the hints too.
+            f.starts_used = 0;
+            for s in 0..f.slots.len() {
+                let (slot, point) = f.new_slot();
+                f.points.row_mut(s).copy_from_slice(&point);
+                f.slots[s] = slot;
+            }
         }
         Ok(f)
     }
@@ -190,11 +217,13 @@ impl Falsifier {
                     input_box: 0,
                     step: 0,
                     active: false,
+                    exact: false,
                 },
                 vec![0.0; n],
             );
         }
         let property = self.starts_used % self.properties.len();
+        let exact = (self.starts_used / self.properties.len()) % 2 == 1;
         self.starts_used += 1;
         let boxes = &self.properties[property].input_boxes;
         let total: f64 = boxes.iter().map(|b| b.sampling_weight()).sum();
@@ -208,13 +237,30 @@ impl Falsifier {
             }
             pick -= w;
         }
-        let point = sample_box(&mut self.rng, &boxes[input_box], 1).into_vec();
+        let use_hint = self.hints.rows() > 0 && (self.starts_used / 2).is_multiple_of(2);
+        let point = if use_hint {
+            let hint = self.hints.row(self.rng.below(self.hints.rows()));
+            let b = &boxes[input_box];
+            let mut point: Vec<f32> = hint
+                .iter()
+                .zip(b.lower.iter().zip(&b.upper))
+                .map(|(&h, (&l, &u))| {
+                    let jitter = (self.rng.next_f64() * 2.0 - 1.0) * 0.01 * (u - l);
+                    (h as f64 + jitter) as f32
+                })
+                .collect();
+            b.project(&mut point);
+            point
+        } else {
+            sample_box(&mut self.rng, &boxes[input_box], 1).into_vec()
+        };
         (
             Slot {
                 property,
                 input_box,
                 step: 0,
                 active: true,
+                exact,
             },
             point,
         )
@@ -282,13 +328,18 @@ impl Falsifier {
             }
             descent_objective_gradient(&property.unsafe_region, y, d_out.row_mut(s));
         }
-        let grad = self
+        // Half the starts follow the surrogate (it crosses regions where whole layers are
+        // off), half the exact gradient (the surrogate can step over small pockets that the
+        // exact gradient descends into).
+        let surrogate = self
             .net
             .surrogate_input_gradient(&trace, &d_out, self.config.relu_leak);
+        let exact = self.net.input_gradient(&trace, &d_out);
         for (s, slot) in self.slots.iter().enumerate() {
             if !slot.active || restart.contains(&s) {
                 continue;
             }
+            let grad = if slot.exact { &exact } else { &surrogate };
             if grad.row(s).iter().all(|&g| g == 0.0) {
                 // A flat spot (typically a whole ReLU layer switched off): no direction to
                 // follow, so spend the budget elsewhere.
@@ -297,7 +348,7 @@ impl Falsifier {
             }
             let input_box = &self.properties[slot.property].input_boxes[slot.input_box];
             let progress = slot.step as f64 / self.config.steps as f64;
-            let eta = self.config.step_size * (1.0 - 0.9 * progress);
+            let eta = self.config.step_size * (0.01f64).powf(progress);
             let g = grad.row(s).to_vec();
             let x = self.points.row_mut(s);
             for (i, (xi, gi)) in x.iter_mut().zip(&g).enumerate() {

@@ -41,16 +41,27 @@ impl std::fmt::Display for Rate {
 }
 
 /// How many inputs of a batch violate at least one property.
-pub fn violations(net: &Network, properties: &[Property], inputs: &Matrix) -> Result<Rate, NetworkError> {
+pub fn violations(
+    net: &Network,
+    properties: &[Property],
+    inputs: &Matrix,
+) -> Result<Rate, NetworkError> {
     let outputs = net.forward(inputs)?;
     Ok(Rate {
-        count: negatives_of(properties, inputs, &outputs).iter().filter(|&&n| n).count(),
+        count: negatives_of(properties, inputs, &outputs)
+            .iter()
+            .filter(|&&n| n)
+            .count(),
         total: inputs.rows(),
     })
 }
 
 /// How many inputs keep the original network's decision.
-pub fn fidelity(original: &Network, repaired: &Network, inputs: &Matrix) -> Result<Rate, NetworkError> {
+pub fn fidelity(
+    original: &Network,
+    repaired: &Network,
+    inputs: &Matrix,
+) -> Result<Rate, NetworkError> {
     let before = original.decisions(inputs)?;
     let after = repaired.decisions(inputs)?;
     Ok(Rate {
@@ -96,7 +107,11 @@ pub fn change_size(original: &Network, repaired: &Network) -> ChangeSize {
         changed += usize::from(x.to_bits() != y.to_bits());
     }
     ChangeSize {
-        relative_l2: if norm > 0.0 { (diff / norm).sqrt() } else { diff.sqrt() },
+        relative_l2: if norm > 0.0 {
+            (diff / norm).sqrt()
+        } else {
+            diff.sqrt()
+        },
         parameters_changed: changed,
         parameters: a.len(),
     }
@@ -115,7 +130,11 @@ pub fn relative_output_deviation(
     let b = repaired.forward(inputs)?;
     let mut total = 0.0;
     for (ya, yb) in a.iter_rows().zip(b.iter_rows()) {
-        let d: f64 = ya.iter().zip(yb).map(|(p, q)| ((q - p) as f64).powi(2)).sum();
+        let d: f64 = ya
+            .iter()
+            .zip(yb)
+            .map(|(p, q)| ((q - p) as f64).powi(2))
+            .sum();
         let n: f64 = ya.iter().map(|p| (*p as f64).powi(2)).sum();
         total += (d / n.max(1e-30)).sqrt();
     }
@@ -131,14 +150,16 @@ pub fn input_domain(net: &Network) -> InputBox {
 /// Number of fresh samples for a PAC statement: the smallest `M` with
 /// `(1 - epsilon)^M <= exp(-epsilon M) <= delta`, i.e. `ceil(ln(1/delta) / epsilon)`.
 pub fn pac_sample_count(epsilon: f64, delta: f64) -> Result<usize, String> {
-    if !(epsilon > 0.0 && epsilon < 1.0) || !(delta > 0.0 && delta < 1.0) {
+    if !(epsilon > 0.0 && epsilon < 1.0 && delta > 0.0 && delta < 1.0) {
         return Err(format!(
             "epsilon and delta must lie strictly between 0 and 1 (got {epsilon}, {delta})"
         ));
     }
     let m = ((1.0 / delta).ln() / epsilon).ceil();
     if m > 1e9 {
-        return Err(format!("epsilon = {epsilon}, delta = {delta} need {m} samples: too many"));
+        return Err(format!(
+            "epsilon = {epsilon}, delta = {delta} need {m} samples: too many"
+        ));
     }
     Ok(m as usize)
 }
@@ -201,7 +222,10 @@ mod tests {
     fn identical_networks_have_full_fidelity_and_no_change() {
         let net = Network::random(&[2, 5, 3], Activation::Relu, 4).unwrap();
         let x = Matrix::from_rows(&[[0.1f32, 0.2], [-0.5, 0.9]]).unwrap();
-        assert_eq!(fidelity(&net, &net, &x).unwrap(), Rate { count: 2, total: 2 });
+        assert_eq!(
+            fidelity(&net, &net, &x).unwrap(),
+            Rate { count: 2, total: 2 }
+        );
         let c = change_size(&net, &net);
         assert_eq!((c.relative_l2, c.parameters_changed), (0.0, 0));
         assert_eq!(relative_output_deviation(&net, &net, &x).unwrap(), 0.0);

@@ -157,10 +157,16 @@ impl RepairData {
             // Neighbours within 1 % of the region's width around the counterexample.
             let region = &properties[c.property].bounding_box();
             let lower: Vec<f64> = (0..n)
-                .map(|i| (c.input[i] as f64 - 0.01 * (region.upper[i] - region.lower[i])).max(region.lower[i]))
+                .map(|i| {
+                    (c.input[i] as f64 - 0.01 * (region.upper[i] - region.lower[i]))
+                        .max(region.lower[i])
+                })
                 .collect();
             let upper: Vec<f64> = (0..n)
-                .map(|i| (c.input[i] as f64 + 0.01 * (region.upper[i] - region.lower[i])).min(region.upper[i]))
+                .map(|i| {
+                    (c.input[i] as f64 + 0.01 * (region.upper[i] - region.lower[i]))
+                        .min(region.upper[i])
+                })
                 .collect();
             let around = InputBox { lower, upper };
             inputs
@@ -201,16 +207,24 @@ impl RepairData {
         for r in 0..self.negatives.rows() {
             let x = self.negatives.row(r);
             let lower: Vec<f64> = (0..n)
-                .map(|i| (x[i] as f64 - radius * (region.upper[i] - region.lower[i])).max(region.lower[i]))
+                .map(|i| {
+                    (x[i] as f64 - radius * (region.upper[i] - region.lower[i]))
+                        .max(region.lower[i])
+                })
                 .collect();
             let upper: Vec<f64> = (0..n)
-                .map(|i| (x[i] as f64 + radius * (region.upper[i] - region.lower[i])).min(region.upper[i]))
+                .map(|i| {
+                    (x[i] as f64 + radius * (region.upper[i] - region.lower[i]))
+                        .min(region.upper[i])
+                })
                 .collect();
             let b = InputBox { lower, upper };
             if b.lower.iter().zip(&b.upper).any(|(l, u)| l > u) {
                 continue;
             }
-            around.append_rows(&sample_box(&mut rng, &b, per_negative)).expect("same width");
+            around
+                .append_rows(&sample_box(&mut rng, &b, per_negative))
+                .expect("same width");
         }
         let (neg, pos) = partition(net, properties, &around)?;
         self.negatives.append_rows(&neg).expect("same width");
@@ -222,7 +236,9 @@ impl RepairData {
     pub fn add_negatives(&mut self, found: &Matrix) {
         let (train, val) = split(found, 0.2);
         self.negatives.append_rows(&train).expect("same width");
-        self.validation_negatives.append_rows(&val).expect("same width");
+        self.validation_negatives
+            .append_rows(&val)
+            .expect("same width");
     }
 }
 
@@ -231,8 +247,18 @@ fn bounding_box(properties: &[Property]) -> InputBox {
     let mut boxes = properties.iter().map(Property::bounding_box);
     let first = boxes.next().expect("at least one property");
     boxes.fold(first, |acc, b| InputBox {
-        lower: acc.lower.iter().zip(&b.lower).map(|(a, b)| a.min(*b)).collect(),
-        upper: acc.upper.iter().zip(&b.upper).map(|(a, b)| a.max(*b)).collect(),
+        lower: acc
+            .lower
+            .iter()
+            .zip(&b.lower)
+            .map(|(a, b)| a.min(*b))
+            .collect(),
+        upper: acc
+            .upper
+            .iter()
+            .zip(&b.upper)
+            .map(|(a, b)| a.max(*b))
+            .collect(),
     })
 }
 
@@ -265,7 +291,7 @@ impl HeldOut {
             validation_share: 0.0,
             ..plan.clone()
         };
-        let data = RepairData::sampled(net, properties, &plan, seed ^ 0x5EED_0F_4E1D_0075)?;
+        let data = RepairData::sampled(net, properties, &plan, seed ^ 0x005E_ED0F_4E1D_0075)?;
         Ok(HeldOut {
             negatives: data.negatives,
             positives: data.positives,

@@ -175,7 +175,11 @@ impl Certification {
     }
 
     /// The statement, when nothing unsafe was found.
-    pub(crate) fn statement(&self, properties: &[Property], config: &DomainConfig) -> Option<PacStatement> {
+    pub(crate) fn statement(
+        &self,
+        properties: &[Property],
+        config: &DomainConfig,
+    ) -> Option<PacStatement> {
         if !self.done || self.negatives.rows() > 0 {
             return None;
         }

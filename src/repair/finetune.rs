@@ -13,7 +13,7 @@
 //! objective, so the search keeps improving past the first zero-violation point.
 //! Candidates are evaluated from cached activations of the first patched layer.
 
-use super::{Phase, RepairError, RepairProgress, Validation};
+use super::{Phase, RepairData, RepairError, RepairProgress, Validation};
 use crate::network::Network;
 use crate::property::{negatives_of, Property};
 use crate::rng::SplitMix64;
@@ -47,7 +47,7 @@ pub struct FinetuneConfig {
     pub tolerance: f64,
     /// ... over this many iterations (default 10).
     pub patience: usize,
-    /// Most negatives and most positives used by the objective (default 1000 each).
+    /// Most negatives and most positives used by the objective (default 4000 each).
     pub eval_samples: usize,
 }
 
@@ -65,7 +65,7 @@ impl Default for FinetuneConfig {
             size_penalty: 0.001,
             tolerance: 1e-4,
             patience: 10,
-            eval_samples: 1000,
+            eval_samples: 4000,
         }
     }
 }
@@ -74,7 +74,9 @@ impl FinetuneConfig {
     /// Checks every setting, naming the first bad one.
     pub fn check(&self) -> Result<(), RepairError> {
         let bad = |name: &str, value: String, expected: &str| {
-            Err(RepairError::Setting(format!("finetune {name} = {value}: expected {expected}")))
+            Err(RepairError::Setting(format!(
+                "finetune {name} = {value}: expected {expected}"
+            )))
         };
         for (name, v) in [
             ("neurons", self.neurons),
@@ -152,9 +154,15 @@ pub fn most_responsible(resp: &[Vec<f64>], k: usize, layer: Option<usize>) -> Ve
         .enumerate()
         .filter(|(l, _)| layer.is_none_or(|only| only == *l))
         .flat_map(|(l, r)| {
-            r.iter()
-                .enumerate()
-                .map(move |(j, &v)| (v, NeuronId { layer: l, neuron: j }))
+            r.iter().enumerate().map(move |(j, &v)| {
+                (
+                    v,
+                    NeuronId {
+                        layer: l,
+                        neuron: j,
+                    },
+                )
+            })
         })
         .collect();
     all.sort_by(|a, b| b.0.total_cmp(&a.0));
@@ -239,11 +247,11 @@ impl FineTuner {
         original: &Network,
         start: &Network,
         properties: &[Property],
-        negatives: &Matrix,
-        positives: &Matrix,
+        data: &RepairData,
         seed: u64,
     ) -> Result<Self, RepairError> {
         config.check()?;
+        let (negatives, positives) = (&data.negatives, &data.positives);
         if negatives.rows() == 0 {
             return Err(RepairError::NothingToRepair);
         }
@@ -369,7 +377,11 @@ impl FineTuner {
         }
         let best = self.best();
         Ok(RepairProgress {
-            phase: if self.done { Phase::Done } else { Phase::Searching },
+            phase: if self.done {
+                Phase::Done
+            } else {
+                Phase::Searching
+            },
             iteration: self.iteration,
             max_iterations: self.config.iterations,
             cost: self.best_cost,
@@ -411,9 +423,18 @@ mod tests {
         for act in Activation::ALL {
             let net = Network::random(&[3, 6, 5, 2], act, 8).unwrap();
             let neurons = [
-                NeuronId { layer: 0, neuron: 2 },
-                NeuronId { layer: 1, neuron: 4 },
-                NeuronId { layer: 2, neuron: 1 },
+                NeuronId {
+                    layer: 0,
+                    neuron: 2,
+                },
+                NeuronId {
+                    layer: 1,
+                    neuron: 4,
+                },
+                NeuronId {
+                    layer: 2,
+                    neuron: 1,
+                },
             ];
             let w = [0.5, -0.25, 0.75];
             let patched = apply_patch(&net, &neurons, &w);
@@ -422,7 +443,11 @@ mod tests {
             let trace = net.forward_trace(&x).unwrap();
             let mut h0 = trace.post[1].clone();
             h0.row_mut(0)[2] *= 1.5;
-            let l1 = Network::new(vec![net.layers()[1].clone()], crate::network::NetworkMeta::generic(6, 5)).unwrap();
+            let l1 = Network::new(
+                vec![net.layers()[1].clone()],
+                crate::network::NetworkMeta::generic(6, 5),
+            )
+            .unwrap();
             let mut a1 = l1.forward(&h0).unwrap();
             a1.row_mut(0)[4] *= 0.75;
             let mut last = net.layers()[2].clone();
@@ -430,7 +455,11 @@ mod tests {
             let l2 = Network::new(vec![last], crate::network::NetworkMeta::generic(5, 2)).unwrap();
             let mut z = l2.forward(&a1).unwrap();
             z.row_mut(0)[1] *= 1.75;
-            let expected: Vec<f32> = z.row(0).iter().map(|&v| net.layers()[2].activation().apply(v)).collect();
+            let expected: Vec<f32> = z
+                .row(0)
+                .iter()
+                .map(|&v| net.layers()[2].activation().apply(v))
+                .collect();
             let got = patched.forward(&x).unwrap();
             for (a, b) in got.row(0).iter().zip(&expected) {
                 assert!((a - b).abs() < 1e-5, "{act}: {a} vs {b}");
@@ -442,7 +471,19 @@ mod tests {
     fn most_responsible_respects_the_layer_restriction() {
         let resp = vec![vec![0.1, 0.9], vec![0.5, 0.2, 0.7]];
         let all = most_responsible(&resp, 2, None);
-        assert_eq!(all, vec![NeuronId { layer: 0, neuron: 1 }, NeuronId { layer: 1, neuron: 2 }]);
+        assert_eq!(
+            all,
+            vec![
+                NeuronId {
+                    layer: 0,
+                    neuron: 1
+                },
+                NeuronId {
+                    layer: 1,
+                    neuron: 2
+                }
+            ]
+        );
         let one = most_responsible(&resp, 5, Some(1));
         assert_eq!(one.len(), 3);
         assert!(one.iter().all(|n| n.layer == 1));

@@ -71,7 +71,9 @@ impl std::str::FromStr for Method {
             "retrain" => Ok(Method::Retrain),
             "finetune" => Ok(Method::Finetune),
             "domain" => Ok(Method::Domain),
-            other => Err(format!("unknown method '{other}' (expected retrain, finetune or domain)")),
+            other => Err(format!(
+                "unknown method '{other}' (expected retrain, finetune or domain)"
+            )),
         }
     }
 }
@@ -163,7 +165,11 @@ pub struct Validation {
 }
 
 impl Validation {
-    fn new(original: &Network, properties: &[Property], data: &RepairData) -> Result<Self, RepairError> {
+    fn new(
+        original: &Network,
+        properties: &[Property],
+        data: &RepairData,
+    ) -> Result<Self, RepairError> {
         Ok(Validation {
             properties: properties.to_vec(),
             negatives: data.validation_negatives.clone(),
@@ -181,7 +187,11 @@ impl Validation {
     pub fn fidelity(&self, net: &Network) -> Result<Rate, NetworkError> {
         let after = net.decisions(&self.positives)?;
         Ok(Rate {
-            count: after.iter().zip(&self.decisions).filter(|(a, b)| a == b).count(),
+            count: after
+                .iter()
+                .zip(&self.decisions)
+                .filter(|(a, b)| a == b)
+                .count(),
             total: self.decisions.len(),
         })
     }
@@ -235,7 +245,11 @@ pub fn default_clock() -> f64 {
     #[cfg(not(target_arch = "wasm32"))]
     {
         static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
-        ORIGIN.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1000.0
+        ORIGIN
+            .get_or_init(std::time::Instant::now)
+            .elapsed()
+            .as_secs_f64()
+            * 1000.0
     }
     #[cfg(target_arch = "wasm32")]
     {
@@ -281,8 +295,7 @@ fn start_inner(
             original,
             start,
             properties,
-            &data.negatives,
-            &data.positives,
+            data,
             seed,
         )?))
     } else {
@@ -291,8 +304,7 @@ fn start_inner(
             original,
             start,
             properties,
-            &data.negatives,
-            &data.positives,
+            data,
             validation,
             seed,
         )?))
@@ -315,7 +327,15 @@ impl RepairSession {
             return Err(RepairError::NothingToRepair);
         }
         let validation = Validation::new(original, properties, &data)?;
-        let inner = start_inner(&settings, original, original, properties, &data, &validation, settings.seed)?;
+        let inner = start_inner(
+            &settings,
+            original,
+            original,
+            properties,
+            &data,
+            &validation,
+            settings.seed,
+        )?;
         Ok(RepairSession {
             original: original.clone(),
             properties: properties.to_vec(),
@@ -384,7 +404,11 @@ impl RepairSession {
             }
             let best = self.current_best();
             return Ok(RepairProgress {
-                phase: if self.result.is_some() { Phase::Done } else { Phase::Certifying },
+                phase: if self.result.is_some() {
+                    Phase::Done
+                } else {
+                    Phase::Certifying
+                },
                 iteration: drawn,
                 max_iterations: total,
                 cost: f64::NAN,
@@ -465,7 +489,11 @@ impl RepairSession {
 
     /// Measures the result on held-out data and returns it. Works on an unfinished session
     /// too (the best candidate so far is measured; `finished` is false then).
-    pub fn finish(self, held_out: &HeldOut, plan: &ReportPlan) -> Result<RepairOutcome, RepairError> {
+    pub fn finish(
+        self,
+        held_out: &HeldOut,
+        plan: &ReportPlan,
+    ) -> Result<RepairOutcome, RepairError> {
         let finished = self.result.is_some();
         let repaired = self.current_best();
         let mut report = measure(&self.original, &repaired, &self.properties, held_out, plan)?;
@@ -622,13 +650,19 @@ pub fn measure(
     }
     let domain = sample_box(&mut rng, &input_domain(original), plan.domain_samples);
     let outside: Vec<usize> = (0..domain.rows())
-        .filter(|&r| !properties.iter().any(|p| p.precondition_holds(domain.row(r))))
+        .filter(|&r| {
+            !properties
+                .iter()
+                .any(|p| p.precondition_holds(domain.row(r)))
+        })
         .collect();
     let outside = domain.select_rows(&outside);
 
     let falsifier = Falsifier::new(repaired, properties, plan.falsifier.clone())?.run();
     let mut all_held_out = held_out.negatives.clone();
-    all_held_out.append_rows(&held_out.positives).expect("same width");
+    all_held_out
+        .append_rows(&held_out.positives)
+        .expect("same width");
     let unsafe_after = measures::violations(repaired, properties, &all_held_out)?;
 
     Ok(RepairReport {
@@ -654,7 +688,11 @@ pub fn measure(
             total: unsafe_after.total,
         },
         change: measures::change_size(original, repaired),
-        output_deviation: measures::relative_output_deviation(original, repaired, &held_out.positives)?,
+        output_deviation: measures::relative_output_deviation(
+            original,
+            repaired,
+            &held_out.positives,
+        )?,
         wall_ms: 0.0,
         rounds: 1,
         training_negatives: 0,

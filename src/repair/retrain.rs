@@ -11,7 +11,7 @@
 //!
 //! The nearest-output search is chunked (no distance matrix): memory is linear in the data.
 
-use super::{Phase, RepairError, RepairProgress, Validation};
+use super::{Phase, RepairData, RepairError, RepairProgress, Validation};
 use crate::measures::Rate;
 use crate::network::{LayerGradient, Network};
 use crate::property::Property;
@@ -83,10 +83,16 @@ impl RetrainConfig {
     /// Checks every setting, naming the first bad one.
     pub fn check(&self) -> Result<(), RepairError> {
         let bad = |name: &str, value: String, expected: &str| {
-            Err(RepairError::Setting(format!("retrain {name} = {value}: expected {expected}")))
+            Err(RepairError::Setting(format!(
+                "retrain {name} = {value}: expected {expected}"
+            )))
         };
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return bad("learning_rate", self.learning_rate.to_string(), "a positive number");
+            return bad(
+                "learning_rate",
+                self.learning_rate.to_string(),
+                "a positive number",
+            );
         }
         if !(0.0..1.0).contains(&self.momentum) {
             return bad("momentum", self.momentum.to_string(), "a number in [0, 1)");
@@ -107,18 +113,33 @@ impl RetrainConfig {
             }
         }
         if !(0.0..1.0).contains(&self.target_margin_quantile) {
-            return bad("target_margin_quantile", self.target_margin_quantile.to_string(), "a number in [0, 1)");
+            return bad(
+                "target_margin_quantile",
+                self.target_margin_quantile.to_string(),
+                "a number in [0, 1)",
+            );
         }
-        for (name, v) in [("safety_margin", self.safety_margin), ("hinge_weight", self.hinge_weight)] {
+        for (name, v) in [
+            ("safety_margin", self.safety_margin),
+            ("hinge_weight", self.hinge_weight),
+        ] {
             if !(v.is_finite() && v >= 0.0) {
                 return bad(name, v.to_string(), "a non-negative number");
             }
         }
         if !(self.rollback_decay > 0.0 && self.rollback_decay <= 1.0) {
-            return bad("rollback_decay", self.rollback_decay.to_string(), "a number in (0, 1]");
+            return bad(
+                "rollback_decay",
+                self.rollback_decay.to_string(),
+                "a number in (0, 1]",
+            );
         }
         if !(self.max_fidelity_drop.is_finite() && self.max_fidelity_drop >= 0.0) {
-            return bad("max_fidelity_drop", self.max_fidelity_drop.to_string(), "a non-negative number");
+            return bad(
+                "max_fidelity_drop",
+                self.max_fidelity_drop.to_string(),
+                "a non-negative number",
+            );
         }
         Ok(())
     }
@@ -196,12 +217,12 @@ impl Retrainer {
         original: &Network,
         start: &Network,
         properties: &[Property],
-        negatives: &Matrix,
-        positives: &Matrix,
+        data: &RepairData,
         validation: &Validation,
         seed: u64,
     ) -> Result<Self, RepairError> {
         config.check()?;
+        let (negatives, positives) = (&data.negatives, &data.positives);
         if negatives.rows() == 0 {
             return Err(RepairError::NothingToRepair);
         }
@@ -245,7 +266,10 @@ impl Retrainer {
         let spread = (var / (n * m as f64)).sqrt();
         let output_scale = if spread > 1e-12 { spread as f32 } else { 1.0 };
         if std::env::var_os("BIRDNN_DEBUG").is_some() {
-            eprintln!("spread {spread:e}, target margin threshold {threshold:e}, median safe margin {:e}", safe[safe.len() / 2]);
+            eprintln!(
+                "spread {spread:e}, target margin threshold {threshold:e}, median safe margin {:e}",
+                safe[safe.len() / 2]
+            );
         }
 
         let velocity = start
@@ -296,7 +320,12 @@ impl Retrainer {
         per_epoch * self.config.epochs_per_round
     }
 
-    fn next_indices(order: &mut Vec<usize>, cursor: &mut usize, count: usize, rng: &mut SplitMix64) -> Vec<usize> {
+    fn next_indices(
+        order: &mut Vec<usize>,
+        cursor: &mut usize,
+        count: usize,
+        rng: &mut SplitMix64,
+    ) -> Vec<usize> {
         let mut out = Vec::with_capacity(count);
         if order.is_empty() {
             return out;
@@ -315,11 +344,18 @@ impl Retrainer {
     /// One mini-batch of SGD with momentum; returns the batch loss.
     fn train_batch(&mut self) -> f64 {
         let b = self.config.batch_size.min(self.negatives.rows()).max(1);
-        let neg_idx = Self::next_indices(&mut self.neg_order, &mut self.neg_cursor, b, &mut self.rng);
+        let neg_idx =
+            Self::next_indices(&mut self.neg_order, &mut self.neg_cursor, b, &mut self.rng);
         let pos_count = if self.positives.rows() == 0 { 0 } else { b };
-        let pos_idx = Self::next_indices(&mut self.pos_order, &mut self.pos_cursor, pos_count, &mut self.rng);
+        let pos_idx = Self::next_indices(
+            &mut self.pos_order,
+            &mut self.pos_cursor,
+            pos_count,
+            &mut self.rng,
+        );
         let mut x = self.negatives.select_rows(&neg_idx);
-        x.append_rows(&self.positives.select_rows(&pos_idx)).expect("same width");
+        x.append_rows(&self.positives.select_rows(&pos_idx))
+            .expect("same width");
         let mut wanted = self.targets.select_rows(&neg_idx);
         wanted
             .append_rows(&self.positive_outputs.select_rows(&pos_idx))
@@ -409,7 +445,15 @@ impl Retrainer {
         self.last_validation = Some((violations, fidelity));
         let score = (violations.count, fidelity.total - fidelity.count);
         if std::env::var_os("BIRDNN_DEBUG").is_some() {
-            eprintln!("round {} lr {:.4} loss {:.4e} viol {} fid {} prev {:?}", self.round, self.learning_rate, self.last_loss, violations, fidelity, self.previous_score);
+            eprintln!(
+                "round {} lr {:.4} loss {:.4e} viol {} fid {} prev {:?}",
+                self.round,
+                self.learning_rate,
+                self.last_loss,
+                violations,
+                fidelity,
+                self.previous_score
+            );
         }
         if score < self.best_score {
             self.best_score = score;
@@ -430,7 +474,8 @@ impl Retrainer {
             self.learning_rate *= self.config.rollback_decay;
             self.reset_velocity();
         }
-        self.done = self.round >= self.config.max_rounds || self.calm_rounds >= self.config.patience;
+        self.done =
+            self.round >= self.config.max_rounds || self.calm_rounds >= self.config.patience;
         Ok(())
     }
 
@@ -447,7 +492,9 @@ impl Retrainer {
         if !self.done {
             let mut loss = 0.0;
             let mut batches = 0;
-            while batches < self.config.batches_per_step && self.batches_this_round < self.batches_per_round() {
+            while batches < self.config.batches_per_step
+                && self.batches_this_round < self.batches_per_round()
+            {
                 loss += self.train_batch();
                 batches += 1;
                 self.batches_this_round += 1;
@@ -461,10 +508,17 @@ impl Retrainer {
         }
         let (violations, fidelity) = match self.last_validation {
             Some(v) => v,
-            None => (validation.violations(&self.best)?, validation.fidelity(&self.best)?),
+            None => (
+                validation.violations(&self.best)?,
+                validation.fidelity(&self.best)?,
+            ),
         };
         Ok(RepairProgress {
-            phase: if self.done { Phase::Done } else { Phase::Training },
+            phase: if self.done {
+                Phase::Done
+            } else {
+                Phase::Training
+            },
             iteration: self.round,
             max_iterations: self.config.max_rounds,
             cost: self.last_loss,
@@ -517,7 +571,13 @@ mod tests {
         let c = rows(700);
         let got = nearest_rows(&q, &c);
         for (i, &g) in got.iter().enumerate() {
-            let d = |j: usize| -> f32 { q.row(i).iter().zip(c.row(j)).map(|(a, b)| (a - b) * (a - b)).sum() };
+            let d = |j: usize| -> f32 {
+                q.row(i)
+                    .iter()
+                    .zip(c.row(j))
+                    .map(|(a, b)| (a - b) * (a - b))
+                    .sum()
+            };
             assert!((0..c.rows()).all(|j| d(g) <= d(j)));
         }
     }

@@ -5,10 +5,13 @@ use birdnn::falsify::{Counterexample, Falsifier, FalsifierConfig};
 use birdnn::formats::{self, csv, nnet, NetworkFormat};
 use birdnn::network::{DecisionRule, Network};
 use birdnn::property::{negatives_of, Property};
-use birdnn::repair::{HeldOut, Method, RepairData, RepairReport, RepairSession, RepairSettings, ReportPlan, SamplingPlan};
-use birdnn::tensor::Matrix;
+use birdnn::repair::{
+    HeldOut, Method, RepairData, RepairReport, RepairSession, RepairSettings, ReportPlan,
+    SamplingPlan,
+};
 use birdnn::rng::SplitMix64;
 use birdnn::sampling::sample_property;
+use birdnn::tensor::Matrix;
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use std::io::{IsTerminal, Write};
@@ -72,6 +75,19 @@ enum Command {
         /// Decision rule to use instead of the network's own (argmax or argmin).
         #[arg(long)]
         decision: Option<DecisionRule>,
+        /// Gradient steps per falsifier start.
+        #[arg(long, default_value_t = FalsifierConfig::default().steps)]
+        steps: usize,
+        /// First falsifier step, as a share of each box width.
+        #[arg(long, default_value_t = FalsifierConfig::default().step_size)]
+        step_size: f64,
+        /// Share of the gradient that switched-off ReLUs pass back during the search.
+        #[arg(long, default_value_t = FalsifierConfig::default().relu_leak)]
+        relu_leak: f32,
+        /// CSV of known counterexamples (e.g. of the network before repair): half of the
+        /// falsifier's starts begin near them.
+        #[arg(long)]
+        hints: Option<PathBuf>,
     },
     /// Repair a network so that it satisfies the properties, and report what changed.
     Repair(RepairArgs),
@@ -159,15 +175,27 @@ pub fn main() -> ExitCode {
             starts,
             max_counterexamples,
             decision,
+            steps,
+            step_size,
+            relu_leak,
+            hints,
         } => check(
             &net,
             &properties,
             CheckSettings {
                 samples,
                 seed,
-                starts,
-                max_counterexamples,
                 decision,
+                falsifier: FalsifierConfig {
+                    starts,
+                    max_counterexamples,
+                    seed,
+                    steps,
+                    step_size,
+                    relu_leak,
+                    ..Default::default()
+                },
+                hints,
             },
             cli.json,
         ),
@@ -290,9 +318,9 @@ fn eval(path: &Path, inputs: &Path, physical: bool, decisions: bool) -> CliResul
 struct CheckSettings {
     samples: usize,
     seed: u64,
-    starts: usize,
-    max_counterexamples: usize,
     decision: Option<DecisionRule>,
+    falsifier: FalsifierConfig,
+    hints: Option<PathBuf>,
 }
 
 /// Prints progress on stderr: an updating line on a terminal, a line per quarter otherwise.
@@ -365,14 +393,14 @@ fn check(
 
     let mut counterexamples: Vec<Counterexample> = Vec::new();
     let mut evaluations = 0;
-    if settings.starts > 0 {
-        let config = FalsifierConfig {
-            starts: settings.starts,
-            max_counterexamples: settings.max_counterexamples,
-            seed: settings.seed,
-            ..Default::default()
+    if settings.falsifier.starts > 0 {
+        settings.falsifier.check()?;
+        let hints = match &settings.hints {
+            Some(path) => read_samples(path, net.input_size())?,
+            None => Matrix::zeros(0, net.input_size()),
         };
-        let mut falsifier = Falsifier::new(&net, &properties, config)?;
+        let mut falsifier =
+            Falsifier::with_hints(&net, &properties, settings.falsifier.clone(), &hints)?;
         let mut progress = Progress::new();
         while !falsifier.is_done() {
             let p = falsifier.step();
@@ -424,7 +452,7 @@ fn check(
             "violations": total_violations,
             "violation_rate": total_violations as f64 / total_samples.max(1) as f64,
             "properties": props,
-            "falsifier": { "starts": settings.starts, "evaluations": evaluations },
+            "falsifier": { "starts": settings.falsifier.starts, "evaluations": evaluations },
             "counterexamples": cex,
             "verdict": if violated { "violated" } else { "no_violation_found" },
             "seconds": seconds,
@@ -513,19 +541,26 @@ fn convert(input: &Path, output: &Path, decision: Option<DecisionRule>) -> CliRe
 
 fn read_samples(path: &Path, width: usize) -> Result<Matrix, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(csv::read_with_width(&path.display().to_string(), &text, width)?)
+    Ok(csv::read_with_width(
+        &path.display().to_string(),
+        &text,
+        width,
+    )?)
 }
 
 /// Applies `--set a.b=value` edits to the settings through their JSON form, so that every
 /// setting is reachable and checked by the same deserialisation as a settings file.
-fn apply_settings(settings: RepairSettings, sets: &[String]) -> Result<RepairSettings, Box<dyn std::error::Error>> {
+fn apply_settings(
+    settings: RepairSettings,
+    sets: &[String],
+) -> Result<RepairSettings, Box<dyn std::error::Error>> {
     let mut value = serde_json::to_value(&settings)?;
     for set in sets {
         let (key, raw) = set
             .split_once('=')
             .ok_or_else(|| format!("--set {set}: expected KEY=VALUE"))?;
-        let parsed: serde_json::Value =
-            serde_json::from_str(raw).unwrap_or_else(|_| serde_json::Value::String(raw.to_string()));
+        let parsed: serde_json::Value = serde_json::from_str(raw)
+            .unwrap_or_else(|_| serde_json::Value::String(raw.to_string()));
         let mut slot = &mut value;
         for part in key.split('.') {
             slot = slot
@@ -579,7 +614,13 @@ fn repair(args: &RepairArgs, json_output: bool) -> CliResult {
             RepairData::sampled(&net, &properties, &plan, settings.seed)?
         }
     };
-    data.augment_neighbours(&net, &properties, args.neighbours, 0.01, settings.seed ^ 0xA06)?;
+    data.augment_neighbours(
+        &net,
+        &properties,
+        args.neighbours,
+        0.01,
+        settings.seed ^ 0xA06,
+    )?;
     let held_out = match (&args.neg_test, &args.pos_test) {
         (Some(neg), Some(pos)) => HeldOut::from_samples(
             &net,
@@ -629,12 +670,34 @@ fn repair(args: &RepairArgs, json_output: bool) -> CliResult {
 }
 
 fn print_report(r: &RepairReport, net: &Network) {
-    println!("{} repair of {} (seed {}){}", r.method, net.meta().name, r.seed, if r.finished { "" } else { " - stopped early" });
-    println!("  time                          {:.2} s, {} round(s)", r.wall_ms / 1000.0, r.rounds);
-    println!("  data                          {} counterexamples, {} positives", r.training_negatives, r.training_positives);
-    println!("  held-out counterexamples      {} -> {}", r.held_out_violations.before, r.held_out_violations.after);
-    println!("  fresh samples of the regions  {} -> {}", r.fresh_violations.before, r.fresh_violations.after);
-    println!("  falsifier after repair        {} counterexamples", r.falsifier_counterexamples);
+    println!(
+        "{} repair of {} (seed {}){}",
+        r.method,
+        net.meta().name,
+        r.seed,
+        if r.finished { "" } else { " - stopped early" }
+    );
+    println!(
+        "  time                          {:.2} s, {} round(s)",
+        r.wall_ms / 1000.0,
+        r.rounds
+    );
+    println!(
+        "  data                          {} counterexamples, {} positives",
+        r.training_negatives, r.training_positives
+    );
+    println!(
+        "  held-out counterexamples      {} -> {}",
+        r.held_out_violations.before, r.held_out_violations.after
+    );
+    println!(
+        "  fresh samples of the regions  {} -> {}",
+        r.fresh_violations.before, r.fresh_violations.after
+    );
+    println!(
+        "  falsifier after repair        {} counterexamples",
+        r.falsifier_counterexamples
+    );
     println!("  fidelity, held-out positives  {}", r.fidelity_held_out);
     println!("  fidelity, inside the regions  {}", r.fidelity_inside);
     println!("  fidelity, outside the regions {}", r.fidelity_outside);

@@ -1,0 +1,269 @@
+//! The repair methods on small networks built here, for every activation: they remove the
+//! violations they are taught, keep the rest, depend only on the seed, and can be stopped
+//! and resumed.
+
+use birdnn::falsify::FalsifierConfig;
+use birdnn::measures::Rate;
+use birdnn::network::{Activation, Network};
+use birdnn::property::{InputBox, LinearConstraint, Property, UnsafeRegion};
+use birdnn::repair::{
+    HeldOut, Method, RepairData, RepairSession, RepairSettings, ReportPlan, SamplingPlan,
+};
+
+/// "Inside the square [-0.3, 0.3]^2 the decision must be class 0" (argmax of 3 outputs):
+/// unsafe when y0 <= y1 or y0 <= y2.
+fn must_be_class_0() -> Property {
+    let le = |coefficients: Vec<f64>| LinearConstraint {
+        coefficients,
+        rhs: 0.0,
+    };
+    Property {
+        name: "class-0-in-the-square".into(),
+        num_inputs: 2,
+        num_outputs: 3,
+        input_boxes: vec![InputBox::new(vec![-0.3, -0.3], vec![0.3, 0.3]).unwrap()],
+        unsafe_region: UnsafeRegion {
+            disjuncts: vec![
+                vec![le(vec![1.0, -1.0, 0.0])],
+                vec![le(vec![1.0, 0.0, -1.0])],
+            ],
+        },
+    }
+}
+
+/// A random network that mostly, but not everywhere, answers class 0 in the square: a
+/// repair problem with something to fix and something to keep.
+fn problem(act: Activation) -> (Network, Vec<Property>) {
+    let property = must_be_class_0();
+    for seed in 0..500 {
+        let mut net = Network::random(&[2, 16, 16, 3], act, seed).unwrap();
+        // Favour class 0 a little so that most of the square is already right.
+        let last = net.layers().len() - 1;
+        net.layers_mut()[last].bias_mut()[0] += 0.3;
+        let x = birdnn::sampling::sample_box(
+            &mut birdnn::rng::SplitMix64::new(1),
+            &property.input_boxes[0],
+            2000,
+        );
+        let bad = birdnn::measures::violations(&net, std::slice::from_ref(&property), &x).unwrap();
+        if (0.03..0.3).contains(&bad.ratio()) {
+            return (net, vec![property]);
+        }
+    }
+    panic!("no suitable random network for {act}");
+}
+
+fn small_plan() -> SamplingPlan {
+    SamplingPlan {
+        per_region: 3000,
+        domain: 3000,
+        falsifier: FalsifierConfig {
+            starts: 256,
+            max_counterexamples: 50,
+            ..Default::default()
+        },
+        neighbours: 10,
+        validation_share: 0.2,
+    }
+}
+
+fn small_report_plan() -> ReportPlan {
+    ReportPlan {
+        region_samples: 4000,
+        domain_samples: 4000,
+        falsifier: FalsifierConfig {
+            starts: 256,
+            max_counterexamples: 20,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
+fn settings(method: Method, seed: u64) -> RepairSettings {
+    let mut s = RepairSettings {
+        method,
+        seed,
+        ..Default::default()
+    };
+    s.domain.epsilon = 0.01;
+    s.domain.delta = 0.01;
+    s.domain.falsifier.starts = 256;
+    s.finetune.neurons = 8;
+    s.finetune.eval_samples = 1000;
+    s
+}
+
+fn repair(
+    net: &Network,
+    props: &[Property],
+    settings: RepairSettings,
+) -> birdnn::repair::RepairOutcome {
+    let data = RepairData::sampled(net, props, &small_plan(), settings.seed).unwrap();
+    let held_out = HeldOut::sampled(net, props, &small_plan(), settings.seed).unwrap();
+    let mut session = RepairSession::new(net, props, data, settings).unwrap();
+    session.run(|_| {}).unwrap();
+    session.finish(&held_out, &small_report_plan()).unwrap()
+}
+
+fn assert_rate_at_least(rate: Rate, min: f64, what: &str) {
+    assert!(
+        rate.ratio() >= min,
+        "{what}: {rate}, expected at least {:.1} %",
+        100.0 * min
+    );
+}
+
+#[test]
+fn retraining_repairs_every_activation_and_keeps_the_rest() {
+    for act in Activation::ALL {
+        let (net, props) = problem(act);
+        let out = repair(&net, &props, settings(Method::Retrain, 1));
+        let r = &out.report;
+        eprintln!(
+            "{act}: fresh {} -> {}, fidelity outside {}, inside {}",
+            r.fresh_violations.before,
+            r.fresh_violations.after,
+            r.fidelity_outside,
+            r.fidelity_inside
+        );
+        assert!(
+            r.fresh_violations.before.count > 0,
+            "{act}: nothing was broken"
+        );
+        assert!(
+            r.fresh_violations.after.ratio() <= 0.1 * r.fresh_violations.before.ratio(),
+            "{act}: fresh violations {} -> {}",
+            r.fresh_violations.before,
+            r.fresh_violations.after
+        );
+        // Making a 16x16 network answer class 0 on a whole square moves its boundaries nearby
+        // too (for the linear "identity" network, everywhere); most decisions stay.
+        assert_rate_at_least(r.fidelity_outside, 0.8, &format!("{act}: fidelity outside"));
+        assert_rate_at_least(r.fidelity_inside, 0.99, &format!("{act}: fidelity inside"));
+        assert_eq!(out.network.widths(), net.widths(), "same architecture");
+    }
+}
+
+#[test]
+fn fine_tuning_repairs_every_activation_by_scaling_a_few_neurons() {
+    for act in Activation::ALL {
+        let (net, props) = problem(act);
+        let out = repair(&net, &props, settings(Method::Finetune, 2));
+        let r = &out.report;
+        assert!(
+            r.fresh_violations.after.count < r.fresh_violations.before.count,
+            "{act}: fresh violations {} -> {}",
+            r.fresh_violations.before,
+            r.fresh_violations.after
+        );
+        let patch = r
+            .patch
+            .as_ref()
+            .expect("a fine-tuning report has its patch");
+        assert_eq!(patch.neurons.len(), 8);
+        assert!(patch.scaling.iter().all(|w| (-1.0..=1.0).contains(w)));
+        // Only the weights next to the patched neurons move.
+        assert!(
+            r.change.parameters_changed < r.change.parameters / 2,
+            "{act}: {:?}",
+            r.change
+        );
+    }
+}
+
+#[test]
+fn domain_repair_ends_with_a_pac_statement_or_says_why_not() {
+    for act in [Activation::Relu, Activation::Tanh] {
+        let (net, props) = problem(act);
+        let out = repair(&net, &props, settings(Method::Domain, 3));
+        let r = &out.report;
+        match (&r.pac, &r.pac_failure) {
+            (Some(pac), None) => {
+                assert_eq!(pac.samples, 461, "ceil(ln(100) / 0.01)");
+                assert_eq!((pac.epsilon, pac.delta), (0.01, 0.01));
+                // The statement's own samples, redrawn from its seed, are all safe.
+                let mut rng = birdnn::rng::SplitMix64::new(pac.seed);
+                let x = birdnn::sampling::sample_property(&mut rng, &props[0], pac.samples);
+                let v = birdnn::measures::violations(&out.network, &props, &x).unwrap();
+                assert_eq!(v.count, 0, "{act}");
+            }
+            (None, Some(why)) => assert!(why.contains("rounds"), "{act}: {why}"),
+            other => panic!("{act}: exactly one of statement and failure expected, got {other:?}"),
+        }
+        assert!(
+            r.fresh_violations.after.count <= r.fresh_violations.before.count / 10,
+            "{act}"
+        );
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_network_and_another_seed_another() {
+    let (net, props) = problem(Activation::Relu);
+    for method in [Method::Retrain, Method::Finetune] {
+        let a = repair(&net, &props, settings(method, 7)).network;
+        let b = repair(&net, &props, settings(method, 7)).network;
+        let c = repair(&net, &props, settings(method, 8)).network;
+        assert_eq!(a, b, "{method}");
+        assert_ne!(a, c, "{method}");
+    }
+}
+
+#[test]
+fn a_session_can_stop_resume_and_be_dropped_without_touching_the_original() {
+    let (net, props) = problem(Activation::Elu { alpha: 1.0 });
+    let original = net.clone();
+    let data = RepairData::sampled(&net, &props, &small_plan(), 5).unwrap();
+    // Uninterrupted.
+    let mut straight =
+        RepairSession::new(&net, &props, data.clone(), settings(Method::Retrain, 5)).unwrap();
+    straight.run(|_| {}).unwrap();
+    // Stepped with pauses: a few steps, inspect, more steps.
+    let mut paused =
+        RepairSession::new(&net, &props, data.clone(), settings(Method::Retrain, 5)).unwrap();
+    let mut steps = 0;
+    let mut last_iteration = 0;
+    while !paused.is_done() {
+        let p = paused.step().unwrap();
+        assert!(p.iteration >= last_iteration, "progress goes forward");
+        last_iteration = p.iteration;
+        steps += 1;
+        if steps == 3 {
+            let _snapshot = paused.current_best();
+        }
+    }
+    assert!(steps > 3);
+    assert_eq!(paused.current_best(), straight.current_best());
+    // Cancelled after two steps: the session is dropped, the network is untouched.
+    let mut cancelled =
+        RepairSession::new(&net, &props, data, settings(Method::Retrain, 5)).unwrap();
+    cancelled.step().unwrap();
+    cancelled.step().unwrap();
+    let partial = cancelled
+        .finish(
+            &HeldOut::sampled(&net, &props, &small_plan(), 5).unwrap(),
+            &small_report_plan(),
+        )
+        .unwrap();
+    assert!(!partial.report.finished);
+    assert_eq!(net, original);
+}
+
+#[test]
+fn bad_settings_and_empty_data_are_clear_errors() {
+    let (net, props) = problem(Activation::Relu);
+    let data = RepairData::sampled(&net, &props, &small_plan(), 1).unwrap();
+    let mut bad = settings(Method::Domain, 1);
+    bad.domain.epsilon = 0.0;
+    let e = RepairSession::new(&net, &props, data.clone(), bad)
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("epsilon"), "{e}");
+    let mut no_negatives = data;
+    no_negatives.negatives = birdnn::tensor::Matrix::zeros(0, 2);
+    let e = RepairSession::new(&net, &props, no_negatives, settings(Method::Retrain, 1))
+        .err()
+        .unwrap();
+    assert!(e.to_string().contains("nothing to repair"), "{e}");
+}
