@@ -125,6 +125,7 @@ impl Certification {
         net: &Network,
         properties: &[Property],
         config: &DomainConfig,
+        known_counterexamples: &Matrix,
     ) -> Result<(), RepairError> {
         if self.done {
             return Ok(());
@@ -154,7 +155,12 @@ impl Certification {
                     seed: self.seed ^ 0xFA15,
                     ..config.falsifier.clone()
                 };
-                self.falsifier.insert(Falsifier::new(net, properties, cfg)?)
+                self.falsifier.insert(Falsifier::with_hints(
+                    net,
+                    properties,
+                    cfg,
+                    known_counterexamples,
+                )?)
             }
         };
         // A few falsifier steps per slice keep a slice short.

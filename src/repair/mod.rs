@@ -396,7 +396,12 @@ impl RepairSession {
         }
         if let Some(cert) = &mut self.certification {
             let candidate = self.inner.best();
-            cert.step(&candidate, &self.properties, &self.settings.domain)?;
+            cert.step(
+                &candidate,
+                &self.properties,
+                &self.settings.domain,
+                &self.data.negatives,
+            )?;
             let drawn = cert.samples_drawn(self.properties.len());
             let total = cert_total(&self.settings.domain, self.properties.len());
             if cert.done {
@@ -496,7 +501,14 @@ impl RepairSession {
     ) -> Result<RepairOutcome, RepairError> {
         let finished = self.result.is_some();
         let repaired = self.current_best();
-        let mut report = measure(&self.original, &repaired, &self.properties, held_out, plan)?;
+        let mut report = measure(
+            &self.original,
+            &repaired,
+            &self.properties,
+            held_out,
+            &self.data.negatives,
+            plan,
+        )?;
         report.method = self.settings.method;
         report.seed = self.settings.seed;
         report.finished = finished;
@@ -634,11 +646,14 @@ pub struct RepairOutcome {
 }
 
 /// Measures `repaired` against `original` on held-out and fresh data.
+/// `known_counterexamples` (of the original network, e.g. the training negatives) seed half
+/// of the falsifier's starts: what a repair leaves unsafe usually sits near them.
 pub fn measure(
     original: &Network,
     repaired: &Network,
     properties: &[Property],
     held_out: &HeldOut,
+    known_counterexamples: &Matrix,
     plan: &ReportPlan,
 ) -> Result<RepairReport, RepairError> {
     let mut rng = SplitMix64::new(plan.seed);
@@ -658,7 +673,13 @@ pub fn measure(
         .collect();
     let outside = domain.select_rows(&outside);
 
-    let falsifier = Falsifier::new(repaired, properties, plan.falsifier.clone())?.run();
+    let falsifier = Falsifier::with_hints(
+        repaired,
+        properties,
+        plan.falsifier.clone(),
+        known_counterexamples,
+    )?
+    .run();
     let mut all_held_out = held_out.negatives.clone();
     all_held_out
         .append_rows(&held_out.positives)

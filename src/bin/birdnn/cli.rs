@@ -91,6 +91,28 @@ enum Command {
     },
     /// Repair a network so that it satisfies the properties, and report what changed.
     Repair(RepairArgs),
+    /// Repair the ACAS Xu violation instances with each method and print a table.
+    Bench {
+        /// paper (the paper's three instances with its data), acasxu (every N_{i>=2} with
+        /// property 2, N1,9/p7, N2,9/p8, with drawn data) or all.
+        #[arg(long, value_enum, default_value = "paper")]
+        instances: crate::bench::InstanceSet,
+        /// Methods to run (comma-separated).
+        #[arg(long, value_delimiter = ',', default_value = "retrain,finetune,domain")]
+        methods: Vec<Method>,
+        /// Write the results as CSV too.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The ACAS Xu benchmark folder (default: $BIRDNN_ACASXU_DIR or ../shared/acasxu).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Seed of every run.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Instances run in parallel (default: the number of cores).
+        #[arg(long)]
+        threads: Option<usize>,
+    },
     /// Convert a network between ONNX, .nnet and JSON (formats from the extensions).
     Convert {
         /// Input network file.
@@ -205,6 +227,21 @@ pub fn main() -> ExitCode {
             decision,
         } => convert(&input, &output, decision),
         Command::Repair(args) => repair(&args, cli.json),
+        Command::Bench {
+            instances,
+            methods,
+            out,
+            data,
+            seed,
+            threads,
+        } => {
+            let dir = data
+                .or_else(|| std::env::var_os("BIRDNN_ACASXU_DIR").map(PathBuf::from))
+                .unwrap_or_else(|| PathBuf::from("../shared/acasxu"));
+            let threads = threads
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            crate::bench::bench(&dir, instances, &methods, out.as_ref(), seed, threads)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

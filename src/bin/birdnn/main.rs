@@ -4,6 +4,8 @@
 //! go to stderr with a non-zero exit code; progress of long runs goes to stderr.
 
 #[cfg(not(target_arch = "wasm32"))]
+mod bench;
+#[cfg(not(target_arch = "wasm32"))]
 mod cli;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -1,0 +1,360 @@
+//! `birdnn bench`: the ACAS Xu violation instances, each repaired by each method, measured,
+//! and printed as a table beside the prototype's published figures.
+
+use birdnn::falsify::{Falsifier, FalsifierConfig};
+use birdnn::formats::{self, csv};
+use birdnn::network::Network;
+use birdnn::property::Property;
+use birdnn::repair::{
+    HeldOut, Method, RepairData, RepairReport, RepairSession, RepairSettings, ReportPlan,
+    SamplingPlan,
+};
+use birdnn::tensor::Matrix;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// Which instances to run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum InstanceSet {
+    /// N1,9/p7 and N2,9/p8 with the paper's sample sets, and N3,3/p2.
+    Paper,
+    /// Every network N_{i>=2} with property 2, plus N1,9/p7 and N2,9/p8, with drawn data.
+    Acasxu,
+    /// Both.
+    All,
+}
+
+struct Instance {
+    net: (usize, usize),
+    property: usize,
+    /// Prefix of the paper's sample files (`N19`), when used.
+    samples: Option<&'static str>,
+}
+
+impl Instance {
+    fn name(&self) -> String {
+        let data = if self.samples.is_some() {
+            " (paper data)"
+        } else {
+            ""
+        };
+        format!("N{},{}/p{}{data}", self.net.0, self.net.1, self.property)
+    }
+}
+
+/// The prototype's figures from `shared/docs/baseline.md` (fine-tuning k=5 and retraining
+/// with its mini-batch bug fixed): wall seconds, violations after, fidelity after.
+fn prototype_figures(instance: &Instance, method: Method) -> Option<&'static str> {
+    match (instance.net, instance.samples.is_some(), method) {
+        ((1, 9), true, Method::Finetune) => Some("26-30 s, 0.00 %, fidelity 99.84-99.94 %"),
+        ((2, 9), true, Method::Finetune) => Some("27-28 s, 0.04 %, fidelity 88.8-97.9 %"),
+        ((1, 9), true, Method::Retrain) => Some("349 s, 0.18-0.27 %, fidelity 100.00 %"),
+        ((2, 9), true, Method::Retrain) => Some("383 s, 0.04 %, fidelity 99.89 %"),
+        _ => None,
+    }
+}
+
+fn instances(set: InstanceSet) -> Vec<Instance> {
+    let mut out = Vec::new();
+    if matches!(set, InstanceSet::Paper | InstanceSet::All) {
+        out.push(Instance {
+            net: (1, 9),
+            property: 7,
+            samples: Some("N19"),
+        });
+        out.push(Instance {
+            net: (2, 9),
+            property: 8,
+            samples: Some("N29"),
+        });
+        out.push(Instance {
+            net: (3, 3),
+            property: 2,
+            samples: Some("N33"),
+        });
+    }
+    if matches!(set, InstanceSet::Acasxu | InstanceSet::All) {
+        for i in 2..=5 {
+            for j in 1..=9 {
+                out.push(Instance {
+                    net: (i, j),
+                    property: 2,
+                    samples: None,
+                });
+            }
+        }
+        out.push(Instance {
+            net: (1, 9),
+            property: 7,
+            samples: None,
+        });
+        out.push(Instance {
+            net: (2, 9),
+            property: 8,
+            samples: None,
+        });
+    }
+    out
+}
+
+struct Row {
+    instance: String,
+    method: String,
+    seconds: f64,
+    outcome: Result<RepairReport, String>,
+    prototype: Option<&'static str>,
+}
+
+fn read_csv(path: &Path, width: usize) -> Result<Matrix, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    csv::read_with_width(&path.display().to_string(), &text, width).map_err(|e| e.to_string())
+}
+
+fn run_one(
+    dir: &Path,
+    instance: &Instance,
+    method: Method,
+    seed: u64,
+) -> Result<RepairReport, String> {
+    let (i, j) = instance.net;
+    let net: Network =
+        formats::load_network(&dir.join(format!("onnx/ACASXU_run2a_{i}_{j}_batch_2000.onnx")))
+            .map_err(|e| e.to_string())?;
+    let property: Property =
+        formats::load_property(&dir.join(format!("vnnlib/prop_{}.vnnlib", instance.property)))
+            .map_err(|e| e.to_string())?;
+    let properties = [property];
+    let plan = SamplingPlan::default();
+    let (data, held_out) = match instance.samples {
+        Some(prefix) => {
+            let file = |kind: &str| read_csv(&dir.join(format!("samples/{prefix}_{kind}.csv")), 5);
+            (
+                RepairData::from_samples(
+                    &net,
+                    &properties,
+                    &file("counterexample")?,
+                    &file("drawndown")?,
+                )
+                .map_err(|e| e.to_string())?,
+                HeldOut::from_samples(
+                    &net,
+                    &properties,
+                    &file("counterexample_test")?,
+                    &file("drawndown_test")?,
+                )
+                .map_err(|e| e.to_string())?,
+            )
+        }
+        None => (
+            RepairData::sampled(&net, &properties, &plan, seed).map_err(|e| e.to_string())?,
+            HeldOut::sampled(&net, &properties, &plan, seed).map_err(|e| e.to_string())?,
+        ),
+    };
+    if data.negatives.rows() == 0 {
+        // Look harder before calling it safe: the falsifier with a larger budget.
+        let config = FalsifierConfig {
+            starts: 8192,
+            seed,
+            ..Default::default()
+        };
+        let found = Falsifier::new(&net, &properties, config)
+            .map_err(|e| e.to_string())?
+            .run();
+        return Err(if found.is_empty() {
+            "nothing to repair: no counterexample found by sampling or the falsifier".into()
+        } else {
+            format!(
+                "{} counterexamples found only by the larger falsifier run; not repaired",
+                found.len()
+            )
+        });
+    }
+    let settings = RepairSettings {
+        method,
+        seed,
+        ..Default::default()
+    };
+    let mut session =
+        RepairSession::new(&net, &properties, data, settings).map_err(|e| e.to_string())?;
+    session.run(|_| {}).map_err(|e| e.to_string())?;
+    let outcome = session
+        .finish(&held_out, &ReportPlan::default())
+        .map_err(|e| e.to_string())?;
+    Ok(outcome.report)
+}
+
+fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib / 1024.0)
+}
+
+/// Runs the benchmark and prints the table; writes CSV when asked.
+pub fn bench(
+    dir: &Path,
+    set: InstanceSet,
+    methods: &[Method],
+    out: Option<&PathBuf>,
+    seed: u64,
+    threads: usize,
+) -> Result<(), Box<dyn std::error::Error>> {
+    if !dir.join("onnx").is_dir() {
+        return Err(format!(
+            "ACAS Xu data not found at {} (use --data or BIRDNN_ACASXU_DIR)",
+            dir.display()
+        )
+        .into());
+    }
+    let jobs: Vec<(usize, Method)> = (0..instances(set).len())
+        .flat_map(|k| methods.iter().map(move |&m| (k, m)))
+        .collect();
+    let total = jobs.len();
+    let queue = Arc::new(Mutex::new(jobs.into_iter().enumerate().collect::<Vec<_>>()));
+    let rows: Arc<Mutex<Vec<(usize, Row)>>> = Arc::new(Mutex::new(Vec::new()));
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            let queue = Arc::clone(&queue);
+            let rows = Arc::clone(&rows);
+            scope.spawn(move || {
+                let all = instances(set);
+                loop {
+                    let Some((order, (k, method))) = queue.lock().expect("queue").pop() else {
+                        break;
+                    };
+                    let instance = &all[k];
+                    let t = Instant::now();
+                    let outcome = run_one(dir, instance, method, seed);
+                    let row = Row {
+                        instance: instance.name(),
+                        method: method.to_string(),
+                        seconds: t.elapsed().as_secs_f64(),
+                        prototype: prototype_figures(instance, method),
+                        outcome,
+                    };
+                    let mut rows = rows.lock().expect("rows");
+                    rows.push((order, row));
+                    eprintln!(
+                        "bench: {}/{total} done ({} {}, {:.1} s)",
+                        rows.len(),
+                        instance.name(),
+                        method,
+                        t.elapsed().as_secs_f64()
+                    );
+                }
+            });
+        }
+    });
+    let mut rows = Arc::try_unwrap(rows)
+        .ok()
+        .expect("threads joined")
+        .into_inner()
+        .expect("rows");
+    rows.sort_by_key(|(order, _)| *order);
+    let rows: Vec<Row> = rows.into_iter().map(|(_, r)| r).collect();
+    print_table(&rows);
+    println!(
+        "\n{} runs in {:.1} s on {threads} thread(s); peak memory of the whole process {}",
+        rows.len(),
+        started.elapsed().as_secs_f64(),
+        peak_memory_mib().map_or("unknown".into(), |m| format!("{m:.0} MiB"))
+    );
+    if let Some(path) = out {
+        std::fs::write(path, to_csv(&rows)).map_err(|e| format!("{}: {e}", path.display()))?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn print_table(rows: &[Row]) {
+    println!(
+        "{:<26} {:<9} {:>7} {:>7} {:>22} {:>20} {:>5} {:>9} {:>9} {:>9} {:>7}  PAC / note",
+        "instance",
+        "method",
+        "repair s",
+        "total s",
+        "held-out cex unsafe",
+        "fresh unsafe",
+        "fals.",
+        "fid held",
+        "fid in",
+        "fid dom",
+        "changed"
+    );
+    for r in rows {
+        match &r.outcome {
+            Ok(rep) => {
+                println!(
+                    "{:<26} {:<9} {:>8.2} {:>7.2} {:>22} {:>20} {:>5} {:>8.3}% {:>8.3}% {:>8.3}% {:>7}  {}",
+                    r.instance,
+                    r.method,
+                    rep.wall_ms / 1000.0,
+                    r.seconds,
+                    format!("{} -> {}", rep.held_out_violations.before.count, rep.held_out_violations.after.count),
+                    format!("{} -> {}", rep.fresh_violations.before.count, rep.fresh_violations.after.count),
+                    rep.falsifier_counterexamples,
+                    rep.fidelity_held_out.percent(),
+                    rep.fidelity_inside.percent(),
+                    rep.fidelity_domain.percent(),
+                    rep.change.parameters_changed,
+                    match (&rep.pac, &rep.pac_failure) {
+                        (Some(p), _) => format!("eps {} delta {} on {} samples", p.epsilon, p.delta, p.samples),
+                        (None, Some(why)) => format!("no PAC: {why}"),
+                        _ => String::new(),
+                    }
+                );
+                if let Some(proto) = r.prototype {
+                    println!("{:<26} {:<9} prototype (baseline.md): {proto}", "", "");
+                }
+            }
+            Err(e) => println!(
+                "{:<26} {:<9} {:>8} {:>7.2}  {e}",
+                r.instance, r.method, "", r.seconds
+            ),
+        }
+    }
+}
+
+fn to_csv(rows: &[Row]) -> String {
+    let mut out = String::from(
+        "instance,method,repair_seconds,total_seconds,held_out_before,held_out_after,held_out_total,fresh_before,fresh_after,fresh_total,falsifier_after,fidelity_held_out,fidelity_inside,fidelity_outside,fidelity_domain,parameters_changed,relative_l2,pac_epsilon,pac_delta,pac_samples,note\n",
+    );
+    for r in rows {
+        match &r.outcome {
+            Ok(rep) => out.push_str(&format!(
+                "{},{},{:.3},{:.3},{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{},{:.6e},{},{},{},{}\n",
+                r.instance,
+                r.method,
+                rep.wall_ms / 1000.0,
+                r.seconds,
+                rep.held_out_violations.before.count,
+                rep.held_out_violations.after.count,
+                rep.held_out_violations.after.total,
+                rep.fresh_violations.before.count,
+                rep.fresh_violations.after.count,
+                rep.fresh_violations.after.total,
+                rep.falsifier_counterexamples,
+                rep.fidelity_held_out.ratio(),
+                rep.fidelity_inside.ratio(),
+                rep.fidelity_outside.ratio(),
+                rep.fidelity_domain.ratio(),
+                rep.change.parameters_changed,
+                rep.change.relative_l2,
+                rep.pac.as_ref().map_or(String::new(), |p| p.epsilon.to_string()),
+                rep.pac.as_ref().map_or(String::new(), |p| p.delta.to_string()),
+                rep.pac.as_ref().map_or(String::new(), |p| p.samples.to_string()),
+                rep.pac_failure.clone().unwrap_or_default().replace(',', ";"),
+            )),
+            Err(e) => out.push_str(&format!(
+                "{},{},,{:.3},,,,,,,,,,,,,,,,,{}\n",
+                r.instance,
+                r.method,
+                r.seconds,
+                e.replace(',', ";")
+            )),
+        }
+    }
+    out
+}
