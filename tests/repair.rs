@@ -7,7 +7,8 @@ use birdnn::measures::Rate;
 use birdnn::network::{Activation, Network};
 use birdnn::property::{InputBox, LinearConstraint, Property, UnsafeRegion};
 use birdnn::repair::{
-    HeldOut, Method, RepairData, RepairSession, RepairSettings, ReportPlan, SamplingPlan,
+    HeldOut, LayerChoice, Method, RepairData, RepairSession, RepairSettings, ReportPlan,
+    SamplingPlan,
 };
 
 /// "Inside the square [-0.3, 0.3]^2 the decision must be class 0" (argmax of 3 outputs):
@@ -90,6 +91,7 @@ fn settings(method: Method, seed: u64) -> RepairSettings {
     s.domain.delta = 0.01;
     s.domain.falsifier.starts = 256;
     s.finetune.neurons = 8;
+    s.finetune.layer = LayerChoice::All;
     s.finetune.eval_samples = 1000;
     s
 }
@@ -266,4 +268,27 @@ fn bad_settings_and_empty_data_are_clear_errors() {
         .err()
         .unwrap();
     assert!(e.to_string().contains("nothing to repair"), "{e}");
+}
+
+#[test]
+fn fine_tuning_the_output_layer_rescales_output_scores_only() {
+    let (net, props) = problem(Activation::Tanh);
+    let mut s = settings(Method::Finetune, 4);
+    s.finetune.layer = LayerChoice::Output;
+    let out = repair(&net, &props, s);
+    let r = &out.report;
+    let patch = r.patch.as_ref().unwrap();
+    let last = net.layers().len() - 1;
+    assert!(patch.neurons.iter().all(|n| n.layer == last));
+    assert_eq!(patch.neurons.len(), 3, "all three outputs (k = 8 > 3)");
+    // Only the output layer's weights and biases can change.
+    let hidden: usize = net.layers()[..last]
+        .iter()
+        .map(|l| l.parameter_count())
+        .sum();
+    assert_eq!(
+        &out.network.parameters()[..hidden],
+        &net.parameters()[..hidden]
+    );
+    assert!(r.fresh_violations.after.count < r.fresh_violations.before.count);
 }

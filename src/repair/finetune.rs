@@ -26,8 +26,9 @@ use serde::{Deserialize, Serialize};
 pub struct FinetuneConfig {
     /// Neurons to patch (default 10; the prototype uses 5, 10 or 20).
     pub neurons: usize,
-    /// Restrict the choice to one layer (index into the layers; `None`: all layers).
-    pub layer: Option<usize>,
+    /// Where the neurons are chosen (default: the output layer, whose patch rescales
+    /// the output scores; on ACAS Xu it repairs with the least change, see the README).
+    pub layer: LayerChoice,
     /// Swarm size (default 20).
     pub particles: usize,
     /// Swarm iterations at most (default 100).
@@ -55,7 +56,7 @@ impl Default for FinetuneConfig {
     fn default() -> Self {
         FinetuneConfig {
             neurons: 10,
-            layer: None,
+            layer: LayerChoice::Output,
             particles: 20,
             iterations: 100,
             inertia: 0.8,
@@ -104,6 +105,43 @@ impl FinetuneConfig {
             return bad("alpha", self.alpha.to_string(), "a number in [0, 1)");
         }
         Ok(())
+    }
+}
+
+/// The layers fault localisation chooses neurons from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LayerChoice {
+    /// Every hidden layer and the output layer (the paper's main variant).
+    All,
+    /// Only the output layer.
+    #[default]
+    Output,
+    /// Only the layer with this index (0 = first hidden layer).
+    Index(usize),
+}
+
+impl std::str::FromStr for LayerChoice {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "all" => Ok(LayerChoice::All),
+            "output" | "last" => Ok(LayerChoice::Output),
+            n => n.parse().map(LayerChoice::Index).map_err(|_| {
+                format!("'{n}' is not a layer choice (expected all, output, or a layer index)")
+            }),
+        }
+    }
+}
+
+impl LayerChoice {
+    /// The one layer chosen from, if any, for a network of `layers` layers.
+    fn index(self, layers: usize) -> Option<usize> {
+        match self {
+            LayerChoice::All => None,
+            LayerChoice::Output => Some(layers - 1),
+            LayerChoice::Index(l) => Some(l),
+        }
     }
 }
 
@@ -255,7 +293,8 @@ impl FineTuner {
         if negatives.rows() == 0 {
             return Err(RepairError::NothingToRepair);
         }
-        if let Some(l) = config.layer {
+        let only_layer = config.layer.index(start.layers().len());
+        if let Some(l) = only_layer {
             if l >= start.layers().len() {
                 return Err(RepairError::Setting(format!(
                     "finetune layer = {l}: the network has layers 0..{}",
@@ -264,7 +303,7 @@ impl FineTuner {
             }
         }
         let responsibilities = responsibilities(start, positives, negatives)?;
-        let neurons = most_responsible(&responsibilities, config.neurons, config.layer);
+        let neurons = most_responsible(&responsibilities, config.neurons, only_layer);
         let first_layer = first_changed_layer(&neurons, start.layers().len());
         let neg_inputs = subsample(negatives, config.eval_samples);
         let pos_inputs = subsample(positives, config.eval_samples);

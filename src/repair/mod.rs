@@ -16,7 +16,7 @@ pub mod retrain;
 
 pub use data::{HeldOut, RepairData, SamplingPlan};
 pub use domain::{DomainConfig, InnerMethod};
-pub use finetune::{FinetuneConfig, NeuronId};
+pub use finetune::{FinetuneConfig, LayerChoice, NeuronId};
 pub use retrain::RetrainConfig;
 
 use crate::falsify::{Falsifier, FalsifierConfig};

@@ -6,8 +6,8 @@ use birdnn::formats::{self, csv, nnet, NetworkFormat};
 use birdnn::network::{DecisionRule, Network};
 use birdnn::property::{negatives_of, Property};
 use birdnn::repair::{
-    HeldOut, Method, RepairData, RepairReport, RepairSession, RepairSettings, ReportPlan,
-    SamplingPlan,
+    HeldOut, LayerChoice, Method, RepairData, RepairReport, RepairSession, RepairSettings,
+    ReportPlan, SamplingPlan,
 };
 use birdnn::rng::SplitMix64;
 use birdnn::sampling::sample_property;
@@ -159,9 +159,10 @@ struct RepairArgs {
     /// Neurons to patch (finetune).
     #[arg(long)]
     neurons: Option<usize>,
-    /// Restrict fine-tuning to one layer (0 = first hidden layer).
+    /// Where fine-tuning picks neurons: all, output (default), or a layer index
+    /// (0 = first hidden layer).
     #[arg(long)]
-    layer: Option<usize>,
+    layer: Option<LayerChoice>,
     /// Any other setting, as dotted path = JSON value, e.g. --set retrain.learning_rate=0.1
     /// (see the report's "settings" for every name and default).
     #[arg(long = "set", value_name = "KEY=VALUE")]
@@ -633,7 +634,9 @@ fn repair(args: &RepairArgs, json_output: bool) -> CliResult {
     if let Some(k) = args.neurons {
         settings.finetune.neurons = k;
     }
-    settings.finetune.layer = args.layer.or(settings.finetune.layer);
+    if let Some(layer) = args.layer {
+        settings.finetune.layer = layer;
+    }
     let settings = apply_settings(settings, &args.sets)?;
     settings.check()?;
 
