@@ -424,6 +424,10 @@ impl RepairSession {
             });
         }
         let mut progress = self.inner.step(&self.validation)?;
+        if self.inner.is_done() && self.escalate_retraining()? {
+            progress.done = false;
+            return Ok(progress);
+        }
         if self.inner.is_done() {
             if self.settings.method == Method::Domain {
                 let seed = certification_seed(self.settings.seed, self.round);
@@ -436,6 +440,33 @@ impl RepairSession {
             }
         }
         Ok(progress)
+    }
+
+    /// Retraining starts with the output layer only; when it ends with validation
+    /// counterexamples left, it goes on from its best candidate with one more layer.
+    /// Returns whether it did.
+    fn escalate_retraining(&mut self) -> Result<bool, RepairError> {
+        let Inner::Retrain(r) = &self.inner else {
+            return Ok(false);
+        };
+        let layers = self.original.layers().len();
+        let k = self.settings.retrain.trainable_layers;
+        if k == 0 || k >= layers || self.validation.violations(r.best())?.count == 0 {
+            return Ok(false);
+        }
+        let start = r.best().clone();
+        self.settings.retrain.trainable_layers = k + 1;
+        let seed = SplitMix64::new(self.settings.seed ^ ((k as u64) << 32)).next_u64();
+        self.inner = start_inner(
+            &self.settings,
+            &self.original,
+            &start,
+            &self.properties,
+            &self.data,
+            &self.validation,
+            seed,
+        )?;
+        Ok(true)
     }
 
     fn after_certification(&mut self, candidate: Network) -> Result<(), RepairError> {

@@ -13,7 +13,7 @@
 
 use super::{Phase, RepairData, RepairError, RepairProgress, Validation};
 use crate::measures::Rate;
-use crate::network::{LayerGradient, Network};
+use crate::network::{LayerGradient, Network, NetworkMeta};
 use crate::property::Property;
 use crate::rng::SplitMix64;
 use crate::tensor::Matrix;
@@ -54,6 +54,10 @@ pub struct RetrainConfig {
     /// Stop after this many rounds in a row without violations and without a better
     /// candidate (default 3).
     pub patience: usize,
+    /// Train only the last this many layers (default 1, the output layer; 0: every layer).
+    /// When training ends with validation counterexamples left, the session retrains with
+    /// one more layer, up to all of them.
+    pub trainable_layers: usize,
     /// Mini-batches per `step()` call (default 8): bounds the work of one step.
     pub batches_per_step: usize,
 }
@@ -75,6 +79,7 @@ impl Default for RetrainConfig {
             rollback_decay: 0.8,
             patience: 3,
             batches_per_step: 8,
+            trainable_layers: 1,
         }
     }
 }
@@ -181,7 +186,15 @@ pub(crate) fn nearest_rows(queries: &Matrix, candidates: &Matrix) -> Vec<usize> 
 /// A retraining run in progress.
 pub struct Retrainer {
     config: RetrainConfig,
+    /// The current candidate (frozen layers and the trained tail), synchronised at the end
+    /// of every round.
     net: Network,
+    /// The layers being trained.
+    tail: Network,
+    frozen: usize,
+    /// Inputs of the tail for every training negative and positive.
+    neg_features: Matrix,
+    pos_features: Matrix,
     best: Network,
     best_score: (usize, usize),
     previous: Network,
@@ -265,14 +278,18 @@ impl Retrainer {
         }
         let spread = (var / (n * m as f64)).sqrt();
         let output_scale = if spread > 1e-12 { spread as f32 } else { 1.0 };
-        if std::env::var_os("BIRDNN_DEBUG").is_some() {
-            eprintln!(
-                "spread {spread:e}, target margin threshold {threshold:e}, median safe margin {:e}",
-                safe[safe.len() / 2]
-            );
-        }
 
-        let velocity = start
+        // Layers before `frozen` do not change: their outputs are computed once, and
+        // training runs on the remaining tail only.
+        let layers = start.layers().len();
+        let frozen = match config.trainable_layers {
+            0 => 0,
+            k => layers.saturating_sub(k),
+        };
+        let tail = tail_of(start, frozen)?;
+        let neg_features = start.forward_trace(negatives)?.post[frozen].clone();
+        let pos_features = start.forward_trace(positives)?.post[frozen].clone();
+        let velocity = tail
             .layers()
             .iter()
             .map(|l| LayerGradient {
@@ -289,6 +306,10 @@ impl Retrainer {
             learning_rate: config.learning_rate,
             config,
             net: start.clone(),
+            tail,
+            frozen,
+            neg_features,
+            pos_features,
             best: start.clone(),
             best_score: start_score,
             previous: start.clone(),
@@ -353,14 +374,19 @@ impl Retrainer {
             pos_count,
             &mut self.rng,
         );
-        let mut x = self.negatives.select_rows(&neg_idx);
-        x.append_rows(&self.positives.select_rows(&pos_idx))
+        let x = self.negatives.select_rows(&neg_idx);
+        let mut features = self.neg_features.select_rows(&neg_idx);
+        features
+            .append_rows(&self.pos_features.select_rows(&pos_idx))
             .expect("same width");
         let mut wanted = self.targets.select_rows(&neg_idx);
         wanted
             .append_rows(&self.positive_outputs.select_rows(&pos_idx))
             .expect("same width");
-        let trace = self.net.forward_trace(&x).expect("inputs fit the network");
+        let trace = self
+            .tail
+            .forward_trace(&features)
+            .expect("features fit the tail");
         let y = trace.output();
         let m = y.cols() as f32;
         let s2 = self.output_scale * self.output_scale;
@@ -404,7 +430,7 @@ impl Retrainer {
                 }
             }
         }
-        let grads = self.net.backward(&trace, &d_out);
+        let grads = self.tail.backward(&trace, &d_out);
         // Clip the step's norm: a rare huge gradient must not wreck the network.
         let norm: f32 = grads
             .layers
@@ -424,16 +450,20 @@ impl Retrainer {
                 *vi = mu * *vi - lr * clip * gi;
             }
         }
-        self.net.add_scaled(&self.velocity, 1.0);
+        self.tail.add_scaled(&self.velocity, 1.0);
         loss
     }
 
     fn end_round(&mut self, validation: &Validation) -> Result<(), RepairError> {
         self.round += 1;
         self.batches_this_round = 0;
+        for (i, layer) in self.tail.layers().iter().enumerate() {
+            self.net.layers_mut()[self.frozen + i] = layer.clone();
+        }
         if self.net.validate().is_err() {
             // Diverged (non-finite weights): back to the previous candidate, smaller steps.
             self.net = self.previous.clone();
+            self.tail = tail_of(&self.net, self.frozen)?;
             self.learning_rate *= self.config.rollback_decay;
             self.reset_velocity();
             self.calm_rounds = 0;
@@ -444,17 +474,6 @@ impl Retrainer {
         let fidelity = validation.fidelity(&self.net)?;
         self.last_validation = Some((violations, fidelity));
         let score = (violations.count, fidelity.total - fidelity.count);
-        if std::env::var_os("BIRDNN_DEBUG").is_some() {
-            eprintln!(
-                "round {} lr {:.4} loss {:.4e} viol {} fid {} prev {:?}",
-                self.round,
-                self.learning_rate,
-                self.last_loss,
-                violations,
-                fidelity,
-                self.previous_score
-            );
-        }
         if score < self.best_score {
             self.best_score = score;
             self.best = self.net.clone();
@@ -471,6 +490,7 @@ impl Retrainer {
             self.previous_score = score;
         } else {
             self.net = self.previous.clone();
+            self.tail = tail_of(&self.net, self.frozen)?;
             self.learning_rate *= self.config.rollback_decay;
             self.reset_velocity();
         }
@@ -543,6 +563,13 @@ impl Retrainer {
     pub fn rounds(&self) -> usize {
         self.round
     }
+}
+
+/// Layers `from..` of a network as a network of their own.
+fn tail_of(net: &Network, from: usize) -> Result<Network, RepairError> {
+    let layers = net.layers()[from..].to_vec();
+    let meta = NetworkMeta::generic(layers[0].inputs(), net.output_size());
+    Ok(Network::new(layers, meta)?)
 }
 
 fn shuffled(rng: &mut SplitMix64, n: usize) -> Vec<usize> {
