@@ -1,0 +1,154 @@
+//! Every repair method on the paper's two real instances (N1,9 / property 7 and N2,9 /
+//! property 8) with the paper's sample sets: no held-out counterexample left, none found by
+//! the falsifier, decisions kept on >= 99.9 % of held-out positives and of the whole input
+//! domain, and the exported ONNX gives the same verdicts in onnxruntime.
+
+mod common;
+
+use birdnn::formats::{self, csv};
+use birdnn::network::Network;
+use birdnn::property::{negatives_of, Property};
+use birdnn::repair::{HeldOut, Method, RepairData, RepairSession, RepairSettings, ReportPlan};
+use birdnn::tensor::Matrix;
+use std::path::Path;
+use std::process::Command;
+
+fn samples(dir: &Path, name: &str) -> Matrix {
+    let path = dir.join(format!("samples/{name}.csv"));
+    csv::read_with_width("s", &std::fs::read_to_string(path).unwrap(), 5).unwrap()
+}
+
+/// Verdicts of onnxruntime on the exported file, or `None` where it is not installed
+/// (outside CI).
+fn onnxruntime_verdicts(
+    model: &Path,
+    inputs: &Matrix,
+    properties: &[Property],
+) -> Option<Vec<bool>> {
+    let tmp = tempfile::tempdir().unwrap();
+    let x = tmp.path().join("x.csv");
+    let y = tmp.path().join("y.csv");
+    let header: Vec<String> = (0..5).map(|i| format!("x{i}")).collect();
+    std::fs::write(&x, csv::write(&header, inputs)).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/onnxruntime_eval.py");
+    let out = Command::new("python3")
+        .arg(script)
+        .args([model, &x, &y])
+        .output()
+        .ok()?;
+    if out.status.code() == Some(3) {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "onnxruntime is required under CI"
+        );
+        eprintln!(
+            "SKIPPED onnxruntime comparison: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return None;
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let outputs = csv::read("y", &std::fs::read_to_string(&y).unwrap())
+        .unwrap()
+        .rows;
+    Some(negatives_of(properties, inputs, &outputs))
+}
+
+fn check_instance(i: usize, j: usize, p: usize, prefix: &str) {
+    let Some(dir) = common::acasxu_dir() else {
+        return;
+    };
+    let net: Network = formats::load_network(&common::network_path(&dir, i, j, "onnx")).unwrap();
+    let properties =
+        [formats::load_property(&dir.join(format!("vnnlib/prop_{p}.vnnlib"))).unwrap()];
+    let data = RepairData::from_samples(
+        &net,
+        &properties,
+        &samples(&dir, &format!("{prefix}_counterexample")),
+        &samples(&dir, &format!("{prefix}_drawndown")),
+    )
+    .unwrap();
+    let held_out = HeldOut::from_samples(
+        &net,
+        &properties,
+        &samples(&dir, &format!("{prefix}_counterexample_test")),
+        &samples(&dir, &format!("{prefix}_drawndown_test")),
+    )
+    .unwrap();
+    assert!(
+        held_out.negatives.rows() > 9000,
+        "held-out counterexamples are real ones"
+    );
+    let tmp = tempfile::tempdir().unwrap();
+    for method in [Method::Retrain, Method::Finetune, Method::Domain] {
+        let settings = RepairSettings {
+            method,
+            seed: 1,
+            ..Default::default()
+        };
+        let mut session = RepairSession::new(&net, &properties, data.clone(), settings).unwrap();
+        session.run(|_| {}).unwrap();
+        let outcome = session.finish(&held_out, &ReportPlan::default()).unwrap();
+        let r = &outcome.report;
+        let name = format!("N{i},{j}/p{p} {method}");
+        eprintln!(
+            "{name}: held-out {} -> {}, falsifier {}, fidelity held-out {}, domain {}, {:.2} s",
+            r.held_out_violations.before,
+            r.held_out_violations.after,
+            r.falsifier_counterexamples,
+            r.fidelity_held_out,
+            r.fidelity_domain,
+            r.wall_ms / 1000.0
+        );
+        assert_eq!(r.held_out_violations.after.count, 0, "{name}");
+        assert_eq!(r.falsifier_counterexamples, 0, "{name}");
+        assert!(
+            r.fidelity_held_out.ratio() >= 0.999,
+            "{name}: {}",
+            r.fidelity_held_out
+        );
+        assert!(
+            r.fidelity_domain.ratio() >= 0.999,
+            "{name}: {}",
+            r.fidelity_domain
+        );
+        if method == Method::Domain {
+            let pac = r
+                .pac
+                .as_ref()
+                .unwrap_or_else(|| panic!("{name}: {:?}", r.pac_failure));
+            assert_eq!(pac.samples, 6908);
+        }
+
+        // The exported file, run elsewhere, gives the same verdicts.
+        let model = tmp.path().join(format!("{method}.onnx"));
+        formats::save_network(&model, &outcome.network).unwrap();
+        let reloaded = formats::load_network(&model).unwrap();
+        assert_eq!(reloaded.layers(), outcome.network.layers());
+        let mut inputs = held_out.negatives.clone();
+        inputs.append_rows(&held_out.positives).unwrap();
+        let ours = negatives_of(
+            &properties,
+            &inputs,
+            &outcome.network.forward(&inputs).unwrap(),
+        );
+        assert!(ours.iter().all(|&n| !n), "{name}");
+        if let Some(theirs) = onnxruntime_verdicts(&model, &inputs, &properties) {
+            assert_eq!(ours, theirs, "{name}: onnxruntime disagrees");
+        }
+    }
+}
+
+#[test]
+fn every_method_repairs_n19_property_7_with_the_paper_data() {
+    check_instance(1, 9, 7, "N19");
+}
+
+#[test]
+fn every_method_repairs_n29_property_8_with_the_paper_data() {
+    check_instance(2, 9, 8, "N29");
+}
