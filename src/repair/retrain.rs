@@ -13,7 +13,7 @@
 
 use super::{Phase, RepairData, RepairError, RepairProgress, Validation};
 use crate::measures::Rate;
-use crate::network::{LayerGradient, Network, NetworkMeta};
+use crate::network::{DecisionRule, LayerGradient, Network, NetworkMeta};
 use crate::property::Property;
 use crate::rng::SplitMix64;
 use crate::tensor::Matrix;
@@ -46,6 +46,9 @@ pub struct RetrainConfig {
     pub safety_margin: f64,
     /// Weight of that hinge term (default 1.0; 0 is the paper's pure imitation).
     pub hinge_weight: f64,
+    /// Weight of the decision-keeping hinge on positives (default 1.0): each positive's
+    /// original winner must stay ahead of every other output by half its original lead.
+    pub decision_weight: f64,
     /// A round whose validation fidelity drops more than this below the previous
     /// candidate's is rolled back (default 0.002).
     pub max_fidelity_drop: f64,
@@ -75,6 +78,7 @@ impl Default for RetrainConfig {
             target_margin_quantile: 0.25,
             safety_margin: 0.25,
             hinge_weight: 1.0,
+            decision_weight: 1.0,
             max_fidelity_drop: 0.002,
             rollback_decay: 0.8,
             patience: 3,
@@ -203,6 +207,7 @@ pub struct Retrainer {
     targets: Matrix,
     positives: Matrix,
     positive_outputs: Matrix,
+    decision: DecisionRule,
     output_scale: f32,
     properties: Vec<Property>,
     /// Required safety margin of repaired counterexamples, in output units.
@@ -251,8 +256,19 @@ impl Retrainer {
         }
         safe.sort_by(f64::total_cmp);
         let threshold = safe[((safe.len() - 1) as f64 * config.target_margin_quantile) as usize];
+        // Imitate behaviour from the property regions when there is any: far-away inputs
+        // (drawn to keep the rest of the domain) behave for other reasons.
+        let in_region: Vec<bool> = (0..positives.rows())
+            .map(|r| {
+                properties
+                    .iter()
+                    .any(|p| p.precondition_holds(positives.row(r)))
+            })
+            .collect();
+        let any_in_region = (0..positives.rows()).any(|r| in_region[r] && margins[r] >= threshold);
         let candidates: Vec<usize> = (0..positives.rows())
             .filter(|&r| margins[r] >= threshold && margins[r] > 0.0)
+            .filter(|&r| in_region[r] || !any_in_region)
             .collect();
         let candidate_outputs = positive_outputs.select_rows(&candidates);
         let negative_outputs = original.forward(negatives)?;
@@ -318,6 +334,7 @@ impl Retrainer {
             targets,
             positives: positives.clone(),
             positive_outputs,
+            decision: original.meta().decision,
             output_scale,
             properties: properties.to_vec(),
             margin: safety_margin,
@@ -403,6 +420,38 @@ impl Retrainer {
                 let diff = a - t;
                 loss += (k * diff * diff) as f64;
                 *g = 2.0 * k * diff;
+            }
+        }
+        // Decisions of positives: the original winner must stay ahead of every other output
+        // by half its original lead. Matching outputs (MSE) is only a proxy for this.
+        let keep =
+            self.config.decision_weight as f32 / (pos_idx.len().max(1) as f32 * self.output_scale);
+        if keep > 0.0 {
+            let rule = self.decision;
+            for (k, &p) in pos_idx.iter().enumerate() {
+                let r = neg_idx.len() + k;
+                let original = self.positive_outputs.row(p);
+                let Some(win) = rule.decide(original) else {
+                    continue;
+                };
+                let sign = match rule {
+                    DecisionRule::Argmax => 1.0f32,
+                    DecisionRule::Argmin => -1.0,
+                };
+                for j in 0..original.len() {
+                    if j == win {
+                        continue;
+                    }
+                    // lead > 0 while the winner is ahead of output j.
+                    let wanted_lead = 0.5 * sign * (original[win] - original[j]);
+                    let lead = sign * (y.row(r)[win] - y.row(r)[j]);
+                    if lead < wanted_lead {
+                        loss += (keep * (wanted_lead - lead)) as f64;
+                        let g = d_out.row_mut(r);
+                        g[win] -= keep * sign;
+                        g[j] += keep * sign;
+                    }
+                }
             }
         }
         // Hinge: every disjunct of every unsafe region must be left by a margin, through its
