@@ -142,7 +142,11 @@ fn retraining_repairs_every_activation_and_keeps_the_rest() {
         // Making a 16x16 network answer class 0 on a whole square moves its boundaries nearby
         // too (for the linear "identity" network, everywhere); most decisions stay. Measured
         // with the defaults: 92.6-94.7 % for most activations, 78.6 % for sigmoid.
-        assert_rate_at_least(r.fidelity_outside, 0.75, &format!("{act}: fidelity outside"));
+        assert_rate_at_least(
+            r.fidelity_outside,
+            0.75,
+            &format!("{act}: fidelity outside"),
+        );
         assert_rate_at_least(r.fidelity_inside, 0.99, &format!("{act}: fidelity inside"));
         assert_eq!(out.network.widths(), net.widths(), "same architecture");
     }
