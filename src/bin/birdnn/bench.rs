@@ -114,6 +114,7 @@ fn read_csv(path: &Path, width: usize) -> Result<Matrix, String> {
 fn run_one(
     dir: &Path,
     instance: &Instance,
+    base: &RepairSettings,
     method: Method,
     seed: u64,
 ) -> Result<RepairReport, String> {
@@ -173,7 +174,7 @@ fn run_one(
     let settings = RepairSettings {
         method,
         seed,
-        ..Default::default()
+        ..base.clone()
     };
     let mut session =
         RepairSession::new(&net, &properties, data, settings).map_err(|e| e.to_string())?;
@@ -199,6 +200,7 @@ pub fn bench(
     out: Option<&PathBuf>,
     seed: u64,
     threads: usize,
+    base: &RepairSettings,
 ) -> Result<(), Box<dyn std::error::Error>> {
     if !dir.join("onnx").is_dir() {
         return Err(format!(
@@ -226,7 +228,7 @@ pub fn bench(
                     };
                     let instance = &all[k];
                     let t = Instant::now();
-                    let outcome = run_one(dir, instance, method, seed);
+                    let outcome = run_one(dir, instance, base, method, seed);
                     let row = Row {
                         instance: instance.name(),
                         method: method.to_string(),
@@ -324,7 +326,7 @@ fn to_csv(rows: &[Row]) -> String {
     for r in rows {
         match &r.outcome {
             Ok(rep) => out.push_str(&format!(
-                "{},{},{:.3},{:.3},{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{},{:.6e},{},{},{},{}\n",
+                "\"{}\",{},{:.3},{:.3},{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{},{:.6e},{},{},{},{}\n",
                 r.instance,
                 r.method,
                 rep.wall_ms / 1000.0,
@@ -348,7 +350,7 @@ fn to_csv(rows: &[Row]) -> String {
                 rep.pac_failure.clone().unwrap_or_default().replace(',', ";"),
             )),
             Err(e) => out.push_str(&format!(
-                "{},{},,{:.3},,,,,,,,,,,,,,,,,{}\n",
+                "\"{}\",{},,{:.3},,,,,,,,,,,,,,,,,{}\n",
                 r.instance,
                 r.method,
                 r.seconds,

@@ -112,6 +112,9 @@ enum Command {
         /// Instances run in parallel (default: the number of cores).
         #[arg(long)]
         threads: Option<usize>,
+        /// Any repair setting, as for `repair` (e.g. --set domain.inner=finetune).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        sets: Vec<String>,
     },
     /// Convert a network between ONNX, .nnet and JSON (formats from the extensions).
     Convert {
@@ -235,13 +238,29 @@ pub fn main() -> ExitCode {
             data,
             seed,
             threads,
+            sets,
         } => {
             let dir = data
                 .or_else(|| std::env::var_os("BIRDNN_ACASXU_DIR").map(PathBuf::from))
                 .unwrap_or_else(|| PathBuf::from("../shared/acasxu"));
             let threads = threads
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            crate::bench::bench(&dir, instances, &methods, out.as_ref(), seed, threads)
+            let base = match apply_settings(RepairSettings::default(), &sets) {
+                Ok(base) => base,
+                Err(e) => {
+                    eprintln!("birdnn: error: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            crate::bench::bench(
+                &dir,
+                instances,
+                &methods,
+                out.as_ref(),
+                seed,
+                threads,
+                &base,
+            )
         }
     };
     match result {
