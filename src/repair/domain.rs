@@ -21,8 +21,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum InnerMethod {
-    /// Behaviour-imitation retraining (default: it can move every weight).
+    /// Both, from the same start; the candidate with fewer validation counterexamples, then
+    /// more decisions kept, goes on (default). Neither method wins everywhere: on ACAS Xu
+    /// property 2, fine-tuning keeps more decisions on most networks but on one it can
+    /// only remove the violations by wrecking the network.
     #[default]
+    Best,
+    /// Behaviour-imitation retraining.
     Retrain,
     /// Behaviour-difference fine-tuning.
     Finetune,
@@ -38,7 +43,7 @@ pub struct DomainConfig {
     pub delta: f64,
     /// Repair-and-certify rounds at most (default 6).
     pub max_rounds: usize,
-    /// The repair inside the loop (default retrain).
+    /// The repair inside the loop (default: the better of both).
     pub inner: InnerMethod,
     /// Falsifier run on every repaired candidate (default: 1024 starts).
     pub falsifier: FalsifierConfig,
@@ -52,7 +57,7 @@ impl Default for DomainConfig {
             epsilon: 1e-3,
             delta: 1e-3,
             max_rounds: 6,
-            inner: InnerMethod::Retrain,
+            inner: InnerMethod::Best,
             falsifier: FalsifierConfig {
                 starts: 1024,
                 max_counterexamples: 100,

@@ -115,6 +115,10 @@ impl RepairSettings {
                 match self.domain.inner {
                     InnerMethod::Retrain => self.retrain.check(),
                     InnerMethod::Finetune => self.finetune.check(),
+                    InnerMethod::Best => {
+                        self.retrain.check()?;
+                        self.finetune.check()
+                    }
                 }
             }
         }
@@ -266,6 +270,12 @@ pub struct RepairSession {
     settings: RepairSettings,
     inner: Inner,
     certification: Option<Certification>,
+    /// Where the current round's repair started.
+    round_start: Network,
+    /// Fine-tuning's result, waiting for retraining's (domain-wise repair with `Best`).
+    first_try: Option<Network>,
+    /// The candidate being certified.
+    candidate: Option<Network>,
     round: usize,
     pac: Option<PacStatement>,
     pac_failure: Option<String>,
@@ -275,7 +285,18 @@ pub struct RepairSession {
     last: Option<RepairProgress>,
 }
 
+/// Whether a round starts with fine-tuning (domain-wise repair with `Best` tries it first).
+fn starts_with_finetune(settings: &RepairSettings) -> bool {
+    match settings.method {
+        Method::Finetune => true,
+        Method::Retrain => false,
+        Method::Domain => settings.domain.inner != InnerMethod::Retrain,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn start_inner(
+    use_finetune: bool,
     settings: &RepairSettings,
     original: &Network,
     start: &Network,
@@ -284,11 +305,6 @@ fn start_inner(
     validation: &Validation,
     seed: u64,
 ) -> Result<Inner, RepairError> {
-    let use_finetune = match settings.method {
-        Method::Finetune => true,
-        Method::Retrain => false,
-        Method::Domain => settings.domain.inner == InnerMethod::Finetune,
-    };
     Ok(if use_finetune {
         Inner::Finetune(Box::new(FineTuner::new(
             settings.finetune.clone(),
@@ -328,6 +344,7 @@ impl RepairSession {
         }
         let validation = Validation::new(original, properties, &data)?;
         let inner = start_inner(
+            starts_with_finetune(&settings),
             &settings,
             original,
             original,
@@ -337,6 +354,9 @@ impl RepairSession {
             settings.seed,
         )?;
         Ok(RepairSession {
+            round_start: original.clone(),
+            first_try: None,
+            candidate: None,
             original: original.clone(),
             properties: properties.to_vec(),
             data,
@@ -395,7 +415,10 @@ impl RepairSession {
             return Ok(p);
         }
         if let Some(cert) = &mut self.certification {
-            let candidate = self.inner.best();
+            let candidate = self
+                .candidate
+                .clone()
+                .expect("a candidate is being certified");
             cert.step(
                 &candidate,
                 &self.properties,
@@ -429,17 +452,55 @@ impl RepairSession {
             return Ok(progress);
         }
         if self.inner.is_done() {
-            if self.settings.method == Method::Domain {
-                let seed = certification_seed(self.settings.seed, self.round);
-                let per_region = self.settings.domain.sample_count();
-                self.certification = Some(Certification::new(&self.original, seed, per_region));
-                progress.phase = Phase::Certifying;
-                progress.done = false;
-            } else {
+            if self.settings.method != Method::Domain {
                 self.result = Some(self.inner.best());
+                return Ok(progress);
             }
+            progress.phase = Phase::Certifying;
+            progress.done = false;
+            let both = self.settings.domain.inner == InnerMethod::Best;
+            if both && self.first_try.is_none() {
+                // Fine-tuning is done; now retraining from the same start.
+                self.first_try = Some(self.inner.best());
+                self.inner =
+                    self.new_inner(false, &self.round_start.clone(), self.round_seed(1))?;
+                progress.phase = Phase::Training;
+                return Ok(progress);
+            }
+            let mut chosen = self.inner.best();
+            if let Some(first) = self.first_try.take() {
+                if self.validation.score(&first)? <= self.validation.score(&chosen)? {
+                    chosen = first;
+                }
+            }
+            let seed = certification_seed(self.settings.seed, self.round);
+            let per_region = self.settings.domain.sample_count();
+            self.certification = Some(Certification::new(&self.original, seed, per_region));
+            self.candidate = Some(chosen);
         }
         Ok(progress)
+    }
+
+    fn round_seed(&self, part: u64) -> u64 {
+        SplitMix64::new(self.settings.seed ^ ((self.round as u64) << 8) ^ part).next_u64()
+    }
+
+    fn new_inner(
+        &self,
+        use_finetune: bool,
+        start: &Network,
+        seed: u64,
+    ) -> Result<Inner, RepairError> {
+        start_inner(
+            use_finetune,
+            &self.settings,
+            &self.original,
+            start,
+            &self.properties,
+            &self.data,
+            &self.validation,
+            seed,
+        )
     }
 
     /// Retraining starts with the output layer only; when it ends with validation
@@ -457,15 +518,7 @@ impl RepairSession {
         let start = r.best().clone();
         self.settings.retrain.trainable_layers = k + 1;
         let seed = SplitMix64::new(self.settings.seed ^ ((k as u64) << 32)).next_u64();
-        self.inner = start_inner(
-            &self.settings,
-            &self.original,
-            &start,
-            &self.properties,
-            &self.data,
-            &self.validation,
-            seed,
-        )?;
+        self.inner = self.new_inner(false, &start, seed)?;
         Ok(true)
     }
 
@@ -491,22 +544,22 @@ impl RepairSession {
         // Learn from what certification found, and repair again from the candidate.
         self.data.add_negatives(&cert.negatives);
         self.validation.add_negatives(&cert.negatives);
-        let seed = SplitMix64::new(self.settings.seed ^ self.round as u64).next_u64();
-        self.inner = start_inner(
-            &self.settings,
-            &self.original,
+        self.round_start = candidate.clone();
+        self.candidate = None;
+        self.inner = self.new_inner(
+            starts_with_finetune(&self.settings),
             &candidate,
-            &self.properties,
-            &self.data,
-            &self.validation,
-            seed,
+            self.round_seed(0),
         )?;
         Ok(())
     }
 
     /// The best network so far (the original until a candidate exists).
     pub fn current_best(&self) -> Network {
-        self.result.clone().unwrap_or_else(|| self.inner.best())
+        self.result
+            .clone()
+            .or_else(|| self.candidate.clone())
+            .unwrap_or_else(|| self.inner.best())
     }
 
     /// The last progress reported.
