@@ -45,7 +45,8 @@ pub struct DomainConfig {
     pub max_rounds: usize,
     /// The repair inside the loop (default: the better of both).
     pub inner: InnerMethod,
-    /// Falsifier run on every repaired candidate (default: 1024 starts).
+    /// Falsifier run on every repaired candidate (default: 4096 starts, half of them near
+    /// the known counterexamples).
     pub falsifier: FalsifierConfig,
     /// Fresh samples evaluated per `step()` while certifying (default 4096).
     pub samples_per_step: usize,
@@ -59,7 +60,7 @@ impl Default for DomainConfig {
             max_rounds: 6,
             inner: InnerMethod::Best,
             falsifier: FalsifierConfig {
-                starts: 1024,
+                starts: 4096,
                 max_counterexamples: 100,
                 ..Default::default()
             },
