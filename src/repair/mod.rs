@@ -272,8 +272,8 @@ pub struct RepairSession {
     certification: Option<Certification>,
     /// Where the current round's repair started.
     round_start: Network,
-    /// Fine-tuning's result, waiting for retraining's (domain-wise repair with `Best`).
-    first_try: Option<Network>,
+    /// Candidates of this round so far (domain-wise repair with `Best`).
+    tries: Vec<Network>,
     /// The candidate being certified.
     candidate: Option<Network>,
     round: usize,
@@ -355,7 +355,7 @@ impl RepairSession {
         )?;
         Ok(RepairSession {
             round_start: original.clone(),
-            first_try: None,
+            tries: Vec::new(),
             candidate: None,
             original: original.clone(),
             properties: properties.to_vec(),
@@ -458,21 +458,44 @@ impl RepairSession {
             }
             progress.phase = Phase::Certifying;
             progress.done = false;
-            let both = self.settings.domain.inner == InnerMethod::Best;
-            if both && self.first_try.is_none() {
-                // Fine-tuning is done; now retraining from the same start.
-                self.first_try = Some(self.inner.best());
-                self.inner =
-                    self.new_inner(false, &self.round_start.clone(), self.round_seed(1))?;
-                progress.phase = Phase::Training;
-                return Ok(progress);
-            }
-            let mut chosen = self.inner.best();
-            if let Some(first) = self.first_try.take() {
-                if self.validation.score(&first)? <= self.validation.score(&chosen)? {
-                    chosen = first;
+            let chosen = if self.settings.domain.inner == InnerMethod::Best {
+                // Fine-tuning, then retraining as configured, then retraining without the
+                // imitation term (pure margin hinges), all from the same start.
+                self.tries.push(self.inner.best());
+                let next = match self.tries.len() {
+                    1 => Some(self.settings.clone()),
+                    2 if self.settings.retrain.alpha > 0.0 => {
+                        let mut variant = self.settings.clone();
+                        variant.retrain.alpha = 0.0;
+                        Some(variant)
+                    }
+                    _ => None,
+                };
+                if let Some(variant) = next {
+                    self.inner = start_inner(
+                        false,
+                        &variant,
+                        &self.original,
+                        &self.round_start,
+                        &self.properties,
+                        &self.data,
+                        &self.validation,
+                        self.round_seed(self.tries.len() as u64),
+                    )?;
+                    progress.phase = Phase::Training;
+                    return Ok(progress);
                 }
-            }
+                let mut best: Option<((usize, usize), Network)> = None;
+                for candidate in self.tries.drain(..) {
+                    let score = self.validation.score(&candidate)?;
+                    if best.as_ref().is_none_or(|(b, _)| score < *b) {
+                        best = Some((score, candidate));
+                    }
+                }
+                best.expect("at least one try").1
+            } else {
+                self.inner.best()
+            };
             let seed = certification_seed(self.settings.seed, self.round);
             let per_region = self.settings.domain.sample_count();
             self.certification = Some(Certification::new(&self.original, seed, per_region));
