@@ -70,46 +70,37 @@ impl<'a> Tokens<'a> {
         }
     }
 
-    fn number(&mut self, what: &str) -> Result<f64, ParseError> {
+    /// The next token as a `T`, refused (with its position) when it does not parse or
+    /// `acceptable` says no; `kind` describes what was expected.
+    fn parse<T: std::str::FromStr>(
+        &mut self,
+        what: &str,
+        kind: &str,
+        acceptable: impl Fn(&T) -> bool,
+    ) -> Result<T, ParseError> {
         let name = self.name;
         let t = self.take(what)?;
-        match t.text.parse::<f64>() {
-            Ok(v) if v.is_finite() => Ok(v),
+        match t.text.parse::<T>() {
+            Ok(v) if acceptable(&v) => Ok(v),
             _ => Err(ParseError::at(
                 name,
                 t.line,
                 t.column,
-                format!("expected {what} (a finite number), found '{}'", t.text),
+                format!("expected {what} ({kind}), found '{}'", t.text),
             )),
         }
+    }
+
+    fn number(&mut self, what: &str) -> Result<f64, ParseError> {
+        self.parse(what, "a finite number", |v: &f64| v.is_finite())
     }
 
     fn float(&mut self, what: &str) -> Result<f32, ParseError> {
-        let name = self.name;
-        let t = self.take(what)?;
-        match t.text.parse::<f32>() {
-            Ok(v) if v.is_finite() => Ok(v),
-            _ => Err(ParseError::at(
-                name,
-                t.line,
-                t.column,
-                format!("expected {what} (a finite number), found '{}'", t.text),
-            )),
-        }
+        self.parse(what, "a finite number", |v: &f32| v.is_finite())
     }
 
     fn count(&mut self, what: &str) -> Result<usize, ParseError> {
-        let name = self.name;
-        let t = self.take(what)?;
-        match t.text.parse::<usize>() {
-            Ok(v) => Ok(v),
-            Err(_) => Err(ParseError::at(
-                name,
-                t.line,
-                t.column,
-                format!("expected {what} (a whole number), found '{}'", t.text),
-            )),
-        }
+        self.parse(what, "a whole number", |_: &usize| true)
     }
 }
 

@@ -155,23 +155,12 @@ impl RepairData {
         for c in &found {
             inputs.push_row(&c.input).expect("same width");
             // Neighbours within 1 % of the region's width around the counterexample.
-            let region = &properties[c.property].bounding_box();
-            let lower: Vec<f64> = (0..n)
-                .map(|i| {
-                    (c.input[i] as f64 - 0.01 * (region.upper[i] - region.lower[i]))
-                        .max(region.lower[i])
-                })
-                .collect();
-            let upper: Vec<f64> = (0..n)
-                .map(|i| {
-                    (c.input[i] as f64 + 0.01 * (region.upper[i] - region.lower[i]))
-                        .min(region.upper[i])
-                })
-                .collect();
-            let around = InputBox { lower, upper };
-            inputs
-                .append_rows(&sample_box(&mut rng, &around, plan.neighbours))
-                .expect("same width");
+            let region = properties[c.property].bounding_box();
+            if let Some(around) = neighbourhood(&c.input, &region, 0.01) {
+                inputs
+                    .append_rows(&sample_box(&mut rng, &around, plan.neighbours))
+                    .expect("same width");
+            }
         }
         let (negatives, positives) = partition(net, properties, &inputs)?;
         let (negatives, validation_negatives) = split(&negatives, plan.validation_share);
@@ -205,26 +194,11 @@ impl RepairData {
         let n = net.input_size();
         let mut around = Matrix::zeros(0, n);
         for r in 0..self.negatives.rows() {
-            let x = self.negatives.row(r);
-            let lower: Vec<f64> = (0..n)
-                .map(|i| {
-                    (x[i] as f64 - radius * (region.upper[i] - region.lower[i]))
-                        .max(region.lower[i])
-                })
-                .collect();
-            let upper: Vec<f64> = (0..n)
-                .map(|i| {
-                    (x[i] as f64 + radius * (region.upper[i] - region.lower[i]))
-                        .min(region.upper[i])
-                })
-                .collect();
-            let b = InputBox { lower, upper };
-            if b.lower.iter().zip(&b.upper).any(|(l, u)| l > u) {
-                continue;
+            if let Some(b) = neighbourhood(self.negatives.row(r), &region, radius) {
+                around
+                    .append_rows(&sample_box(&mut rng, &b, per_negative))
+                    .expect("same width");
             }
-            around
-                .append_rows(&sample_box(&mut rng, &b, per_negative))
-                .expect("same width");
         }
         // Only the new counterexamples are kept: the safe neighbours sit right at the
         // boundary, and preserving their exact outputs fought the repair (measured on
@@ -242,6 +216,19 @@ impl RepairData {
             .append_rows(&val)
             .expect("same width");
     }
+}
+
+/// The box within `radius` (a share of `region`'s width per dimension) around `x`, clipped
+/// to `region`; `None` when `x` lies so far outside that nothing is left.
+fn neighbourhood(x: &[f32], region: &InputBox, radius: f64) -> Option<InputBox> {
+    let (mut lower, mut upper) = (Vec::with_capacity(x.len()), Vec::with_capacity(x.len()));
+    for (i, &v) in x.iter().enumerate() {
+        let reach = radius * (region.upper[i] - region.lower[i]);
+        lower.push((v as f64 - reach).max(region.lower[i]));
+        upper.push((v as f64 + reach).min(region.upper[i]));
+    }
+    let empty = lower.iter().zip(&upper).any(|(l, u)| l > u);
+    (!empty).then_some(InputBox { lower, upper })
 }
 
 /// The smallest box containing every property's region.
