@@ -297,3 +297,40 @@ fn fine_tuning_the_output_layer_rescales_output_scores_only() {
     );
     assert!(r.fresh_violations.after.count < r.fresh_violations.before.count);
 }
+
+#[test]
+fn several_properties_are_repaired_together() {
+    // "Class 0 in [-0.3, 0.3]^2" and "not class 2 in [0.5, 0.9] x [-0.9, -0.5]".
+    let (net, mut props) = problem(Activation::Relu);
+    let le = |coefficients: Vec<f64>| LinearConstraint {
+        coefficients,
+        rhs: 0.0,
+    };
+    props.push(Property {
+        name: "not-class-2-in-the-corner".into(),
+        num_inputs: 2,
+        num_outputs: 3,
+        input_boxes: vec![InputBox::new(vec![0.5, -0.9], vec![0.9, -0.5]).unwrap()],
+        // Unsafe when class 2 wins: y2 >= y0 and y2 >= y1.
+        unsafe_region: UnsafeRegion {
+            disjuncts: vec![vec![le(vec![1.0, 0.0, -1.0]), le(vec![0.0, 1.0, -1.0])]],
+        },
+    });
+    for method in [Method::Retrain, Method::Domain] {
+        let out = repair(&net, &props, settings(method, 6));
+        for (k, p) in props.iter().enumerate() {
+            let region =
+                birdnn::sampling::sample_property(&mut birdnn::rng::SplitMix64::new(9), p, 3000);
+            let before =
+                birdnn::measures::violations(&net, std::slice::from_ref(p), &region).unwrap();
+            let after =
+                birdnn::measures::violations(&out.network, std::slice::from_ref(p), &region)
+                    .unwrap();
+            eprintln!("{method} property {k}: {before} -> {after}");
+            assert!(
+                after.count <= before.count / 10,
+                "{method} property {k}: {before} -> {after}"
+            );
+        }
+    }
+}
