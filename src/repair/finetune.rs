@@ -14,6 +14,7 @@
 //! Candidates are evaluated from cached activations of the first patched layer.
 
 use super::{Phase, RepairData, RepairError, RepairProgress, Validation};
+use crate::measures::Rate;
 use crate::network::Network;
 use crate::property::{negatives_of, Property};
 use crate::rng::SplitMix64;
@@ -48,6 +49,8 @@ pub struct FinetuneConfig {
     pub tolerance: f64,
     /// ... over this many iterations (default 10).
     pub patience: usize,
+    /// Particles evaluated per `step()` (default 5): bounds the work of one step.
+    pub particles_per_step: usize,
     /// Most negatives and most positives used by the objective (default 4000 each).
     pub eval_samples: usize,
 }
@@ -67,6 +70,7 @@ impl Default for FinetuneConfig {
             tolerance: 1e-4,
             patience: 10,
             eval_samples: 4000,
+            particles_per_step: 5,
         }
     }
 }
@@ -85,6 +89,7 @@ impl FinetuneConfig {
             ("iterations", self.iterations),
             ("patience", self.patience),
             ("eval_samples", self.eval_samples),
+            ("particles_per_step", self.particles_per_step),
         ] {
             if v == 0 {
                 return bad(name, v.to_string(), "at least 1");
@@ -265,6 +270,8 @@ pub struct FineTuner {
     best_cost: f64,
     history: Vec<f64>,
     iteration: usize,
+    next_particle: usize,
+    reported: Option<(Vec<f64>, Rate, Rate)>,
     rng: SplitMix64,
     done: bool,
 }
@@ -344,6 +351,8 @@ impl FineTuner {
             best_cost: f64::INFINITY,
             history: Vec::new(),
             iteration: 0,
+            next_particle: 0,
+            reported: None,
             rng,
             done: false,
         };
@@ -378,7 +387,14 @@ impl FineTuner {
     }
 
     fn evaluate_swarm(&mut self) {
-        for p in 0..self.particles.len() {
+        self.evaluate_particles(0..self.particles.len());
+        self.history.push(self.best_cost);
+    }
+
+    /// Evaluates particles in order, updating their bests and the swarm's best as it goes
+    /// (so splitting an iteration over several steps changes nothing).
+    fn evaluate_particles(&mut self, range: std::ops::Range<usize>) {
+        for p in range {
             let c = self.cost(&self.particles[p].position);
             let particle = &mut self.particles[p];
             if c < particle.best_cost {
@@ -390,12 +406,12 @@ impl FineTuner {
                 self.best_position = particle.position.clone();
             }
         }
-        self.history.push(self.best_cost);
     }
 
-    /// One swarm iteration.
+    /// Part of a swarm iteration: `particles_per_step` particles are moved (at the start of
+    /// an iteration all are) and evaluated.
     pub fn step(&mut self, validation: &Validation) -> Result<RepairProgress, RepairError> {
-        if !self.done {
+        if !self.done && self.next_particle == 0 {
             let cfg = &self.config;
             for p in &mut self.particles {
                 for d in 0..p.position.len() {
@@ -407,14 +423,36 @@ impl FineTuner {
                     p.position[d] = (p.position[d] + p.velocity[d]).clamp(-1.0, 1.0);
                 }
             }
-            self.evaluate_swarm();
-            self.iteration += 1;
-            let h = &self.history;
-            let stalled = h.len() > self.config.patience
-                && h[h.len() - 1 - self.config.patience] - h[h.len() - 1] < self.config.tolerance;
-            self.done = self.iteration >= self.config.iterations || stalled;
         }
-        let best = self.best();
+        if !self.done {
+            let end =
+                (self.next_particle + self.config.particles_per_step).min(self.particles.len());
+            self.evaluate_particles(self.next_particle..end);
+            self.next_particle = end % self.particles.len();
+            if self.next_particle == 0 {
+                self.history.push(self.best_cost);
+                self.iteration += 1;
+                let h = &self.history;
+                let stalled = h.len() > self.config.patience
+                    && h[h.len() - 1 - self.config.patience] - h[h.len() - 1]
+                        < self.config.tolerance;
+                self.done = self.iteration >= self.config.iterations || stalled;
+            }
+        }
+        // Validation figures change only with the swarm's best.
+        if self
+            .reported
+            .as_ref()
+            .is_none_or(|(w, _, _)| *w != self.best_position)
+        {
+            let best = self.best();
+            self.reported = Some((
+                self.best_position.clone(),
+                validation.violations(&best)?,
+                validation.fidelity(&best)?,
+            ));
+        }
+        let (_, violations, fidelity) = self.reported.clone().expect("just computed");
         Ok(RepairProgress {
             phase: if self.done {
                 Phase::Done
@@ -424,8 +462,8 @@ impl FineTuner {
             iteration: self.iteration,
             max_iterations: self.config.iterations,
             cost: self.best_cost,
-            violations: validation.violations(&best)?,
-            fidelity: validation.fidelity(&best)?,
+            violations,
+            fidelity,
             elapsed_ms: 0.0,
             done: self.done,
         })
