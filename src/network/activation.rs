@@ -123,13 +123,6 @@ impl Activation {
         }
     }
 
-    /// Whether the activation is linear on each side of 0 (exact interval reasoning is easy).
-    pub fn is_piecewise_linear(self) -> bool {
-        matches!(
-            self,
-            Activation::Identity | Activation::Relu | Activation::LeakyRelu { .. }
-        )
-    }
 }
 
 fn sigmoid(x: f32) -> f32 {

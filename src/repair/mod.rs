@@ -426,7 +426,7 @@ impl RepairSession {
                 &self.data.negatives,
             )?;
             let drawn = cert.samples_drawn(self.properties.len());
-            let total = cert_total(&self.settings.domain, self.properties.len());
+            let total = self.settings.domain.sample_count() * self.properties.len();
             if cert.done {
                 self.after_certification(candidate)?;
             }
@@ -639,10 +639,6 @@ impl RepairSession {
             report,
         })
     }
-}
-
-fn cert_total(config: &DomainConfig, properties: usize) -> usize {
-    config.sample_count() * properties
 }
 
 /// How the final report samples fresh data.
