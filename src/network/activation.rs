@@ -122,7 +122,6 @@ impl Activation {
             _ => true,
         }
     }
-
 }
 
 fn sigmoid(x: f32) -> f32 {
