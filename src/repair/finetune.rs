@@ -79,9 +79,7 @@ impl FinetuneConfig {
     /// Checks every setting, naming the first bad one.
     pub fn check(&self) -> Result<(), RepairError> {
         let bad = |name: &str, value: String, expected: &str| {
-            Err(RepairError::Setting(format!(
-                "finetune {name} = {value}: expected {expected}"
-            )))
+            Err(super::setting_error("finetune", name, value, expected))
         };
         for (name, v) in [
             ("neurons", self.neurons),

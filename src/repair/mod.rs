@@ -51,6 +51,16 @@ pub enum RepairError {
     Network(#[from] NetworkError),
 }
 
+/// The error for a setting out of range, worded the same for every method.
+pub(crate) fn setting_error(
+    method: &str,
+    name: &str,
+    value: impl std::fmt::Display,
+    expected: &str,
+) -> RepairError {
+    RepairError::Setting(format!("{method} {name} = {value}: expected {expected}"))
+}
+
 /// The repair methods.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

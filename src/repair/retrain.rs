@@ -92,9 +92,7 @@ impl RetrainConfig {
     /// Checks every setting, naming the first bad one.
     pub fn check(&self) -> Result<(), RepairError> {
         let bad = |name: &str, value: String, expected: &str| {
-            Err(RepairError::Setting(format!(
-                "retrain {name} = {value}: expected {expected}"
-            )))
+            Err(super::setting_error("retrain", name, value, expected))
         };
         if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
             return bad(

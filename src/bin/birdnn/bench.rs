@@ -2,14 +2,13 @@
 //! and printed as a table beside the prototype's published figures.
 
 use birdnn::falsify::{Falsifier, FalsifierConfig};
-use birdnn::formats::{self, csv};
+use birdnn::formats;
 use birdnn::network::Network;
 use birdnn::property::Property;
 use birdnn::repair::{
     HeldOut, Method, RepairData, RepairReport, RepairSession, RepairSettings, ReportPlan,
     SamplingPlan,
 };
-use birdnn::tensor::Matrix;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -106,11 +105,6 @@ struct Row {
     prototype: Option<&'static str>,
 }
 
-fn read_csv(path: &Path, width: usize) -> Result<Matrix, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    csv::read_with_width(&path.display().to_string(), &text, width).map_err(|e| e.to_string())
-}
-
 fn run_one(
     dir: &Path,
     instance: &Instance,
@@ -129,7 +123,10 @@ fn run_one(
     let plan = SamplingPlan::default();
     let (data, held_out) = match instance.samples {
         Some(prefix) => {
-            let file = |kind: &str| read_csv(&dir.join(format!("samples/{prefix}_{kind}.csv")), 5);
+            let file = |kind: &str| {
+                crate::cli::read_samples(&dir.join(format!("samples/{prefix}_{kind}.csv")), 5)
+                    .map_err(|e| e.to_string())
+            };
             (
                 RepairData::from_samples(
                     &net,

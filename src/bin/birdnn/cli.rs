@@ -345,8 +345,7 @@ fn info(path: &Path, json_output: bool) -> CliResult {
 
 fn eval(path: &Path, inputs: &Path, physical: bool, decisions: bool) -> CliResult {
     let net = load_network(path)?;
-    let text = std::fs::read_to_string(inputs).map_err(|e| format!("{}: {e}", inputs.display()))?;
-    let mut x = csv::read_with_width(&inputs.display().to_string(), &text, net.input_size())?;
+    let mut x = read_samples(inputs, net.input_size())?;
     if physical {
         let specs = &net.meta().inputs;
         for r in 0..x.rows() {
@@ -596,7 +595,11 @@ fn convert(input: &Path, output: &Path, decision: Option<DecisionRule>) -> CliRe
     Ok(())
 }
 
-fn read_samples(path: &Path, width: usize) -> Result<Matrix, Box<dyn std::error::Error>> {
+/// Reads a CSV of inputs whose rows must have `width` columns.
+pub(crate) fn read_samples(
+    path: &Path,
+    width: usize,
+) -> Result<Matrix, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(csv::read_with_width(
         &path.display().to_string(),
