@@ -1,0 +1,484 @@
+//! The messages between the browser app and its worker, defined once for both sides.
+//!
+//! Messages travel as JSON text (`postMessage` of a string): the same encoding natively and
+//! in the browser, easy to read in a debugger, and round-trip tested here. Every request that
+//! starts work carries a [`JobId`] chosen by the app; every answer names it, so the app can
+//! drop answers for a view the user already left. The worker never sends anything before
+//! [`Response::Ready`]: messages posted to a worker whose wasm has not started yet are lost,
+//! so the app queues its requests until then.
+
+use crate::network::{DecisionRule, NetworkMeta};
+use crate::property::{InputBox, Property, UnsafeRegion};
+use crate::slice::{MapRows, SliceView};
+use serde::{Deserialize, Serialize};
+
+/// Chosen by the app for each piece of work; answers carry it back.
+pub type JobId = u64;
+/// Chosen by the app for each network it asks the worker to hold.
+pub type NetworkId = u32;
+/// Chosen by the app for each property it asks the worker to hold.
+pub type PropertyId = u32;
+
+/// Version of the protocol, checked in the handshake (app and worker come from one build,
+/// but a cached old worker script must not be spoken to).
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// From the app to the worker.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Request {
+    /// Parse a network file and hold it as `network` (replacing nothing if parsing fails).
+    LoadNetwork {
+        /// Job.
+        job: JobId,
+        /// Slot to hold it in.
+        network: NetworkId,
+        /// File name; its extension picks the format.
+        file_name: String,
+        /// File contents.
+        bytes: Vec<u8>,
+    },
+    /// Parse a VNN-LIB file and hold it as `property`.
+    LoadProperty {
+        /// Job.
+        job: JobId,
+        /// Slot to hold it in.
+        property: PropertyId,
+        /// File name.
+        file_name: String,
+        /// File contents.
+        bytes: Vec<u8>,
+    },
+    /// Stop holding a network (and stop its jobs).
+    ForgetNetwork {
+        /// Slot.
+        network: NetworkId,
+    },
+    /// Stop holding a property.
+    ForgetProperty {
+        /// Slot.
+        property: PropertyId,
+    },
+    /// Change how a held network's outputs become a decision.
+    SetDecisionRule {
+        /// Job.
+        job: JobId,
+        /// Slot.
+        network: NetworkId,
+        /// The new rule.
+        rule: DecisionRule,
+    },
+    /// Compute a decision map, streamed coarse to fine.
+    DecisionMap {
+        /// Job.
+        job: JobId,
+        /// Slot.
+        network: NetworkId,
+        /// The slice.
+        view: SliceView,
+        /// Grid sides, computed in this order (coarse first).
+        resolutions: Vec<u32>,
+    },
+    /// Run the network on one input (network units).
+    Probe {
+        /// Job.
+        job: JobId,
+        /// Slot.
+        network: NetworkId,
+        /// The input.
+        input: Vec<f32>,
+    },
+    /// Stop a job; nothing more is sent for it.
+    Cancel {
+        /// Job.
+        job: JobId,
+    },
+    /// Make the worker panic, so that tests can see the app recover.
+    CrashForTesting,
+}
+
+/// From the worker to the app.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Response {
+    /// The worker has started and listens.
+    Ready {
+        /// [`PROTOCOL_VERSION`] of the worker.
+        protocol: u32,
+    },
+    /// A network was parsed and is held.
+    NetworkLoaded {
+        /// Job.
+        job: JobId,
+        /// Slot.
+        network: NetworkId,
+        /// What the app shows about it.
+        summary: NetworkSummary,
+    },
+    /// A property was parsed and is held.
+    PropertyLoaded {
+        /// Job.
+        job: JobId,
+        /// Slot.
+        property: PropertyId,
+        /// What the app shows about it.
+        summary: PropertySummary,
+    },
+    /// A network's decision rule changed.
+    DecisionRuleSet {
+        /// Job.
+        job: JobId,
+        /// Slot.
+        network: NetworkId,
+        /// The summary with the new rule and margin scale.
+        summary: NetworkSummary,
+    },
+    /// A piece of a decision map.
+    MapRows {
+        /// Job.
+        job: JobId,
+        /// The rows.
+        rows: MapRows,
+        /// Whether this piece completes its resolution.
+        resolution_done: bool,
+        /// Whether this piece completes the whole job.
+        job_done: bool,
+        /// Compute time spent on this resolution so far, milliseconds.
+        compute_ms: f64,
+    },
+    /// The answer to [`Request::Probe`].
+    Probed {
+        /// Job.
+        job: JobId,
+        /// Outputs, network units.
+        outputs: Vec<f32>,
+        /// Winning output.
+        decision: usize,
+    },
+    /// A job failed; `message` says why in words for the user.
+    Failed {
+        /// Job.
+        job: JobId,
+        /// What went wrong.
+        message: String,
+    },
+    /// The worker panicked; it must be restarted.
+    Panicked {
+        /// The panic message.
+        message: String,
+    },
+}
+
+impl Request {
+    /// The job this request starts, if any.
+    pub fn job(&self) -> Option<JobId> {
+        match self {
+            Request::LoadNetwork { job, .. }
+            | Request::LoadProperty { job, .. }
+            | Request::SetDecisionRule { job, .. }
+            | Request::DecisionMap { job, .. }
+            | Request::Probe { job, .. } => Some(*job),
+            Request::Cancel { .. }
+            | Request::ForgetNetwork { .. }
+            | Request::ForgetProperty { .. }
+            | Request::CrashForTesting => None,
+        }
+    }
+}
+
+impl Response {
+    /// The job this answers, if any.
+    pub fn job(&self) -> Option<JobId> {
+        match self {
+            Response::NetworkLoaded { job, .. }
+            | Response::PropertyLoaded { job, .. }
+            | Response::DecisionRuleSet { job, .. }
+            | Response::MapRows { job, .. }
+            | Response::Probed { job, .. }
+            | Response::Failed { job, .. } => Some(*job),
+            Response::Ready { .. } | Response::Panicked { .. } => None,
+        }
+    }
+}
+
+/// Encodes a message for `postMessage`.
+pub fn encode<T: Serialize>(message: &T) -> String {
+    serde_json::to_string(message).expect("protocol messages always serialise")
+}
+
+/// Decodes a message received from the other side.
+pub fn decode<T: for<'de> Deserialize<'de>>(text: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| format!("malformed message: {e}"))
+}
+
+/// One dense layer as the info panel shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerSummary {
+    /// Inputs.
+    pub inputs: usize,
+    /// Outputs (neurons).
+    pub outputs: usize,
+    /// Activation name (`relu`, `tanh`, ...).
+    pub activation: String,
+    /// Weights plus biases.
+    pub parameters: usize,
+}
+
+/// What the app knows about a held network: everything but its weights.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkSummary {
+    /// File it came from.
+    pub file_name: String,
+    /// Names, units, normalisation, decision rule.
+    pub meta: NetworkMeta,
+    /// Layers in order.
+    pub layers: Vec<LayerSummary>,
+    /// Total parameters.
+    pub parameters: usize,
+    /// The typical margin between the best two outputs (confidence scale of the maps).
+    pub margin_scale: f32,
+}
+
+/// What the app knows about a held property.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PropertySummary {
+    /// Name (file stem).
+    pub name: String,
+    /// File it came from.
+    pub file_name: String,
+    /// Inputs it speaks of.
+    pub num_inputs: usize,
+    /// Outputs it speaks of.
+    pub num_outputs: usize,
+    /// Its precondition, network units.
+    pub boxes: Vec<InputBox>,
+    /// Outputs that violate it.
+    pub unsafe_region: UnsafeRegion,
+}
+
+impl PropertySummary {
+    /// The summary of a parsed property.
+    pub fn of(property: &Property, file_name: &str) -> Self {
+        PropertySummary {
+            name: property.name.clone(),
+            file_name: file_name.to_string(),
+            num_inputs: property.num_inputs,
+            num_outputs: property.num_outputs,
+            boxes: property.input_boxes.clone(),
+            unsafe_region: property.unsafe_region.clone(),
+        }
+    }
+
+    /// Whether it speaks of as many inputs and outputs as the network has; if not, why.
+    pub fn fit(&self, network: &NetworkSummary) -> Result<(), String> {
+        let (ni, no) = (network.meta.inputs.len(), network.meta.outputs.len());
+        if self.num_inputs != ni || self.num_outputs != no {
+            return Err(format!(
+                "speaks of {} inputs and {} outputs; the network has {ni} and {no}",
+                self.num_inputs, self.num_outputs
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::property::LinearConstraint;
+
+    fn a_view() -> SliceView {
+        SliceView {
+            x_dim: 0,
+            y_dim: 2,
+            x_range: (-0.5, 0.25),
+            y_range: (0.0, 1.0),
+            fixed: vec![0.1, 0.2, 0.3],
+        }
+    }
+
+    fn a_summary() -> NetworkSummary {
+        NetworkSummary {
+            file_name: "net.onnx".into(),
+            meta: NetworkMeta::acas_xu(),
+            layers: vec![LayerSummary {
+                inputs: 5,
+                outputs: 50,
+                activation: "relu".into(),
+                parameters: 300,
+            }],
+            parameters: 300,
+            margin_scale: 0.012,
+        }
+    }
+
+    /// One of each request; the match makes a new variant a compile error here until it has
+    /// an example.
+    fn every_request() -> Vec<Request> {
+        let all = vec![
+            Request::LoadNetwork {
+                job: 1,
+                network: 2,
+                file_name: "a.nnet".into(),
+                bytes: vec![0, 1, 255],
+            },
+            Request::LoadProperty {
+                job: 3,
+                property: 4,
+                file_name: "p.vnnlib".into(),
+                bytes: b"(assert".to_vec(),
+            },
+            Request::ForgetNetwork { network: 2 },
+            Request::ForgetProperty { property: 4 },
+            Request::SetDecisionRule {
+                job: 5,
+                network: 2,
+                rule: DecisionRule::Argmin,
+            },
+            Request::DecisionMap {
+                job: u64::MAX,
+                network: 2,
+                view: a_view(),
+                resolutions: vec![64, 256],
+            },
+            Request::Probe {
+                job: 7,
+                network: 2,
+                input: vec![0.5, -1e-7, 3.25e9],
+            },
+            Request::Cancel { job: 7 },
+            Request::CrashForTesting,
+        ];
+        for r in &all {
+            match r {
+                Request::LoadNetwork { .. }
+                | Request::LoadProperty { .. }
+                | Request::ForgetNetwork { .. }
+                | Request::ForgetProperty { .. }
+                | Request::SetDecisionRule { .. }
+                | Request::DecisionMap { .. }
+                | Request::Probe { .. }
+                | Request::Cancel { .. }
+                | Request::CrashForTesting => {}
+            }
+        }
+        all
+    }
+
+    fn every_response() -> Vec<Response> {
+        let all = vec![
+            Response::Ready {
+                protocol: PROTOCOL_VERSION,
+            },
+            Response::NetworkLoaded {
+                job: 1,
+                network: 2,
+                summary: a_summary(),
+            },
+            Response::PropertyLoaded {
+                job: 3,
+                property: 4,
+                summary: PropertySummary {
+                    name: "prop_2".into(),
+                    file_name: "prop_2.vnnlib".into(),
+                    num_inputs: 3,
+                    num_outputs: 2,
+                    boxes: vec![InputBox::new(vec![0.0; 3], vec![1.0; 3]).unwrap()],
+                    unsafe_region: UnsafeRegion {
+                        disjuncts: vec![vec![LinearConstraint {
+                            coefficients: vec![1.0, -1.0],
+                            rhs: 0.0,
+                        }]],
+                    },
+                },
+            },
+            Response::DecisionRuleSet {
+                job: 5,
+                network: 2,
+                summary: a_summary(),
+            },
+            Response::MapRows {
+                job: 6,
+                rows: MapRows {
+                    resolution: 2,
+                    first_row: 1,
+                    classes: vec![0, 4],
+                    confidence: vec![255, 0],
+                },
+                resolution_done: true,
+                job_done: false,
+                compute_ms: 1.5,
+            },
+            Response::Probed {
+                job: 7,
+                outputs: vec![0.25, -0.125],
+                decision: 1,
+            },
+            Response::Failed {
+                job: 8,
+                message: "bad \"file\"\nline 2".into(),
+            },
+            Response::Panicked {
+                message: "index out of bounds".into(),
+            },
+        ];
+        for r in &all {
+            match r {
+                Response::Ready { .. }
+                | Response::NetworkLoaded { .. }
+                | Response::PropertyLoaded { .. }
+                | Response::DecisionRuleSet { .. }
+                | Response::MapRows { .. }
+                | Response::Probed { .. }
+                | Response::Failed { .. }
+                | Response::Panicked { .. } => {}
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        for r in every_request() {
+            assert_eq!(decode::<Request>(&encode(&r)).unwrap(), r);
+        }
+        for r in every_response() {
+            assert_eq!(decode::<Response>(&encode(&r)).unwrap(), r);
+        }
+    }
+
+    #[test]
+    fn messages_are_tagged_and_jobs_are_found() {
+        let text = encode(&Request::Cancel { job: 3 });
+        assert_eq!(text, r#"{"type":"cancel","job":3}"#);
+        let jobs: Vec<_> = every_request().iter().map(Request::job).collect();
+        assert_eq!(jobs.iter().filter(|j| j.is_some()).count(), 5);
+        assert!(every_response()[1..7].iter().all(|r| r.job().is_some()));
+    }
+
+    #[test]
+    fn malformed_messages_are_errors_not_panics() {
+        for text in [
+            "",
+            "{",
+            r#"{"type":"nope"}"#,
+            r#"{"type":"cancel"}"#,
+            "[1,2]",
+        ] {
+            let err = decode::<Request>(text).unwrap_err();
+            assert!(err.starts_with("malformed message"), "{err}");
+        }
+    }
+
+    #[test]
+    fn properties_that_do_not_fit_say_why() {
+        let Response::PropertyLoaded { summary, .. } = &every_response()[2] else {
+            unreachable!()
+        };
+        let err = summary.fit(&a_summary()).unwrap_err();
+        assert!(
+            err.contains("3 inputs and 2 outputs; the network has 5 and 5"),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,518 @@
+//! Everything the browser app's worker does, without the browser.
+//!
+//! [`WorkerCore`] holds the networks and properties the app loaded and the jobs it started.
+//! [`WorkerCore::handle`] answers a request at once (parsing, probes) or queues a job;
+//! [`WorkerCore::step`] does one bounded slice of the next queued job (round robin), so the
+//! thin web shell can run a few steps, return to its event loop to receive a cancel or a new
+//! view, and run a few more. Nothing here blocks for long, and nothing here knows about the
+//! web: the native tests drive it exactly as the worker does.
+
+use crate::formats::{read_network, read_property};
+use crate::network::Network;
+use crate::property::Property;
+use crate::protocol::{
+    JobId, LayerSummary, NetworkId, NetworkSummary, PropertyId, PropertySummary, Request, Response,
+};
+use crate::slice::{typical_margin, DecisionMapJob};
+use std::collections::{BTreeMap, VecDeque};
+
+/// Cells of a decision map computed per step: about 10-20 ms on an ACAS Xu network in the
+/// browser, so a cancel or a new view waits at most that long.
+pub const MAP_CELLS_PER_STEP: usize = 4096;
+
+/// Inputs sampled to find a network's typical output margin (the maps' confidence scale).
+const MARGIN_SAMPLES: usize = 1024;
+
+struct HeldNetwork {
+    net: Network,
+    file_name: String,
+    margin_scale: f32,
+}
+
+impl HeldNetwork {
+    fn summary(&self) -> NetworkSummary {
+        let layers: Vec<LayerSummary> = self
+            .net
+            .layers()
+            .iter()
+            .map(|l| LayerSummary {
+                inputs: l.inputs(),
+                outputs: l.outputs(),
+                activation: l.activation().to_string(),
+                parameters: l.parameter_count(),
+            })
+            .collect();
+        NetworkSummary {
+            file_name: self.file_name.clone(),
+            meta: self.net.meta().clone(),
+            parameters: self.net.parameter_count(),
+            layers,
+            margin_scale: self.margin_scale,
+        }
+    }
+}
+
+enum JobKind {
+    Map {
+        network: NetworkId,
+        map: DecisionMapJob,
+        compute_ms: f64,
+    },
+}
+
+struct Job {
+    id: JobId,
+    kind: JobKind,
+}
+
+/// The worker's state: held networks and properties, queued jobs.
+pub struct WorkerCore {
+    networks: BTreeMap<NetworkId, HeldNetwork>,
+    properties: BTreeMap<PropertyId, Property>,
+    jobs: VecDeque<Job>,
+    clock: fn() -> f64,
+}
+
+fn no_clock() -> f64 {
+    0.0
+}
+
+impl Default for WorkerCore {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WorkerCore {
+    /// An empty worker whose timings read 0 (see [`WorkerCore::set_clock`]).
+    pub fn new() -> Self {
+        WorkerCore {
+            networks: BTreeMap::new(),
+            properties: BTreeMap::new(),
+            jobs: VecDeque::new(),
+            clock: no_clock,
+        }
+    }
+
+    /// Sets the millisecond clock used for reported compute times (`performance.now` in
+    /// the browser; `std::time::Instant` does not exist there).
+    pub fn set_clock(&mut self, clock: fn() -> f64) {
+        self.clock = clock;
+    }
+
+    /// Whether no job is queued.
+    pub fn is_idle(&self) -> bool {
+        self.jobs.is_empty()
+    }
+
+    /// The network held in `slot`, if any.
+    pub fn network(&self, slot: NetworkId) -> Option<&Network> {
+        self.networks.get(&slot).map(|h| &h.net)
+    }
+
+    /// The property held in `slot`, if any.
+    pub fn property(&self, slot: PropertyId) -> Option<&Property> {
+        self.properties.get(&slot)
+    }
+
+    /// Answers a request: at once, or by queueing a job that [`WorkerCore::step`] advances.
+    pub fn handle(&mut self, request: Request) -> Vec<Response> {
+        match request {
+            Request::LoadNetwork {
+                job,
+                network,
+                file_name,
+                bytes,
+            } => vec![self.load_network(job, network, file_name, &bytes)],
+            Request::LoadProperty {
+                job,
+                property,
+                file_name,
+                bytes,
+            } => vec![match read_property(&file_name, &bytes) {
+                Ok(parsed) => {
+                    let summary = PropertySummary::of(&parsed, &file_name);
+                    self.properties.insert(property, parsed);
+                    Response::PropertyLoaded {
+                        job,
+                        property,
+                        summary,
+                    }
+                }
+                Err(e) => Response::Failed {
+                    job,
+                    message: e.to_string(),
+                },
+            }],
+            Request::ForgetNetwork { network } => {
+                self.networks.remove(&network);
+                self.jobs.retain(|j| match &j.kind {
+                    JobKind::Map { network: n, .. } => *n != network,
+                });
+                Vec::new()
+            }
+            Request::ForgetProperty { property } => {
+                self.properties.remove(&property);
+                Vec::new()
+            }
+            Request::SetDecisionRule { job, network, rule } => {
+                vec![match self.networks.get_mut(&network) {
+                    Some(held) => {
+                        held.net.set_decision(rule);
+                        held.margin_scale = typical_margin(&held.net, MARGIN_SAMPLES, 1);
+                        Response::DecisionRuleSet {
+                            job,
+                            network,
+                            summary: held.summary(),
+                        }
+                    }
+                    None => missing_network(job, network),
+                }]
+            }
+            Request::DecisionMap {
+                job,
+                network,
+                view,
+                resolutions,
+            } => {
+                let Some(held) = self.networks.get(&network) else {
+                    return vec![missing_network(job, network)];
+                };
+                match DecisionMapJob::new(&held.net, view, resolutions, held.margin_scale) {
+                    Ok(map) => {
+                        self.jobs.push_back(Job {
+                            id: job,
+                            kind: JobKind::Map {
+                                network,
+                                map,
+                                compute_ms: 0.0,
+                            },
+                        });
+                        Vec::new()
+                    }
+                    Err(message) => vec![Response::Failed { job, message }],
+                }
+            }
+            Request::Probe {
+                job,
+                network,
+                input,
+            } => {
+                let Some(held) = self.networks.get(&network) else {
+                    return vec![missing_network(job, network)];
+                };
+                vec![match held.net.forward_one(&input) {
+                    Ok(outputs) => Response::Probed {
+                        job,
+                        decision: held.net.meta().decision.decide(&outputs).unwrap_or(0),
+                        outputs,
+                    },
+                    Err(e) => Response::Failed {
+                        job,
+                        message: e.to_string(),
+                    },
+                }]
+            }
+            Request::Cancel { job } => {
+                self.jobs.retain(|j| j.id != job);
+                Vec::new()
+            }
+            Request::CrashForTesting => panic!("crash requested by the app (a test of recovery)"),
+        }
+    }
+
+    /// Does one bounded slice of the next job and returns what it produced.
+    pub fn step(&mut self) -> Vec<Response> {
+        let Some(mut job) = self.jobs.pop_front() else {
+            return Vec::new();
+        };
+        let started = (self.clock)();
+        let mut out = Vec::new();
+        let mut finished = false;
+        match &mut job.kind {
+            JobKind::Map {
+                network,
+                map,
+                compute_ms,
+            } => match self.networks.get(network) {
+                None => {
+                    out.push(missing_network(job.id, *network));
+                    finished = true;
+                }
+                Some(held) => {
+                    if let Some((rows, resolution_done)) = map.step(&held.net, MAP_CELLS_PER_STEP) {
+                        *compute_ms += (self.clock)() - started;
+                        out.push(Response::MapRows {
+                            job: job.id,
+                            rows,
+                            resolution_done,
+                            job_done: map.is_done(),
+                            compute_ms: *compute_ms,
+                        });
+                        if resolution_done {
+                            *compute_ms = 0.0;
+                        }
+                    }
+                    finished = map.is_done();
+                }
+            },
+        }
+        if !finished {
+            self.jobs.push_back(job);
+        }
+        out
+    }
+
+    fn load_network(
+        &mut self,
+        job: JobId,
+        network: NetworkId,
+        file_name: String,
+        bytes: &[u8],
+    ) -> Response {
+        match read_network(&file_name, bytes) {
+            Ok(net) => {
+                let margin_scale = typical_margin(&net, MARGIN_SAMPLES, 1);
+                let held = HeldNetwork {
+                    net,
+                    file_name,
+                    margin_scale,
+                };
+                let summary = held.summary();
+                self.networks.insert(network, held);
+                Response::NetworkLoaded {
+                    job,
+                    network,
+                    summary,
+                }
+            }
+            Err(e) => Response::Failed {
+                job,
+                message: e.to_string(),
+            },
+        }
+    }
+}
+
+fn missing_network(job: JobId, network: NetworkId) -> Response {
+    Response::Failed {
+        job,
+        message: format!("the worker holds no network {network} (was it replaced?)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::formats::{vnnlib, write_network};
+    use crate::network::{Activation, DecisionRule};
+    use crate::property::{InputBox, LinearConstraint, UnsafeRegion};
+    use crate::slice::SliceView;
+
+    fn json_net() -> Vec<u8> {
+        let net = Network::random(&[3, 6, 2], Activation::Tanh, 5).unwrap();
+        write_network("n.json", &net).unwrap()
+    }
+
+    fn load(core: &mut WorkerCore, slot: NetworkId) -> NetworkSummary {
+        match core
+            .handle(Request::LoadNetwork {
+                job: 1,
+                network: slot,
+                file_name: "n.json".into(),
+                bytes: json_net(),
+            })
+            .pop()
+        {
+            Some(Response::NetworkLoaded { summary, .. }) => summary,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn map_request(job: JobId, view: SliceView) -> Request {
+        Request::DecisionMap {
+            job,
+            network: 0,
+            view,
+            resolutions: vec![8, 64],
+        }
+    }
+
+    #[test]
+    fn a_loaded_network_is_summarised() {
+        let mut core = WorkerCore::new();
+        let s = load(&mut core, 0);
+        assert_eq!(s.layers.len(), 2);
+        assert_eq!(s.layers[0].activation, "tanh");
+        assert_eq!(s.parameters, 3 * 6 + 6 + 6 * 2 + 2);
+        assert!(s.margin_scale > 0.0);
+        assert_eq!(s.file_name, "n.json");
+    }
+
+    #[test]
+    fn a_bad_file_fails_and_keeps_what_was_held() {
+        let mut core = WorkerCore::new();
+        load(&mut core, 0);
+        let before = core.network(0).unwrap().clone();
+        let answer = core.handle(Request::LoadNetwork {
+            job: 2,
+            network: 0,
+            file_name: "broken.onnx".into(),
+            bytes: b"not a protobuf at all".to_vec(),
+        });
+        match &answer[..] {
+            [Response::Failed { job: 2, message }] => assert!(message.contains("broken.onnx")),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(core.network(0), Some(&before));
+    }
+
+    #[test]
+    fn maps_stream_coarse_then_fine_and_interleave_round_robin() {
+        let mut core = WorkerCore::new();
+        let s = load(&mut core, 0);
+        let mut net = Network::random(&[3, 6, 2], Activation::Tanh, 5).unwrap();
+        net.set_meta(s.meta.clone()).unwrap();
+        let view = SliceView::centred(&net);
+        assert!(core.handle(map_request(10, view.clone())).is_empty());
+        assert!(core.handle(map_request(11, view)).is_empty());
+        let mut seen = Vec::new();
+        while !core.is_idle() {
+            for r in core.step() {
+                match r {
+                    Response::MapRows {
+                        job,
+                        rows,
+                        job_done,
+                        ..
+                    } => seen.push((job, rows.resolution, rows.first_row, job_done)),
+                    other => panic!("{other:?}"),
+                }
+            }
+        }
+        // 8x8 in one piece, then 64x64 in 64*64/4096 = 1 piece: 2 pieces each, alternating.
+        assert_eq!(
+            seen,
+            vec![
+                (10, 8, 0, false),
+                (11, 8, 0, false),
+                (10, 64, 0, true),
+                (11, 64, 0, true)
+            ]
+        );
+    }
+
+    #[test]
+    fn cancelled_and_forgotten_jobs_send_nothing_more() {
+        let mut core = WorkerCore::new();
+        load(&mut core, 0);
+        let net = core.network(0).unwrap().clone();
+        core.handle(map_request(10, SliceView::centred(&net)));
+        core.handle(map_request(11, SliceView::centred(&net)));
+        core.handle(Request::Cancel { job: 10 });
+        let mut jobs = Vec::new();
+        while !core.is_idle() {
+            jobs.extend(core.step().iter().filter_map(Response::job));
+        }
+        assert!(jobs.iter().all(|&j| j == 11) && !jobs.is_empty());
+        core.handle(map_request(12, SliceView::centred(&net)));
+        core.handle(Request::ForgetNetwork { network: 0 });
+        assert!(core.is_idle());
+        match &core.handle(map_request(13, SliceView::centred(&net)))[..] {
+            [Response::Failed { message, .. }] => assert!(message.contains("no network 0")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_bad_view_fails_with_the_reason() {
+        let mut core = WorkerCore::new();
+        load(&mut core, 0);
+        let mut view = SliceView::centred(core.network(0).unwrap());
+        view.x_dim = 7;
+        match &core.handle(map_request(3, view))[..] {
+            [Response::Failed { job: 3, message }] => assert!(message.contains("input 7")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn probes_and_rule_changes_answer_at_once() {
+        let mut core = WorkerCore::new();
+        load(&mut core, 0);
+        let net = core.network(0).unwrap().clone();
+        let x = [0.1, -0.2, 0.3];
+        let y = net.forward_one(&x).unwrap();
+        let answer = core.handle(Request::Probe {
+            job: 4,
+            network: 0,
+            input: x.to_vec(),
+        });
+        assert_eq!(
+            answer,
+            vec![Response::Probed {
+                job: 4,
+                decision: DecisionRule::Argmax.decide(&y).unwrap(),
+                outputs: y.clone(),
+            }]
+        );
+        match &core.handle(Request::SetDecisionRule {
+            job: 5,
+            network: 0,
+            rule: DecisionRule::Argmin,
+        })[..]
+        {
+            [Response::DecisionRuleSet { summary, .. }] => {
+                assert_eq!(summary.meta.decision, DecisionRule::Argmin)
+            }
+            other => panic!("{other:?}"),
+        }
+        match &core.handle(Request::Probe {
+            job: 6,
+            network: 0,
+            input: vec![1.0],
+        })[..]
+        {
+            [Response::Failed { message, .. }] => assert!(message.contains("3"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn properties_load_and_bad_ones_fail() {
+        let mut core = WorkerCore::new();
+        let property = Property {
+            name: "p".into(),
+            num_inputs: 3,
+            num_outputs: 2,
+            input_boxes: vec![InputBox::new(vec![0.0; 3], vec![0.5; 3]).unwrap()],
+            unsafe_region: UnsafeRegion {
+                disjuncts: vec![vec![LinearConstraint {
+                    coefficients: vec![1.0, -1.0],
+                    rhs: 0.0,
+                }]],
+            },
+        };
+        let answer = core.handle(Request::LoadProperty {
+            job: 1,
+            property: 9,
+            file_name: "p.vnnlib".into(),
+            bytes: vnnlib::write(&property).into_bytes(),
+        });
+        match &answer[..] {
+            [Response::PropertyLoaded { summary, .. }] => {
+                assert_eq!(summary.boxes, property.input_boxes);
+                assert_eq!(summary.unsafe_region, property.unsafe_region);
+            }
+            other => panic!("{other:?}"),
+        }
+        let answer = core.handle(Request::LoadProperty {
+            job: 2,
+            property: 10,
+            file_name: "bad.vnnlib".into(),
+            bytes: b"(assert (<= X_0".to_vec(),
+        });
+        assert!(matches!(&answer[..], [Response::Failed { job: 2, .. }]));
+        assert!(core.property(9).is_some() && core.property(10).is_none());
+    }
+}
