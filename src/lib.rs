@@ -11,6 +11,7 @@
 //! -> samples ([`sampling`], [`falsify`]) -> [`repair`] -> [`measures`] -> picture.
 #![warn(missing_docs)]
 
+pub mod demos;
 pub mod falsify;
 pub mod formats;
 pub mod measures;

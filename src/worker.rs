@@ -228,8 +228,7 @@ impl WorkerCore {
         };
         let started = (self.clock)();
         let mut out = Vec::new();
-        let mut finished = false;
-        match &mut job.kind {
+        let finished = match &mut job.kind {
             JobKind::Map {
                 network,
                 map,
@@ -237,7 +236,7 @@ impl WorkerCore {
             } => match self.networks.get(network) {
                 None => {
                     out.push(missing_network(job.id, *network));
-                    finished = true;
+                    true
                 }
                 Some(held) => {
                     if let Some((rows, resolution_done)) = map.step(&held.net, MAP_CELLS_PER_STEP) {
@@ -253,10 +252,10 @@ impl WorkerCore {
                             *compute_ms = 0.0;
                         }
                     }
-                    finished = map.is_done();
+                    map.is_done()
                 }
             },
-        }
+        };
         if !finished {
             self.jobs.push_back(job);
         }
