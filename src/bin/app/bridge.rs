@@ -1,0 +1,220 @@
+//! The page's side of the worker: starts it, holds requests until it says `Ready`, hands
+//! answers to the app, and restarts it after a crash.
+//!
+//! Web objects are not `Send`, so the bridge lives in a thread-local rather than in a
+//! reactive signal. It knows nothing of what the messages mean; the app does.
+
+use birdnn::protocol::{decode, encode, JobId, Request, Response, PROTOCOL_VERSION};
+use std::cell::RefCell;
+use std::rc::Rc;
+use wasm_bindgen::prelude::*;
+use web_sys::{ErrorEvent, MessageEvent, Worker};
+
+/// What the bridge tells the app.
+pub enum BridgeEvent {
+    /// An answer from the worker.
+    Response(Response),
+    /// The worker crashed (a panic or an uncaught error); it is being restarted.
+    Crashed(String),
+    /// A restarted worker is ready: the app sends it what it held.
+    Restarted,
+    /// The worker could not start at all.
+    Failed(String),
+}
+
+type Handler = Rc<dyn Fn(BridgeEvent)>;
+
+struct Bridge {
+    worker: Option<Worker>,
+    /// Bumped on every (re)start; events of older workers are ignored.
+    generation: u32,
+    ready: bool,
+    ever_ready: bool,
+    queue: Vec<String>,
+    next_job: JobId,
+    handler: Option<Handler>,
+    // Keeps the callbacks of the current worker alive.
+    callbacks: Vec<Closure<dyn FnMut(JsValue)>>,
+}
+
+thread_local! {
+    static BRIDGE: RefCell<Bridge> = RefCell::new(Bridge {
+        worker: None,
+        generation: 0,
+        ready: false,
+        ever_ready: false,
+        queue: Vec::new(),
+        next_job: 1,
+        handler: None,
+        callbacks: Vec::new(),
+    });
+}
+
+/// The script trunk writes for the worker binary (`data-loader-shim`).
+const WORKER_SCRIPT: &str = "./worker_loader.js";
+
+/// Starts the worker; `handler` receives everything it says.
+pub fn start(handler: impl Fn(BridgeEvent) + 'static) {
+    BRIDGE.with(|b| b.borrow_mut().handler = Some(Rc::new(handler)));
+    spawn();
+}
+
+/// A fresh job id.
+pub fn next_job() -> JobId {
+    BRIDGE.with(|b| {
+        let mut b = b.borrow_mut();
+        b.next_job += 1;
+        b.next_job
+    })
+}
+
+/// Sends a request now, or as soon as the worker is ready.
+pub fn send(request: &Request) {
+    let text = encode(request);
+    BRIDGE.with(|b| {
+        let mut b = b.borrow_mut();
+        match (&b.worker, b.ready) {
+            (Some(worker), true) => {
+                if let Err(e) = worker.post_message(&JsValue::from_str(&text)) {
+                    web_sys::console::error_2(&"birdnn: postMessage failed".into(), &e);
+                }
+            }
+            _ => b.queue.push(text),
+        }
+    });
+}
+
+/// Makes the worker panic (the crash-recovery test hook behind `window.birdnnCrashWorker`).
+pub fn crash_for_testing() {
+    send(&Request::CrashForTesting);
+}
+
+fn emit(event: BridgeEvent) {
+    let handler = BRIDGE.with(|b| b.borrow().handler.clone());
+    if let Some(h) = handler {
+        h(event);
+    }
+}
+
+fn spawn() {
+    let generation = BRIDGE.with(|b| {
+        let mut b = b.borrow_mut();
+        if let Some(old) = b.worker.take() {
+            old.terminate();
+        }
+        b.generation += 1;
+        b.ready = false;
+        b.queue.clear();
+        // The old worker's callbacks may be running right now (a crash is reported from its
+        // own message handler), and its error event may still be queued: they must outlive
+        // it. Two small closures per restart are leaked.
+        for callback in b.callbacks.drain(..) {
+            callback.forget();
+        }
+        b.generation
+    });
+    let worker = match Worker::new(WORKER_SCRIPT) {
+        Ok(w) => w,
+        Err(e) => {
+            emit(BridgeEvent::Failed(format!(
+                "the browser would not start the worker: {}",
+                js_text(&e)
+            )));
+            return;
+        }
+    };
+    let on_message = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        let event: MessageEvent = event.unchecked_into();
+        on_message(generation, event);
+    });
+    let on_error = Closure::<dyn FnMut(JsValue)>::new(move |event: JsValue| {
+        let event: ErrorEvent = event.unchecked_into();
+        event.prevent_default();
+        crashed(
+            generation,
+            format!("uncaught error in the worker: {}", event.message()),
+        );
+    });
+    worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    BRIDGE.with(|b| {
+        let mut b = b.borrow_mut();
+        b.worker = Some(worker);
+        b.callbacks = vec![on_message, on_error];
+    });
+}
+
+fn current(generation: u32) -> bool {
+    BRIDGE.with(|b| b.borrow().generation == generation)
+}
+
+fn on_message(generation: u32, event: MessageEvent) {
+    if !current(generation) {
+        return;
+    }
+    let Some(text) = event.data().as_string() else {
+        return;
+    };
+    let response = match decode::<Response>(&text) {
+        Ok(r) => r,
+        Err(e) => {
+            web_sys::console::error_1(&format!("birdnn: {e}").into());
+            return;
+        }
+    };
+    match response {
+        Response::Ready { protocol } if protocol != PROTOCOL_VERSION => {
+            emit(BridgeEvent::Failed(format!(
+                "the worker speaks protocol {protocol}, the page {PROTOCOL_VERSION}: reload the page"
+            )));
+        }
+        Response::Ready { .. } => {
+            let (queued, restarted) = BRIDGE.with(|b| {
+                let mut b = b.borrow_mut();
+                b.ready = true;
+                let restarted = b.ever_ready;
+                b.ever_ready = true;
+                (std::mem::take(&mut b.queue), restarted)
+            });
+            if restarted {
+                emit(BridgeEvent::Restarted);
+            }
+            BRIDGE.with(|b| {
+                let b = b.borrow();
+                if let Some(w) = &b.worker {
+                    for text in queued {
+                        let _ = w.post_message(&JsValue::from_str(&text));
+                    }
+                }
+            });
+        }
+        Response::Panicked { message } => crashed(generation, message),
+        other => emit(BridgeEvent::Response(other)),
+    }
+}
+
+fn crashed(generation: u32, message: String) {
+    if !current(generation) {
+        return;
+    }
+    let ever_ready = BRIDGE.with(|b| b.borrow().ever_ready);
+    if !ever_ready {
+        emit(BridgeEvent::Failed(format!(
+            "the worker could not start: {message}"
+        )));
+        return;
+    }
+    emit(BridgeEvent::Crashed(message));
+    spawn();
+}
+
+fn js_text(value: &JsValue) -> String {
+    value
+        .as_string()
+        .or_else(|| {
+            js_sys::JSON::stringify(value)
+                .ok()
+                .and_then(|s| s.as_string())
+        })
+        .unwrap_or_else(|| "unknown error".into())
+}

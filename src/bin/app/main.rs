@@ -1,0 +1,33 @@
+//! The birdnn browser app: a Leptos page that loads networks and draws their decisions on
+//! 2-D slices. Every computation runs in the worker (`src/bin/worker`); this binary only
+//! shows things and sends requests.
+//!
+//! Built by trunk from `index.html`; natively it is an empty program (its pure parts are
+//! tested natively all the same).
+
+// Natively only the tests use the pure modules.
+#![cfg_attr(
+    not(all(target_arch = "wasm32", target_os = "unknown")),
+    allow(dead_code)
+)]
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod bridge;
+mod palette;
+mod state;
+mod ticks;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod ui;
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+fn main() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&format!("birdnn app: {info}").into());
+    }));
+    leptos::mount::mount_to_body(ui::App);
+}
+
+#[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
+fn main() {
+    eprintln!("the app runs in a browser: `./dev run` builds and serves it (see README)");
+}

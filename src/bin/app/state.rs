@@ -1,0 +1,190 @@
+//! What the page holds: the loaded network and properties, the slice being viewed, and the
+//! status of the map. Plain data, so it can live in reactive signals; the worker holds the
+//! weights, the page holds the file bytes so that a restarted worker can be given them again.
+
+use birdnn::network::InputSpec;
+use birdnn::protocol::{NetworkId, NetworkSummary, PropertyId, PropertySummary};
+use birdnn::slice::SliceView;
+use std::sync::Arc;
+
+/// The network on screen.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadedNetwork {
+    /// Its slot in the worker.
+    pub slot: NetworkId,
+    /// What the worker said about it.
+    pub summary: NetworkSummary,
+    /// The file, kept to reload a restarted worker.
+    pub bytes: Arc<Vec<u8>>,
+    /// The demo id it came from, if it is a demo.
+    pub demo: Option<String>,
+}
+
+/// A property in the list.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoadedProperty {
+    /// Its slot in the worker.
+    pub slot: PropertyId,
+    /// What the worker said about it.
+    pub summary: PropertySummary,
+    /// The file, kept to reload a restarted worker.
+    pub bytes: Arc<Vec<u8>>,
+}
+
+/// The slice on screen: two axes and where every other input is fixed (network units).
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    /// Input on the horizontal axis.
+    pub x_dim: usize,
+    /// Input on the vertical axis.
+    pub y_dim: usize,
+    /// One value per input (those of the axes are ignored).
+    pub fixed: Vec<f64>,
+}
+
+impl View {
+    /// The first two inputs on the axes, the others at the middle of their range.
+    pub fn centred(inputs: &[InputSpec]) -> Self {
+        View {
+            x_dim: 0,
+            y_dim: usize::from(inputs.len() > 1),
+            fixed: inputs
+                .iter()
+                .map(|s| {
+                    let (lo, hi) = s.network_bounds();
+                    0.5 * (lo + hi)
+                })
+                .collect(),
+        }
+    }
+
+    /// Puts input `dim` on the x axis; if it was on the y axis, the axes swap.
+    pub fn with_x(&self, dim: usize) -> Self {
+        let mut v = self.clone();
+        if dim == v.y_dim {
+            v.y_dim = v.x_dim;
+        }
+        v.x_dim = dim;
+        v
+    }
+
+    /// Puts input `dim` on the y axis; if it was on the x axis, the axes swap.
+    pub fn with_y(&self, dim: usize) -> Self {
+        let mut v = self.clone();
+        if dim == v.x_dim {
+            v.x_dim = v.y_dim;
+        }
+        v.y_dim = dim;
+        v
+    }
+
+    /// The worker's description of this slice over the inputs' meaningful ranges.
+    pub fn slice(&self, inputs: &[InputSpec]) -> SliceView {
+        SliceView {
+            x_dim: self.x_dim,
+            y_dim: self.y_dim,
+            x_range: inputs[self.x_dim].network_bounds(),
+            y_range: inputs[self.y_dim].network_bounds(),
+            fixed: self.fixed.clone(),
+        }
+    }
+
+    /// The input (network units) at fractions (`fx` from the left, `fy` from the top) of
+    /// the map.
+    pub fn point_at(&self, inputs: &[InputSpec], fx: f64, fy: f64) -> Vec<f32> {
+        let slice = self.slice(inputs);
+        let mut x: Vec<f32> = self.fixed.iter().map(|&v| v as f32).collect();
+        let (x0, x1) = slice.x_range;
+        let (y0, y1) = slice.y_range;
+        x[self.x_dim] = (x0 + fx.clamp(0.0, 1.0) * (x1 - x0)) as f32;
+        x[self.y_dim] = (y1 - fy.clamp(0.0, 1.0) * (y1 - y0)) as f32;
+        x
+    }
+}
+
+/// Where the map for the current view stands.
+#[derive(Clone, Debug, PartialEq)]
+pub enum MapStatus {
+    /// Nothing to draw yet.
+    Empty,
+    /// Rows are arriving for this grid side.
+    Computing(u32),
+    /// Fully drawn; how long the worker computed each resolution.
+    Ready {
+        /// Fine grid side.
+        side: u32,
+        /// Compute time of the coarse grid, ms.
+        coarse_ms: f64,
+        /// Compute time of the fine grid, ms.
+        fine_ms: f64,
+    },
+    /// The worker refused or failed.
+    Failed(String),
+}
+
+/// What the pointer is over.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Hover {
+    /// The input under the pointer, network units.
+    pub input: Vec<f32>,
+    /// The network's outputs there, once the worker answered.
+    pub outputs: Option<Vec<f32>>,
+    /// The decision there, once the worker answered.
+    pub decision: Option<usize>,
+}
+
+/// A physical value with its unit, rounded for reading.
+pub fn physical_text(spec: &InputSpec, network_value: f64) -> String {
+    let v = spec.denormalise(network_value);
+    let text = if v.abs() >= 1000.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.3}")
+    };
+    if spec.unit.is_empty() {
+        text
+    } else {
+        format!("{text} {}", spec.unit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use birdnn::network::NetworkMeta;
+
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+    use wasm_bindgen_test::wasm_bindgen_test as test;
+
+    #[test]
+    fn choosing_an_axis_already_in_use_swaps_the_axes() {
+        let inputs = NetworkMeta::acas_xu().inputs;
+        let v = View::centred(&inputs);
+        assert_eq!((v.x_dim, v.y_dim), (0, 1));
+        let w = v.with_x(1);
+        assert_eq!((w.x_dim, w.y_dim), (1, 0));
+        let w = v.with_y(4);
+        assert_eq!((w.x_dim, w.y_dim), (0, 4));
+        let w = v.with_y(0);
+        assert_eq!((w.x_dim, w.y_dim), (1, 0));
+    }
+
+    #[test]
+    fn map_corners_are_the_input_bounds() {
+        let inputs = NetworkMeta::acas_xu().inputs;
+        let v = View::centred(&inputs);
+        let top_left = v.point_at(&inputs, 0.0, 0.0);
+        let (rho_lo, _) = inputs[0].network_bounds();
+        let (_, theta_hi) = inputs[1].network_bounds();
+        assert_eq!(top_left[0], rho_lo as f32);
+        assert_eq!(top_left[1], theta_hi as f32);
+        assert_eq!(top_left[2], v.fixed[2] as f32);
+        assert_eq!(
+            physical_text(&inputs[0], inputs[0].normalise(60760.0)),
+            "60760 ft"
+        );
+        assert_eq!(physical_text(&inputs[1], 0.0), "0.000 rad");
+    }
+}

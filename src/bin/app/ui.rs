@@ -1,0 +1,1297 @@
+//! The page: Leptos components and the glue between them and the worker.
+//!
+//! The root component owns the state ([`AppState`], handed to children through context);
+//! the worker's answers come in through [`handle_event`], which drops answers for jobs the
+//! page no longer waits for. Nothing heavy runs here: parsing, maps and probes all happen in
+//! the worker.
+
+use crate::bridge::{self, BridgeEvent};
+use crate::palette::{class_css, MapPixels};
+use crate::state::{physical_text, Hover, LoadedNetwork, LoadedProperty, MapStatus, View};
+use crate::ticks::{format_tick, nice_ticks};
+use birdnn::demos::DemoEntry;
+use birdnn::network::DecisionRule;
+use birdnn::protocol::{JobId, NetworkId, PropertyId, Request, Response};
+use leptos::prelude::*;
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::sync::Arc;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::{Clamped, JsCast};
+use wasm_bindgen_futures::JsFuture;
+
+/// Side of the fine decision map, in cells and canvas pixels (CSS scales it up).
+pub const MAP_SIDE: u32 = 256;
+/// Side of the coarse map drawn first.
+pub const COARSE_SIDE: u32 = 64;
+/// Largest file the page sends to the worker (messages are JSON, about four bytes per byte).
+pub const MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
+
+/// Size of the plotted square on screen, CSS pixels.
+const PLOT: f64 = 480.0;
+/// Room for the axes around the plot.
+const MARGIN_LEFT: f64 = 70.0;
+const MARGIN_TOP: f64 = 10.0;
+const MARGIN_RIGHT: f64 = 14.0;
+const MARGIN_BOTTOM: f64 = 50.0;
+
+/// Everything the components share; every field is a signal, so the struct is `Copy`.
+#[derive(Clone, Copy)]
+pub struct AppState {
+    /// The network on screen.
+    pub network: RwSignal<Option<LoadedNetwork>>,
+    /// The properties listed.
+    pub properties: RwSignal<Vec<LoadedProperty>>,
+    /// The slice on screen.
+    pub view: RwSignal<Option<View>>,
+    /// The map's progress.
+    pub map_status: RwSignal<MapStatus>,
+    /// The message in the error banner.
+    pub error: RwSignal<Option<String>>,
+    /// What the pointer is over.
+    pub hover: RwSignal<Option<Hover>>,
+    /// The built-in demos (from `demos/index.json`).
+    pub demos: RwSignal<Vec<DemoEntry>>,
+    /// Files being loaded, by name.
+    pub loading: RwSignal<Vec<String>>,
+    /// The worker's state in words.
+    pub worker_status: RwSignal<String>,
+    /// Bumped to ask for the map again (after a worker restart).
+    pub map_epoch: RwSignal<u32>,
+}
+
+impl AppState {
+    fn new() -> Self {
+        AppState {
+            network: RwSignal::new(None),
+            properties: RwSignal::new(Vec::new()),
+            view: RwSignal::new(None),
+            map_status: RwSignal::new(MapStatus::Empty),
+            error: RwSignal::new(None),
+            hover: RwSignal::new(None),
+            demos: RwSignal::new(Vec::new()),
+            loading: RwSignal::new(Vec::new()),
+            worker_status: RwSignal::new("starting".into()),
+            map_epoch: RwSignal::new(0),
+        }
+    }
+}
+
+/// What the page waits for, by job.
+enum Pending {
+    Network {
+        slot: NetworkId,
+        file_name: String,
+        bytes: Arc<Vec<u8>>,
+        demo: Option<String>,
+        /// A demo's properties replace the list once its network loads.
+        demo_properties: Option<Vec<(String, Arc<Vec<u8>>)>>,
+        /// Re-sent to a restarted worker: the page already shows it.
+        restore: bool,
+    },
+    Property {
+        slot: PropertyId,
+        bytes: Arc<Vec<u8>>,
+        restore: bool,
+    },
+    Rule,
+}
+
+thread_local! {
+    static PENDING: RefCell<HashMap<JobId, Pending>> = RefCell::new(HashMap::new());
+    static NEXT_SLOT: Cell<u32> = const { Cell::new(1) };
+    static MAP_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
+    static PROBE_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
+    static PIXELS: RefCell<MapPixels> = RefCell::new(MapPixels::new(MAP_SIDE));
+    static PAINT_SCHEDULED: Cell<bool> = const { Cell::new(false) };
+    /// The status to show once the last piece is on the canvas.
+    static STATUS_AFTER_PAINT: RefCell<Option<MapStatus>> = const { RefCell::new(None) };
+    static COARSE_MS: Cell<f64> = const { Cell::new(0.0) };
+}
+
+fn next_slot() -> u32 {
+    NEXT_SLOT.with(|s| {
+        let v = s.get();
+        s.set(v + 1);
+        v
+    })
+}
+
+// --- talking to the worker --------------------------------------------------------------
+
+fn load_network(
+    state: AppState,
+    file_name: String,
+    bytes: Arc<Vec<u8>>,
+    demo: Option<String>,
+    demo_properties: Option<Vec<(String, Arc<Vec<u8>>)>>,
+) {
+    if bytes.len() > MAX_UPLOAD_BYTES {
+        state.error.set(Some(too_big(&file_name, bytes.len())));
+        return;
+    }
+    let job = bridge::next_job();
+    let slot = next_slot();
+    state.loading.update(|l| l.push(file_name.clone()));
+    bridge::send(&Request::LoadNetwork {
+        job,
+        network: slot,
+        file_name: file_name.clone(),
+        bytes: bytes.to_vec(),
+    });
+    PENDING.with(|p| {
+        p.borrow_mut().insert(
+            job,
+            Pending::Network {
+                slot,
+                file_name,
+                bytes,
+                demo,
+                demo_properties,
+                restore: false,
+            },
+        )
+    });
+}
+
+fn load_property(state: AppState, file_name: String, bytes: Arc<Vec<u8>>) {
+    if bytes.len() > MAX_UPLOAD_BYTES {
+        state.error.set(Some(too_big(&file_name, bytes.len())));
+        return;
+    }
+    let job = bridge::next_job();
+    let slot = next_slot();
+    bridge::send(&Request::LoadProperty {
+        job,
+        property: slot,
+        file_name,
+        bytes: bytes.to_vec(),
+    });
+    PENDING.with(|p| {
+        p.borrow_mut().insert(
+            job,
+            Pending::Property {
+                slot,
+                bytes,
+                restore: false,
+            },
+        )
+    });
+}
+
+fn too_big(file_name: &str, len: usize) -> String {
+    format!(
+        "{file_name} is {:.1} MiB; the app loads files up to {} MiB (the birdnn command line \
+         program has no such limit). Nothing was changed.",
+        len as f64 / (1024.0 * 1024.0),
+        MAX_UPLOAD_BYTES / (1024 * 1024)
+    )
+}
+
+/// Loads a file the user gave: properties by their `.vnnlib` extension, networks otherwise.
+fn load_user_file(state: AppState, file_name: String, bytes: Vec<u8>) {
+    let bytes = Arc::new(bytes);
+    if file_name.to_ascii_lowercase().ends_with(".vnnlib") {
+        load_property(state, file_name, bytes);
+    } else {
+        load_network(state, file_name, bytes, None, None);
+    }
+}
+
+/// A restarted worker holds nothing: give it the network and properties on screen again,
+/// in the same slots, and ask for the map again.
+fn restore_worker(state: AppState) {
+    if let Some(net) = state.network.get_untracked() {
+        let job = bridge::next_job();
+        bridge::send(&Request::LoadNetwork {
+            job,
+            network: net.slot,
+            file_name: net.summary.file_name.clone(),
+            bytes: net.bytes.to_vec(),
+        });
+        if net.summary.meta.decision != DecisionRule::default() || net.demo.is_none() {
+            // The file's own rule may differ from the one on screen.
+            bridge::send(&Request::SetDecisionRule {
+                job: bridge::next_job(),
+                network: net.slot,
+                rule: net.summary.meta.decision,
+            });
+        }
+        PENDING.with(|p| {
+            p.borrow_mut().insert(
+                job,
+                Pending::Network {
+                    slot: net.slot,
+                    file_name: net.summary.file_name.clone(),
+                    bytes: net.bytes.clone(),
+                    demo: net.demo.clone(),
+                    demo_properties: None,
+                    restore: true,
+                },
+            )
+        });
+    }
+    for p in state.properties.get_untracked() {
+        let job = bridge::next_job();
+        bridge::send(&Request::LoadProperty {
+            job,
+            property: p.slot,
+            file_name: p.summary.file_name.clone(),
+            bytes: p.bytes.to_vec(),
+        });
+        PENDING.with(|pending| {
+            pending.borrow_mut().insert(
+                job,
+                Pending::Property {
+                    slot: p.slot,
+                    bytes: p.bytes.clone(),
+                    restore: true,
+                },
+            )
+        });
+    }
+    state.map_epoch.update(|e| *e += 1);
+}
+
+/// Everything the worker bridge reports arrives here.
+fn handle_event(state: AppState, event: BridgeEvent) {
+    match event {
+        BridgeEvent::Response(response) => handle_response(state, response),
+        BridgeEvent::Crashed(message) => {
+            PENDING.with(|p| p.borrow_mut().clear());
+            MAP_JOB.with(|m| m.set(None));
+            state.loading.set(Vec::new());
+            state.worker_status.set("restarting".into());
+            state.error.set(Some(format!(
+                "The worker crashed ({}). It has been restarted; your network, properties and \
+                 view are kept.",
+                message.lines().last().unwrap_or("no message")
+            )));
+        }
+        BridgeEvent::Restarted => {
+            state.worker_status.set("ready".into());
+            restore_worker(state);
+        }
+        BridgeEvent::Failed(message) => {
+            state.worker_status.set("stopped".into());
+            state.error.set(Some(message));
+        }
+    }
+}
+
+fn handle_response(state: AppState, response: Response) {
+    state.worker_status.set("ready".into());
+    match response {
+        Response::MapRows {
+            job,
+            rows,
+            resolution_done,
+            job_done,
+            compute_ms,
+        } => {
+            if MAP_JOB.with(Cell::get) != Some(job) {
+                return;
+            }
+            PIXELS.with(|p| p.borrow_mut().paint(&rows));
+            if resolution_done && !job_done {
+                COARSE_MS.with(|c| c.set(compute_ms));
+                state.map_status.set(MapStatus::Computing(MAP_SIDE));
+            }
+            if job_done {
+                MAP_JOB.with(|m| m.set(None));
+                STATUS_AFTER_PAINT.with(|s| {
+                    *s.borrow_mut() = Some(MapStatus::Ready {
+                        side: rows.resolution,
+                        coarse_ms: COARSE_MS.with(Cell::get),
+                        fine_ms: compute_ms,
+                    })
+                });
+            }
+            schedule_paint(state);
+        }
+        Response::Probed {
+            job,
+            outputs,
+            decision,
+        } => {
+            if PROBE_JOB.with(Cell::get) == Some(job) {
+                state.hover.update(|h| {
+                    if let Some(h) = h {
+                        h.outputs = Some(outputs);
+                        h.decision = Some(decision);
+                    }
+                });
+            }
+        }
+        Response::NetworkLoaded {
+            job,
+            network,
+            summary,
+        } => {
+            let Some(Pending::Network {
+                slot,
+                file_name,
+                bytes,
+                demo,
+                demo_properties,
+                restore,
+            }) = take_pending(job)
+            else {
+                return;
+            };
+            state.loading.update(|l| l.retain(|n| *n != file_name));
+            if restore {
+                return;
+            }
+            debug_assert_eq!(slot, network);
+            let old = state.network.get_untracked();
+            if let Some(old) = &old {
+                bridge::send(&Request::ForgetNetwork { network: old.slot });
+            }
+            state.view.set(Some(View::centred(&summary.meta.inputs)));
+            state.hover.set(None);
+            state.network.set(Some(LoadedNetwork {
+                slot,
+                summary,
+                bytes,
+                demo,
+            }));
+            if let Some(props) = demo_properties {
+                for p in state.properties.get_untracked() {
+                    bridge::send(&Request::ForgetProperty { property: p.slot });
+                }
+                state.properties.set(Vec::new());
+                for (name, bytes) in props {
+                    load_property(state, name, bytes);
+                }
+            }
+        }
+        Response::PropertyLoaded {
+            job,
+            property,
+            summary,
+        } => {
+            let Some(Pending::Property {
+                slot,
+                bytes,
+                restore,
+            }) = take_pending(job)
+            else {
+                return;
+            };
+            debug_assert_eq!(slot, property);
+            if !restore {
+                state.properties.update(|list| {
+                    list.push(LoadedProperty {
+                        slot,
+                        summary,
+                        bytes,
+                    })
+                });
+            }
+        }
+        Response::DecisionRuleSet { job, summary, .. } => {
+            if take_pending(job).is_some() {
+                state.network.update(|n| {
+                    if let Some(n) = n {
+                        n.summary = summary;
+                    }
+                });
+            }
+        }
+        Response::Failed { job, message } => {
+            if MAP_JOB.with(Cell::get) == Some(job) {
+                MAP_JOB.with(|m| m.set(None));
+                state.map_status.set(MapStatus::Failed(message.clone()));
+                state
+                    .error
+                    .set(Some(format!("The map could not be drawn: {message}")));
+                return;
+            }
+            match take_pending(job) {
+                Some(Pending::Network { file_name, .. }) => {
+                    state.loading.update(|l| l.retain(|n| *n != file_name));
+                    let kept = state
+                        .network
+                        .get_untracked()
+                        .map(|n| format!(" {} is still loaded.", n.summary.meta.name))
+                        .unwrap_or_default();
+                    state.error.set(Some(format!(
+                        "Could not load the network: {message}.{kept}"
+                    )));
+                }
+                Some(Pending::Property { .. }) => {
+                    state
+                        .error
+                        .set(Some(format!("Could not load the property: {message}")));
+                }
+                Some(Pending::Rule) => {
+                    state.error.set(Some(message));
+                }
+                None => {}
+            }
+        }
+        Response::Ready { .. } | Response::Panicked { .. } => {}
+    }
+}
+
+fn take_pending(job: JobId) -> Option<Pending> {
+    PENDING.with(|p| p.borrow_mut().remove(&job))
+}
+
+fn request_map(state: AppState, net: &LoadedNetwork, view: &View) {
+    if let Some(old) = MAP_JOB.with(Cell::take) {
+        bridge::send(&Request::Cancel { job: old });
+    }
+    STATUS_AFTER_PAINT.with(|s| s.borrow_mut().take());
+    let job = bridge::next_job();
+    MAP_JOB.with(|m| m.set(Some(job)));
+    state.map_status.set(MapStatus::Computing(COARSE_SIDE));
+    bridge::send(&Request::DecisionMap {
+        job,
+        network: net.slot,
+        view: view.slice(&net.summary.meta.inputs),
+        resolutions: vec![COARSE_SIDE, MAP_SIDE],
+    });
+}
+
+fn probe(net: &LoadedNetwork, input: Vec<f32>) {
+    let job = bridge::next_job();
+    PROBE_JOB.with(|p| p.set(Some(job)));
+    bridge::send(&Request::Probe {
+        job,
+        network: net.slot,
+        input,
+    });
+}
+
+/// Paints the pixel buffer on the next animation frame (at most once per frame).
+fn schedule_paint(state: AppState) {
+    if PAINT_SCHEDULED.with(|p| p.replace(true)) {
+        return;
+    }
+    request_animation_frame(move || {
+        PAINT_SCHEDULED.with(|p| p.set(false));
+        paint_canvas();
+        if let Some(status) = STATUS_AFTER_PAINT.with(|s| s.borrow_mut().take()) {
+            state.map_status.set(status);
+        }
+    });
+}
+
+fn paint_canvas() {
+    let Some(canvas) = document()
+        .query_selector("[data-testid=decision-map]")
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlCanvasElement>().ok())
+    else {
+        return;
+    };
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    PIXELS.with(|p| {
+        let p = p.borrow();
+        if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
+            Clamped(p.rgba()),
+            p.side(),
+            p.side(),
+        ) {
+            let _ = ctx.put_image_data(&image, 0.0, 0.0);
+        }
+    });
+}
+
+// --- files ------------------------------------------------------------------------------
+
+async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
+        .await
+        .map_err(|e| format!("could not fetch {url}: {e:?}"))?
+        .unchecked_into();
+    if !response.ok() {
+        return Err(format!("could not fetch {url}: HTTP {}", response.status()));
+    }
+    let buffer = JsFuture::from(response.array_buffer().map_err(|e| format!("{e:?}"))?)
+        .await
+        .map_err(|e| format!("could not read {url}: {e:?}"))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
+    let buffer = JsFuture::from(file.array_buffer())
+        .await
+        .map_err(|e| format!("could not read {}: {e:?}", file.name()))?;
+    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
+}
+
+fn load_files(state: AppState, files: Option<web_sys::FileList>) {
+    let Some(files) = files else { return };
+    let files: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
+    for file in files {
+        let name = file.name();
+        if file.size() > MAX_UPLOAD_BYTES as f64 {
+            state.error.set(Some(too_big(&name, file.size() as usize)));
+            continue;
+        }
+        wasm_bindgen_futures::spawn_local(async move {
+            match file_bytes(&file).await {
+                Ok(bytes) => load_user_file(state, name, bytes),
+                Err(e) => state.error.set(Some(e)),
+            }
+        });
+    }
+}
+
+fn load_demo(state: AppState, entry: DemoEntry) {
+    state.loading.update(|l| l.push(entry.network.clone()));
+    wasm_bindgen_futures::spawn_local(async move {
+        let result = async {
+            let net = fetch_bytes(&format!("demos/{}", entry.network)).await?;
+            let mut props = Vec::new();
+            for p in &entry.properties {
+                props.push((
+                    p.clone(),
+                    Arc::new(fetch_bytes(&format!("demos/{p}")).await?),
+                ));
+            }
+            Ok::<_, String>((net, props))
+        }
+        .await;
+        state.loading.update(|l| l.retain(|n| *n != entry.network));
+        match result {
+            Ok((net, props)) => load_network(
+                state,
+                entry.network.clone(),
+                Arc::new(net),
+                Some(entry.id.clone()),
+                Some(props),
+            ),
+            Err(e) => state.error.set(Some(e)),
+        }
+    });
+}
+
+fn demo_from_url() -> Option<String> {
+    let search = web_sys::window()?.location().search().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
+    params.get("demo")
+}
+
+// --- components -------------------------------------------------------------------------
+
+/// The whole page.
+#[component]
+pub fn App() -> impl IntoView {
+    let state = AppState::new();
+    provide_context(state);
+    bridge::start(move |event| handle_event(state, event));
+    expose_crash_hook();
+
+    wasm_bindgen_futures::spawn_local(async move {
+        let demos = fetch_bytes("demos/index.json")
+            .await
+            .and_then(|b| serde_json::from_slice::<Vec<DemoEntry>>(&b).map_err(|e| e.to_string()));
+        match demos {
+            Ok(demos) => {
+                let wanted = demo_from_url();
+                let first = demos
+                    .iter()
+                    .find(|d| Some(&d.id) == wanted.as_ref())
+                    .or(demos.first())
+                    .cloned();
+                state.demos.set(demos);
+                if let Some(first) = first {
+                    load_demo(state, first);
+                }
+            }
+            Err(e) => state
+                .error
+                .set(Some(format!("The built-in demos could not be listed: {e}"))),
+        }
+    });
+
+    Effect::new(move |_| {
+        state.map_epoch.track();
+        let (Some(net), Some(view)) = (state.network.get(), state.view.get()) else {
+            return;
+        };
+        request_map(state, &net, &view);
+    });
+
+    let dragging = RwSignal::new(false);
+    view! {
+        <div
+            class="app"
+            class:dragging=move || dragging.get()
+            on:dragover=move |ev: web_sys::DragEvent| {
+                ev.prevent_default();
+                dragging.set(true);
+            }
+            on:dragleave=move |_| dragging.set(false)
+            on:drop=move |ev: web_sys::DragEvent| {
+                ev.prevent_default();
+                dragging.set(false);
+                load_files(state, ev.data_transfer().and_then(|d| d.files()));
+            }
+        >
+            <header class="top">
+                <h1>"birdnn"</h1>
+                <p class="tagline">"Repair a neural network so that it keeps a safety property, and see what changed."</p>
+                <NetworkPicker/>
+            </header>
+            <ErrorBanner/>
+            <main class="layout">
+                <section class="map-column">
+                    <SliceControls/>
+                    <DecisionMap/>
+                    <Legend/>
+                    <HoverReadout/>
+                </section>
+                <aside class="side-column">
+                    <NetworkInfo/>
+                    <PropertyList/>
+                </aside>
+            </main>
+            <div class="drop-hint">"Drop ONNX, .nnet, JSON networks or VNN-LIB properties to load them"</div>
+        </div>
+    }
+}
+
+fn expose_crash_hook() {
+    let hook = Closure::<dyn Fn()>::new(bridge::crash_for_testing);
+    if let Some(window) = web_sys::window() {
+        let _ = js_sys::Reflect::set(&window, &"birdnnCrashWorker".into(), hook.as_ref());
+    }
+    hook.forget();
+}
+
+/// Demo picker, file upload and the worker's state.
+#[component]
+fn NetworkPicker() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let selected = move || {
+        state
+            .network
+            .get()
+            .map(|n| n.demo.unwrap_or_else(|| "upload".into()))
+            .unwrap_or_default()
+    };
+    view! {
+        <div class="picker">
+            <label>
+                "Network "
+                <select
+                    data-testid="network-picker"
+                    prop:value=selected
+                    on:change=move |ev| {
+                        let id = event_target_value(&ev);
+                        if let Some(entry) = state.demos.get_untracked().into_iter().find(|d| d.id == id) {
+                            load_demo(state, entry);
+                        }
+                    }
+                >
+                    <option value="" disabled=true>"choose a demo"</option>
+                    <For each=move || state.demos.get() key=|d| d.id.clone() let:demo>
+                        <option value=demo.id.clone() title=demo.description.clone()>{demo.title.clone()}</option>
+                    </For>
+                    <Show when=move || state.network.get().is_some_and(|n| n.demo.is_none())>
+                        <option value="upload">
+                            {move || state.network.get().map(|n| format!("uploaded: {}", n.summary.file_name)).unwrap_or_default()}
+                        </option>
+                    </Show>
+                </select>
+            </label>
+            <label class="upload">
+                "Open files… "
+                <input
+                    type="file"
+                    multiple=true
+                    accept=".onnx,.nnet,.json,.vnnlib"
+                    data-testid="network-upload"
+                    on:change=move |ev| {
+                        let input: web_sys::HtmlInputElement = event_target(&ev);
+                        load_files(state, input.files());
+                        input.set_value("");
+                    }
+                />
+            </label>
+            <span class="status" data-testid="worker-status">
+                {move || {
+                    let loading = state.loading.get();
+                    if loading.is_empty() {
+                        format!("worker: {}", state.worker_status.get())
+                    } else {
+                        format!("loading {}…", loading.join(", "))
+                    }
+                }}
+            </span>
+        </div>
+    }
+}
+
+/// The last error, until dismissed.
+#[component]
+fn ErrorBanner() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <Show when=move || state.error.get().is_some()>
+            <div class="error-banner" role="alert" data-testid="error-banner">
+                <span>{move || state.error.get().unwrap_or_default()}</span>
+                <button aria-label="dismiss" on:click=move |_| state.error.set(None)>"×"</button>
+            </div>
+        </Show>
+    }
+}
+
+/// Axis choice and one slider per other input.
+#[component]
+fn SliceControls() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let inputs = move || {
+        state
+            .network
+            .get()
+            .map(|n| n.summary.meta.inputs)
+            .unwrap_or_default()
+    };
+    // The slider list re-renders only when the network or the axes change, never while a
+    // slider is dragged (that would replace the element under the pointer).
+    let layout = Memo::new(move |_| {
+        let net = state.network.get()?;
+        let view = state.view.get()?;
+        Some((net.slot, net.summary.meta.inputs, view.x_dim, view.y_dim))
+    });
+    let axis_select = move |testid: &'static str, is_x: bool| {
+        view! {
+            <select
+                data-testid=testid
+                prop:value=move || {
+                    state.view.get().map(|v| if is_x { v.x_dim } else { v.y_dim }).unwrap_or(0).to_string()
+                }
+                on:change=move |ev| {
+                    let Ok(dim) = event_target_value(&ev).parse::<usize>() else { return };
+                    state.view.update(|v| {
+                        if let Some(v) = v {
+                            *v = if is_x { v.with_x(dim) } else { v.with_y(dim) };
+                        }
+                    });
+                }
+            >
+                {move || {
+                    inputs()
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, s)| {
+                            let label = if s.unit.is_empty() { s.name.clone() } else { format!("{} ({})", s.name, s.unit) };
+                            view! { <option value=i.to_string()>{label}</option> }
+                        })
+                        .collect_view()
+                }}
+            </select>
+        }
+    };
+    view! {
+        <div class="slice-controls">
+            <label>"Horizontal axis " {axis_select("slice-x", true)}</label>
+            <label>"Vertical axis " {axis_select("slice-y", false)}</label>
+            <div class="sliders">
+                {move || {
+                    let Some((_, inputs, x_dim, y_dim)) = layout.get() else {
+                        return Vec::new();
+                    };
+                    inputs
+                        .into_iter()
+                        .enumerate()
+                        .filter(|&(i, _)| i != x_dim && i != y_dim)
+                        .map(|(i, spec)| {
+                            let spec_for_text = spec.clone();
+                            let value = move || {
+                                state.view.get().and_then(|v| v.fixed.get(i).copied()).unwrap_or(0.0)
+                            };
+                            let spec_for_input = spec.clone();
+                            view! {
+                                <label class="slider">
+                                    <span class="name">{spec.name.clone()}</span>
+                                    <input
+                                        type="range"
+                                        data-testid=format!("slice-slider-{i}")
+                                        min=spec.min
+                                        max=spec.max
+                                        step=(spec.max - spec.min) / 400.0
+                                        prop:value=move || spec.denormalise(value()).to_string()
+                                        on:input=move |ev| {
+                                            let Ok(physical) = event_target_value(&ev).parse::<f64>() else { return };
+                                            let v = spec_for_input.normalise(physical);
+                                            state.view.update(|view| {
+                                                if let Some(view) = view {
+                                                    view.fixed[i] = v;
+                                                }
+                                            });
+                                        }
+                                    />
+                                    <output>{move || physical_text(&spec_for_text, value())}</output>
+                                </label>
+                            }
+                        })
+                        .collect::<Vec<_>>()
+                }}
+            </div>
+        </div>
+    }
+}
+
+/// The canvas and its SVG overlay: axes with physical units, property boxes, the pointer.
+#[component]
+fn DecisionMap() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let width = MARGIN_LEFT + PLOT + MARGIN_RIGHT;
+    let height = MARGIN_TOP + PLOT + MARGIN_BOTTOM;
+    let on_move = move |ev: web_sys::MouseEvent| {
+        let (Some(net), Some(view)) = (state.network.get_untracked(), state.view.get_untracked())
+        else {
+            return;
+        };
+        let fx = f64::from(ev.offset_x()) / PLOT;
+        let fy = f64::from(ev.offset_y()) / PLOT;
+        let input = view.point_at(&net.summary.meta.inputs, fx, fy);
+        state.hover.set(Some(Hover {
+            input: input.clone(),
+            outputs: None,
+            decision: None,
+        }));
+        probe(&net, input);
+    };
+    let status_text = move || match state.map_status.get() {
+        MapStatus::Empty => "empty".to_string(),
+        MapStatus::Computing(side) => format!("computing {side}×{side}"),
+        MapStatus::Ready { .. } => "ready".to_string(),
+        MapStatus::Failed(_) => "failed".to_string(),
+    };
+    let timing = move || {
+        match state.map_status.get() {
+        MapStatus::Ready {
+            side,
+            coarse_ms,
+            fine_ms,
+        } => format!(
+            "{COARSE_SIDE}×{COARSE_SIDE} in {coarse_ms:.0} ms, {side}×{side} in {fine_ms:.0} ms (worker)"
+        ),
+        MapStatus::Failed(m) => m,
+        _ => String::new(),
+    }
+    };
+    let fine_ms = move || match state.map_status.get() {
+        MapStatus::Ready { fine_ms, .. } => format!("{fine_ms:.3}"),
+        _ => String::new(),
+    };
+    let coarse_ms = move || match state.map_status.get() {
+        MapStatus::Ready { coarse_ms, .. } => format!("{coarse_ms:.3}"),
+        _ => String::new(),
+    };
+    view! {
+        <div class="map-frame">
+            <div class="map-status-row">
+                "Decision map: "
+                <span data-testid="map-status" data-fine-ms=fine_ms data-coarse-ms=coarse_ms>{status_text}</span>
+                <span class="timing">{timing}</span>
+            </div>
+            <div class="plot" style=format!("width:{width}px;height:{height}px")>
+                <canvas
+                    data-testid="decision-map"
+                    class="map-canvas"
+                    width=MAP_SIDE
+                    height=MAP_SIDE
+                    style=format!("left:{MARGIN_LEFT}px;top:{MARGIN_TOP}px;width:{PLOT}px;height:{PLOT}px")
+                    on:mousemove=on_move
+                    on:mouseleave=move |_| state.hover.set(None)
+                ></canvas>
+                <svg
+                    class="overlay"
+                    width=width
+                    height=height
+                    viewBox=format!("0 0 {width} {height}")
+                    aria-hidden="true"
+                >
+                    <Axes/>
+                    <PropertyBoxes/>
+                    <HoverMark/>
+                </svg>
+            </div>
+        </div>
+    }
+}
+
+/// Position on screen of a network-unit value along an input's axis (0..PLOT).
+fn axis_fraction(state: AppState, dim: usize, network_value: f64) -> Option<f64> {
+    let net = state.network.get()?;
+    let (lo, hi) = net.summary.meta.inputs.get(dim)?.network_bounds();
+    Some((network_value - lo) / (hi - lo))
+}
+
+#[component]
+fn Axes() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        let (Some(net), Some(view)) = (state.network.get(), state.view.get()) else {
+            return ().into_any();
+        };
+        let inputs = &net.summary.meta.inputs;
+        let (xs, ys) = (&inputs[view.x_dim], &inputs[view.y_dim]);
+        let ticks = |spec: &birdnn::network::InputSpec| {
+            let (lo, hi) = spec.network_bounds();
+            let (a, b) = (spec.denormalise(lo), spec.denormalise(hi));
+            nice_ticks(a.min(b), a.max(b), 6)
+                .into_iter()
+                .map(|t| (t, (spec.normalise(t) - lo) / (hi - lo)))
+                .collect::<Vec<_>>()
+        };
+        let x_ticks = ticks(xs)
+            .into_iter()
+            .map(|(t, f)| {
+                let x = MARGIN_LEFT + f * PLOT;
+                let y = MARGIN_TOP + PLOT;
+                view! {
+                    <line x1=x x2=x y1=y y2=y + 5.0 class="tick"/>
+                    <text x=x y=y + 18.0 text-anchor="middle" class="tick-label">{format_tick(t)}</text>
+                }
+            })
+            .collect_view();
+        let y_ticks = ticks(ys)
+            .into_iter()
+            .map(|(t, f)| {
+                let y = MARGIN_TOP + (1.0 - f) * PLOT;
+                view! {
+                    <line x1=MARGIN_LEFT - 5.0 x2=MARGIN_LEFT y1=y y2=y class="tick"/>
+                    <text x=MARGIN_LEFT - 8.0 y=y + 4.0 text-anchor="end" class="tick-label">{format_tick(t)}</text>
+                }
+            })
+            .collect_view();
+        let label = |s: &birdnn::network::InputSpec| {
+            if s.unit.is_empty() {
+                s.name.clone()
+            } else {
+                format!("{} ({})", s.name, s.unit)
+            }
+        };
+        view! {
+            <rect x=MARGIN_LEFT y=MARGIN_TOP width=PLOT height=PLOT class="frame"/>
+            {x_ticks}
+            {y_ticks}
+            <text x=MARGIN_LEFT + PLOT / 2.0 y=MARGIN_TOP + PLOT + 40.0 text-anchor="middle" class="axis-label" data-testid="x-axis-label">{label(xs)}</text>
+            <text
+                x=14.0
+                y=MARGIN_TOP + PLOT / 2.0
+                text-anchor="middle"
+                class="axis-label"
+                data-testid="y-axis-label"
+                transform=format!("rotate(-90 14 {})", MARGIN_TOP + PLOT / 2.0)
+            >
+                {label(ys)}
+            </text>
+        }
+        .into_any()
+    }
+}
+
+/// Property boxes where they meet the slice.
+#[component]
+fn PropertyBoxes() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        let Some(view) = state.view.get() else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for p in state.properties.get() {
+            for b in &p.summary.boxes {
+                if b.lower.len() != view.fixed.len() {
+                    continue;
+                }
+                let meets = (0..view.fixed.len())
+                    .filter(|&d| d != view.x_dim && d != view.y_dim)
+                    .all(|d| b.lower[d] <= view.fixed[d] && view.fixed[d] <= b.upper[d]);
+                if !meets {
+                    continue;
+                }
+                let (Some(x0), Some(x1), Some(y0), Some(y1)) = (
+                    axis_fraction(state, view.x_dim, b.lower[view.x_dim]),
+                    axis_fraction(state, view.x_dim, b.upper[view.x_dim]),
+                    axis_fraction(state, view.y_dim, b.lower[view.y_dim]),
+                    axis_fraction(state, view.y_dim, b.upper[view.y_dim]),
+                ) else {
+                    continue;
+                };
+                let clamp = |f: f64| f.clamp(0.0, 1.0);
+                let (x0, x1, y0, y1) = (clamp(x0), clamp(x1), clamp(y0), clamp(y1));
+                out.push(view! {
+                    <g class="property-box" data-testid="property-box">
+                        <title>{p.summary.name.clone()}</title>
+                        <rect
+                            x=MARGIN_LEFT + x0 * PLOT
+                            y=MARGIN_TOP + (1.0 - y1) * PLOT
+                            width=(x1 - x0) * PLOT
+                            height=(y1 - y0) * PLOT
+                        />
+                        <text x=MARGIN_LEFT + x0 * PLOT + 3.0 y=MARGIN_TOP + (1.0 - y1) * PLOT + 12.0>{p.summary.name.clone()}</text>
+                    </g>
+                });
+            }
+        }
+        out
+    }
+}
+
+#[component]
+fn HoverMark() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        let (Some(h), Some(view)) = (state.hover.get(), state.view.get()) else {
+            return ().into_any();
+        };
+        let fx = axis_fraction(state, view.x_dim, f64::from(h.input[view.x_dim])).unwrap_or(0.0);
+        let fy = axis_fraction(state, view.y_dim, f64::from(h.input[view.y_dim])).unwrap_or(0.0);
+        view! {
+            <circle cx=MARGIN_LEFT + fx * PLOT cy=MARGIN_TOP + (1.0 - fy) * PLOT r=4.0 class="hover-mark"/>
+        }
+        .into_any()
+    }
+}
+
+/// Output names with their colours.
+#[component]
+fn Legend() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <div class="legend" data-testid="legend">
+            {move || {
+                state
+                    .network
+                    .get()
+                    .map(|n| {
+                        n.summary
+                            .meta
+                            .outputs
+                            .iter()
+                            .enumerate()
+                            .map(|(j, name)| {
+                                view! {
+                                    <span class="legend-item">
+                                        <span class="swatch" style=format!("background:{}", class_css(j))></span>
+                                        {name.clone()}
+                                    </span>
+                                }
+                            })
+                            .collect_view()
+                    })
+            }}
+            <span class="legend-note">"strong colour: sure; pale: near a decision boundary"</span>
+        </div>
+    }
+}
+
+/// The input under the pointer, the outputs there and the decision.
+#[component]
+fn HoverReadout() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <div class="hover-readout" data-testid="hover-readout">
+            {move || {
+                let (Some(h), Some(net)) = (state.hover.get(), state.network.get()) else {
+                    return view! { <p class="hint">"Point at the map to see the input, the outputs and the decision there."</p> }.into_any();
+                };
+                let meta = net.summary.meta;
+                let point = meta
+                    .inputs
+                    .iter()
+                    .zip(&h.input)
+                    .map(|(s, &v)| format!("{} = {}", s.name, physical_text(s, f64::from(v))))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let outputs = h.outputs.clone().unwrap_or_default();
+                let rows = meta
+                    .outputs
+                    .iter()
+                    .zip(outputs.iter())
+                    .enumerate()
+                    .map(|(j, (name, &y))| {
+                        let winner = h.decision == Some(j);
+                        view! {
+                            <tr class:winner=winner>
+                                <td><span class="swatch" style=format!("background:{}", class_css(j))></span>{name.clone()}</td>
+                                <td class="num">{format!("{y:.5}")}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view();
+                let decision = h
+                    .decision
+                    .and_then(|d| meta.outputs.get(d).cloned())
+                    .map(|d| format!("decision: {d} ({})", meta.decision))
+                    .unwrap_or_default();
+                view! {
+                    <p class="point">{point}</p>
+                    <p class="decision">{decision}</p>
+                    <table class="outputs">{rows}</table>
+                }
+                .into_any()
+            }}
+        </div>
+    }
+}
+
+/// Architecture, inputs and outputs, and the decision rule (which the user can change).
+#[component]
+fn NetworkInfo() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let set_rule = move |ev| {
+        let Ok(rule) = event_target_value(&ev).parse::<DecisionRule>() else {
+            return;
+        };
+        let Some(net) = state.network.get_untracked() else {
+            return;
+        };
+        let job = bridge::next_job();
+        PENDING.with(|p| p.borrow_mut().insert(job, Pending::Rule));
+        bridge::send(&Request::SetDecisionRule {
+            job,
+            network: net.slot,
+            rule,
+        });
+    };
+    view! {
+        <section class="panel" data-testid="network-info">
+            <h2>"Network"</h2>
+            {move || {
+                let Some(net) = state.network.get() else {
+                    return view! { <p class="hint">"No network loaded yet."</p> }.into_any();
+                };
+                let s = net.summary;
+                let layers = s
+                    .layers
+                    .iter()
+                    .enumerate()
+                    .map(|(l, layer)| {
+                        view! {
+                            <tr>
+                                <td>{l + 1}</td>
+                                <td class="num">{format!("{} → {}", layer.inputs, layer.outputs)}</td>
+                                <td>{layer.activation.clone()}</td>
+                                <td class="num">{layer.parameters}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view();
+                let inputs = s
+                    .meta
+                    .inputs
+                    .iter()
+                    .map(|spec| {
+                        let unit = if spec.unit.is_empty() { String::new() } else { format!(" {}", spec.unit) };
+                        let scaling = if spec.is_identity_scaling() {
+                            String::new()
+                        } else {
+                            format!(" (network sees (x − {}) / {})", spec.mean, spec.range)
+                        };
+                        view! {
+                            <li>
+                                <b>{spec.name.clone()}</b>
+                                {format!(": {} to {}{unit}{scaling}", format_tick(spec.min), format_tick(spec.max))}
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                let outputs = s
+                    .meta
+                    .outputs
+                    .iter()
+                    .enumerate()
+                    .map(|(j, name)| {
+                        view! {
+                            <li><span class="swatch" style=format!("background:{}", class_css(j))></span>{name.clone()}</li>
+                        }
+                    })
+                    .collect_view();
+                let rule = s.meta.decision.to_string();
+                view! {
+                    <p class="network-name">
+                        <b data-testid="network-name">{s.meta.name.clone()}</b>
+                        " "
+                        <small>{format!("from {}", s.file_name)}</small>
+                    </p>
+                    <table class="layers">
+                        <thead><tr><th>"layer"</th><th>"in → out"</th><th>"activation"</th><th>"parameters"</th></tr></thead>
+                        <tbody>{layers}</tbody>
+                    </table>
+                    <p data-testid="parameter-count">{format!("{} parameters in {} layers", s.parameters, s.layers.len())}</p>
+                    <h3>"Inputs"</h3>
+                    <ul class="inputs">{inputs}</ul>
+                    <h3>"Outputs"</h3>
+                    <ul class="outputs-list">{outputs}</ul>
+                    <label>
+                        "Decision: "
+                        <select data-testid="decision-rule" prop:value=rule on:change=set_rule>
+                            <option value="argmax">"argmax (largest output wins)"</option>
+                            <option value="argmin">"argmin (smallest output wins, as in ACAS Xu)"</option>
+                        </select>
+                    </label>
+                }
+                .into_any()
+            }}
+        </section>
+    }
+}
+
+/// Loaded properties, whether each fits the network, and a way to remove them.
+#[component]
+fn PropertyList() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <section class="panel" data-testid="property-list">
+            <h2>"Properties"</h2>
+            {move || {
+                let props = state.properties.get();
+                if props.is_empty() {
+                    return view! { <p class="hint">"No property loaded. Demos bring theirs; open a VNN-LIB file to add one."</p> }.into_any();
+                }
+                let net = state.network.get();
+                props
+                    .into_iter()
+                    .map(|p| {
+                        let fit = net.as_ref().map(|n| p.summary.fit(&n.summary));
+                        let slot = p.slot;
+                        let remove = move |_| {
+                            bridge::send(&Request::ForgetProperty { property: slot });
+                            state.properties.update(|l| l.retain(|q| q.slot != slot));
+                        };
+                        view! {
+                            <div class="property">
+                                <b>{p.summary.name.clone()}</b>
+                                {format!(
+                                    " — {} input box{}, {} unsafe case{}",
+                                    p.summary.boxes.len(),
+                                    if p.summary.boxes.len() == 1 { "" } else { "es" },
+                                    p.summary.unsafe_region.disjuncts.len(),
+                                    if p.summary.unsafe_region.disjuncts.len() == 1 { "" } else { "s" },
+                                )}
+                                {match fit {
+                                    Some(Err(why)) => view! { <span class="warning">{format!(" (does not fit: {why})")}</span> }.into_any(),
+                                    _ => ().into_any(),
+                                }}
+                                <button class="remove" on:click=remove aria-label="remove property">"remove"</button>
+                            </div>
+                        }
+                    })
+                    .collect_view()
+                    .into_any()
+            }}
+        </section>
+    }
+}

@@ -1,0 +1,445 @@
+//! End-to-end tests: the built app (`dist/`, made by `trunk build --release`) served on
+//! loopback and driven in headless Chromium through chromedriver, as a user would: pick a
+//! demo, move sliders, change axes, upload ACAS Xu files and broken ones, crash the worker.
+//!
+//! Without `dist/` or chromedriver these tests say so and pass, except under CI
+//! (`CI=true`), where that is a failure. `./dev test` builds `dist/` first.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+#[path = "browser/server.rs"]
+mod server;
+#[path = "browser/webdriver.rs"]
+mod webdriver;
+
+use serde_json::{json, Value};
+use server::StaticServer;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+use webdriver::Browser;
+
+/// One browser at a time: the machine has two cores, and timings are read in some tests.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+fn dist_dir() -> PathBuf {
+    std::env::var_os("BIRDNN_DIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("dist"))
+}
+
+fn chromedriver() -> String {
+    std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into())
+}
+
+fn server() -> &'static StaticServer {
+    static SERVER: OnceLock<StaticServer> = OnceLock::new();
+    SERVER.get_or_init(|| StaticServer::start(dist_dir()))
+}
+
+/// The app in a fresh browser, or `None` (test skipped) when it cannot run here.
+fn open_app(query: &str) -> Option<(std::sync::MutexGuard<'static, ()>, Browser)> {
+    let missing = if !dist_dir().join("index.html").exists() {
+        Some(format!(
+            "{} has no built app (run `./dev test` or `trunk build --release`)",
+            dist_dir().display()
+        ))
+    } else if !std::path::Path::new(&chromedriver()).exists() {
+        Some(format!(
+            "{} not found (apt-get install chromium chromium-driver)",
+            chromedriver()
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = missing {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "browser tests cannot run under CI: {why}"
+        );
+        eprintln!("skipping browser test: {why}");
+        return None;
+    }
+    let guard = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let browser = Browser::start(&chromedriver());
+    browser.goto(&format!("{}/{query}", server().origin));
+    Some((guard, browser))
+}
+
+/// Distinct colours and non-blank pixels on the decision map.
+fn map_colours(b: &Browser) -> (usize, usize) {
+    let v = b.run(
+        "const c = document.querySelector('[data-testid=decision-map]');
+         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+         const seen = new Set(); let painted = 0;
+         for (let i = 0; i < d.length; i += 4) {
+           const k = (d[i] << 16) | (d[i+1] << 8) | d[i+2];
+           seen.add(k); if (k !== 0xeeeeee) painted++;
+         }
+         return [seen.size, painted];",
+        vec![],
+    );
+    (
+        v[0].as_u64().unwrap() as usize,
+        v[1].as_u64().unwrap() as usize,
+    )
+}
+
+fn map_fingerprint(b: &Browser) -> String {
+    b.run(
+        "const c = document.querySelector('[data-testid=decision-map]');
+         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+         let h = 0; for (let i = 0; i < d.length; i++) h = (h * 31 + d[i]) >>> 0;
+         return String(h);",
+        vec![],
+    )
+    .as_str()
+    .unwrap()
+    .to_string()
+}
+
+fn page_errors(b: &Browser) -> Vec<String> {
+    b.run("return window.birdnnErrors", vec![])
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Selects an option of a `<select>` by value, as a user's click would.
+fn choose(b: &Browser, testid: &str, value: &str) {
+    let option = b.wait_for(&format!("option {value} of {testid}"), || {
+        b.find(&format!(
+            "[data-testid=\"{testid}\"] option[value=\"{value}\"]"
+        ))
+    });
+    b.by_testid(testid).click();
+    option.click();
+}
+
+fn wait_network(b: &Browser, name: &str) {
+    b.wait_for(&format!("network {name} in the info panel"), || {
+        (b.text_of("network-name") == name).then_some(())
+    });
+}
+
+#[test]
+fn a_demo_loads_and_draws_a_non_empty_map_with_nothing_fetched_from_elsewhere() {
+    let Some((_guard, b)) = open_app("") else {
+        return;
+    };
+    wait_network(&b, "zones-relu");
+    b.wait_map_ready();
+    let (colours, painted) = map_colours(&b);
+    assert_eq!(painted, 256 * 256, "every pixel painted");
+    assert!(
+        colours >= 20,
+        "three classes at many confidences, got {colours} colours"
+    );
+    let info = b.text_of("network-info");
+    for expected in [
+        "2 → 24",
+        "relu",
+        "24 → 3",
+        "747 parameters in 3 layers",
+        "above",
+        "below",
+        "centre",
+    ] {
+        assert!(
+            info.contains(expected),
+            "info panel lacks {expected:?}: {info}"
+        );
+    }
+    assert_eq!(
+        b.by_testid("decision-rule").property("value"),
+        json!("argmax")
+    );
+    // Both demo properties meet the 2-D slice and are drawn.
+    b.wait_for("two property boxes", || {
+        let n = b.run(
+            "return document.querySelectorAll('[data-testid=property-box]').length",
+            vec![],
+        );
+        (n == json!(2)).then_some(())
+    });
+    // Legend names the outputs; hovering shows the point, outputs and decision.
+    assert!(b.text_of("legend").contains("centre"));
+    let canvas = b.by_testid("decision-map");
+    b.hover(&canvas, 0, 0);
+    b.wait_for("the hover read-out", || {
+        let t = b.text_of("hover-readout");
+        (t.contains("decision: centre") && t.contains("x = ")).then_some(())
+    });
+    assert!(
+        page_errors(&b).is_empty(),
+        "page errors: {:?}",
+        page_errors(&b)
+    );
+    // Everything the page fetched came from its own origin and existed.
+    let foreign = b.run(
+        "return performance.getEntriesByType('resource').map(e => e.name).filter(n => !n.startsWith(location.origin))",
+        vec![],
+    );
+    assert_eq!(foreign, json!([]), "requests to other origins");
+    let missing: Vec<_> = server()
+        .requests()
+        .into_iter()
+        .filter(|(_, s)| *s != 200)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "requests for files the app does not ship: {missing:?}"
+    );
+}
+
+#[test]
+fn sliders_and_axes_change_the_slice() {
+    let Some((_guard, b)) = open_app("?demo=braking") else {
+        return;
+    };
+    wait_network(&b, "braking");
+    b.wait_map_ready();
+    let before = map_fingerprint(&b);
+    assert!(b.text_of("x-axis-label").contains("distance (m)"));
+    assert!(b.text_of("y-axis-label").contains("speed (m/s)"));
+    // Friction is the free input; its slider is in physical units.
+    let slider = b.by_testid("slice-slider-2");
+    assert_eq!(slider.property("min"), json!("0.2"));
+    assert_eq!(slider.property("max"), json!("1"));
+    for _ in 0..60 {
+        slider.send_keys("\u{E012}"); // arrow left: lower friction
+    }
+    b.wait_for("a new map", || {
+        (b.text_of("map-status") == "ready" && map_fingerprint(&b) != before).then_some(())
+    });
+    // Friction on the x axis: the distance slider appears, the friction one goes.
+    choose(&b, "slice-x", "2");
+    b.wait_for("friction on the x axis", || {
+        b.text_of("x-axis-label").contains("friction").then_some(())
+    });
+    b.by_testid("slice-slider-0");
+    assert!(b.find("[data-testid=\"slice-slider-2\"]").is_none());
+    b.wait_map_ready();
+    // Choosing the y input for x swaps the axes.
+    choose(&b, "slice-x", "1");
+    b.wait_for("swapped axes", || {
+        (b.text_of("x-axis-label").contains("speed")
+            && b.text_of("y-axis-label").contains("friction"))
+        .then_some(())
+    });
+    b.wait_map_ready();
+    assert!(
+        page_errors(&b).is_empty(),
+        "page errors: {:?}",
+        page_errors(&b)
+    );
+}
+
+fn upload(b: &Browser, path: &std::path::Path) {
+    let path = path.canonicalize().expect("file to upload exists");
+    b.by_testid("network-upload")
+        .send_keys(path.to_str().expect("utf-8 path"));
+}
+
+#[test]
+fn acas_xu_onnx_and_nnet_files_load_with_physical_units() {
+    let Some(acas) = common::acasxu_dir() else {
+        return;
+    };
+    let Some((_guard, b)) = open_app("") else {
+        return;
+    };
+    wait_network(&b, "zones-relu");
+    upload(&b, &acas.join("onnx/ACASXU_run2a_1_9_batch_2000.onnx"));
+    wait_network(&b, "ACASXU_run2a_1_9_batch_2000");
+    b.wait_map_ready();
+    let info = b.text_of("network-info");
+    for expected in [
+        "5 → 50",
+        "50 → 5",
+        "13305 parameters in 7 layers",
+        "rho",
+        "ft",
+        "v_own",
+        "ft/s",
+        "strong right",
+    ] {
+        assert!(
+            info.contains(expected),
+            "info panel lacks {expected:?}: {info}"
+        );
+    }
+    assert_eq!(
+        b.by_testid("decision-rule").property("value"),
+        json!("argmin")
+    );
+    assert!(b.text_of("x-axis-label").contains("rho (ft)"));
+    assert!(b.text_of("y-axis-label").contains("theta (rad)"));
+    assert_eq!(b.by_testid("slice-slider-3").property("max"), json!("1200"));
+    // The demo's properties do not fit a 5-input network, and say so.
+    assert!(b.text_of("property-list").contains("does not fit"));
+    upload(&b, &acas.join("nnet/ACASXU_run2a_2_9_batch_2000.nnet"));
+    wait_network(&b, "ACASXU_run2a_2_9_batch_2000");
+    b.wait_map_ready();
+    assert!(b
+        .text_of("network-info")
+        .contains("(network sees (x − 19791.091) / 60261)"));
+    // A VNN-LIB property of the benchmark fits and meets the default slice.
+    upload(&b, &acas.join("vnnlib/prop_2.vnnlib"));
+    b.wait_for("prop_2 in the list", || {
+        b.text_of("property-list").contains("prop_2").then_some(())
+    });
+    // The user can change the decision rule; the map is redrawn.
+    let before = map_fingerprint(&b);
+    choose(&b, "decision-rule", "argmax");
+    b.wait_for("a map for argmax", || {
+        (b.text_of("map-status") == "ready" && map_fingerprint(&b) != before).then_some(())
+    });
+    assert!(
+        page_errors(&b).is_empty(),
+        "page errors: {:?}",
+        page_errors(&b)
+    );
+}
+
+#[test]
+fn a_broken_file_shows_an_error_and_the_network_stays() {
+    let Some((_guard, b)) = open_app("") else {
+        return;
+    };
+    wait_network(&b, "zones-relu");
+    b.wait_map_ready();
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.onnx");
+    std::fs::write(&broken, b"\x0a\x05hello\x12\xff\xff\xff").unwrap();
+    upload(&b, &broken);
+    let banner = b.wait_for("the error banner", || {
+        let t = b.text_of("error-banner");
+        (!t.is_empty()).then_some(t)
+    });
+    assert!(banner.contains("broken.onnx"), "{banner}");
+    assert!(banner.contains("zones-relu is still loaded"), "{banner}");
+    assert_eq!(b.text_of("network-name"), "zones-relu");
+    assert_eq!(b.text_of("map-status"), "ready");
+    let nnet = dir.path().join("truncated.nnet");
+    std::fs::write(&nnet, "// a network\n2,2,3,5,\n2,5,").unwrap();
+    upload(&b, &nnet);
+    b.wait_for("the .nnet error", || {
+        b.text_of("error-banner")
+            .contains("truncated.nnet")
+            .then_some(())
+    });
+    let vnnlib = dir.path().join("bad.vnnlib");
+    std::fs::write(&vnnlib, "(declare-const X_0 Real)\n(assert (<= X_0 oops))").unwrap();
+    upload(&b, &vnnlib);
+    b.wait_for("the VNN-LIB error", || {
+        b.text_of("error-banner")
+            .contains("bad.vnnlib")
+            .then_some(())
+    });
+    assert_eq!(b.text_of("network-name"), "zones-relu");
+    assert!(!b.text_of("property-list").contains("bad"));
+}
+
+#[test]
+fn a_worker_crash_is_reported_and_the_worker_restarted_with_the_network_kept() {
+    let Some((_guard, b)) = open_app("?demo=zones-tanh") else {
+        return;
+    };
+    wait_network(&b, "zones-tanh");
+    b.wait_map_ready();
+    b.run("window.birdnnCrashWorker()", vec![]);
+    let banner = b.wait_for("the crash report", || {
+        let t = b.text_of("error-banner");
+        t.contains("crashed").then_some(t)
+    });
+    assert!(banner.contains("restarted"), "{banner}");
+    // The restarted worker holds the network again: the map is redrawn and hover works.
+    b.wait_map_ready();
+    assert_eq!(b.text_of("network-name"), "zones-tanh");
+    let canvas = b.by_testid("decision-map");
+    b.hover(&canvas, 100, -100);
+    b.wait_for("a probe answered by the new worker", || {
+        b.text_of("hover-readout")
+            .contains("decision:")
+            .then_some(())
+    });
+    let errors: Vec<String> = page_errors(&b)
+        .into_iter()
+        .filter(|e| !e.contains("crash requested by the app"))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "page errors beyond the requested crash: {errors:?}"
+    );
+}
+
+/// Decision-map speed in the worker, as headless Chromium measures it (not a timed test:
+/// it prints figures; run with `cargo test --release --test browser -- --ignored --nocapture`).
+#[test]
+#[ignore]
+fn bench_decision_maps_in_the_worker() {
+    let Some(acas) = common::acasxu_dir() else {
+        return;
+    };
+    let Some((_guard, b)) = open_app("") else {
+        return;
+    };
+    wait_network(&b, "zones-relu");
+    upload(&b, &acas.join("onnx/ACASXU_run2a_1_1_batch_2000.onnx"));
+    wait_network(&b, "ACASXU_run2a_1_1_batch_2000");
+    let slider = b.by_testid("slice-slider-2");
+    let mut coarse = Vec::new();
+    let mut fine = Vec::new();
+    for _ in 0..15 {
+        b.wait_map_ready();
+        let v: Value = b.run(
+            "const s = document.querySelector('[data-testid=map-status]'); return [s.dataset.coarseMs, s.dataset.fineMs];",
+            vec![],
+        );
+        coarse.push(v[0].as_str().unwrap().parse::<f64>().unwrap());
+        fine.push(v[1].as_str().unwrap().parse::<f64>().unwrap());
+        slider.send_keys("\u{E014}\u{E014}\u{E014}\u{E014}\u{E014}");
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!(
+        "ACAS Xu N1,1 decision maps in the worker (headless Chromium): 64x64 median {:.1} ms, 256x256 median {:.1} ms over {} maps",
+        median(&mut coarse),
+        median(&mut fine),
+        fine.len()
+    );
+}
+
+/// Screenshots of the app for people to look at (`BIRDNN_SCREENSHOTS=folder`); not a check.
+#[test]
+#[ignore]
+fn screenshots() {
+    let Some(dir) = std::env::var_os("BIRDNN_SCREENSHOTS").map(PathBuf::from) else {
+        return;
+    };
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some((_guard, b)) = open_app("?demo=braking") else {
+        return;
+    };
+    wait_network(&b, "braking");
+    b.wait_map_ready();
+    let canvas = b.by_testid("decision-map");
+    b.hover(&canvas, -150, -170);
+    b.wait_for("hover", || {
+        b.text_of("hover-readout")
+            .contains("decision:")
+            .then_some(())
+    });
+    std::fs::write(dir.join("braking.png"), b.screenshot()).unwrap();
+    if let Some(acas) = common::acasxu_dir() {
+        upload(&b, &acas.join("onnx/ACASXU_run2a_1_9_batch_2000.onnx"));
+        wait_network(&b, "ACASXU_run2a_1_9_batch_2000");
+        b.wait_map_ready();
+        std::fs::write(dir.join("acasxu.png"), b.screenshot()).unwrap();
+    }
+}
