@@ -16,6 +16,7 @@ pub mod falsify;
 pub mod formats;
 pub mod measures;
 pub mod network;
+pub mod picture;
 pub mod property;
 pub mod protocol;
 pub mod repair;

@@ -84,12 +84,21 @@ impl SliceView {
     /// The input at the centre of cell (`col`, `row`) of a `side x side` grid.
     pub fn cell_centre(&self, col: u32, row: u32, side: u32) -> Vec<f32> {
         let mut x: Vec<f32> = self.fixed.iter().map(|&v| v as f32).collect();
+        let (vx, vy) = self.cell_coordinates(col, row, side);
+        x[self.x_dim] = vx;
+        x[self.y_dim] = vy;
+        x
+    }
+
+    /// The two axis values at the centre of cell (`col`, `row`) of a `side x side` grid.
+    pub fn cell_coordinates(&self, col: u32, row: u32, side: u32) -> (f32, f32) {
         let n = f64::from(side);
         let fx = (f64::from(col) + 0.5) / n;
         let fy = 1.0 - (f64::from(row) + 0.5) / n;
-        x[self.x_dim] = (self.x_range.0 + fx * (self.x_range.1 - self.x_range.0)) as f32;
-        x[self.y_dim] = (self.y_range.0 + fy * (self.y_range.1 - self.y_range.0)) as f32;
-        x
+        (
+            (self.x_range.0 + fx * (self.x_range.1 - self.x_range.0)) as f32,
+            (self.y_range.0 + fy * (self.y_range.1 - self.y_range.0)) as f32,
+        )
     }
 }
 
@@ -211,14 +220,14 @@ impl DecisionMapJob {
         let first_row = self.next_row;
         let n_inputs = net.input_size();
         let mut inputs = Matrix::zeros((rows * side) as usize, n_inputs);
+        let fixed: Vec<f32> = self.view.fixed.iter().map(|&v| v as f32).collect();
         for r in 0..rows {
             for c in 0..side {
-                let cell = (r * side + c) as usize;
-                inputs.row_mut(cell).copy_from_slice(&self.view.cell_centre(
-                    c,
-                    first_row + r,
-                    side,
-                ));
+                let x = inputs.row_mut((r * side + c) as usize);
+                x.copy_from_slice(&fixed);
+                let (vx, vy) = self.view.cell_coordinates(c, first_row + r, side);
+                x[self.view.x_dim] = vx;
+                x[self.view.y_dim] = vy;
             }
         }
         let outputs = net.forward(&inputs).expect("the view was checked");

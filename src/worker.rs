@@ -23,6 +23,11 @@ pub const MAP_CELLS_PER_STEP: usize = 4096;
 /// Inputs sampled to find a network's typical output margin (the maps' confidence scale).
 const MARGIN_SAMPLES: usize = 1024;
 
+/// The confidence scale of a network's decision maps, as the worker computes it.
+pub fn margin_scale(net: &Network) -> f32 {
+    typical_margin(net, MARGIN_SAMPLES, 1)
+}
+
 struct HeldNetwork {
     net: Network,
     file_name: String,
@@ -159,7 +164,7 @@ impl WorkerCore {
                 vec![match self.networks.get_mut(&network) {
                     Some(held) => {
                         held.net.set_decision(rule);
-                        held.margin_scale = typical_margin(&held.net, MARGIN_SAMPLES, 1);
+                        held.margin_scale = margin_scale(&held.net);
                         Response::DecisionRuleSet {
                             job,
                             network,
@@ -271,7 +276,7 @@ impl WorkerCore {
     ) -> Response {
         match read_network(&file_name, bytes) {
             Ok(net) => {
-                let margin_scale = typical_margin(&net, MARGIN_SAMPLES, 1);
+                let margin_scale = margin_scale(&net);
                 let held = HeldNetwork {
                     net,
                     file_name,

@@ -97,6 +97,42 @@ fn map_fingerprint(b: &Browser) -> String {
     .to_string()
 }
 
+/// FNV-1a over the canvas's RGBA bytes, computed in the page.
+fn canvas_digest(b: &Browser) -> u64 {
+    let v = b.run(
+        "const c = document.querySelector('[data-testid=decision-map]');
+         const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+         let h = 0xcbf29ce484222325n;
+         for (let i = 0; i < d.length; i++) { h ^= BigInt(d[i]); h = (h * 0x100000001b3n) & 0xffffffffffffffffn; }
+         return h.toString();",
+        vec![],
+    );
+    v.as_str().unwrap().parse().unwrap()
+}
+
+/// The same digest of the map the core computes natively for a demo's default slice.
+fn native_digest(demo_file: &str) -> u64 {
+    use birdnn::picture::MapPixels;
+    use birdnn::slice::{DecisionMapJob, SliceView};
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("www/demos")
+        .join(demo_file);
+    let net = birdnn::formats::load_network(&path).unwrap();
+    let scale = birdnn::worker::margin_scale(&net);
+    let mut job =
+        DecisionMapJob::new(&net, SliceView::centred(&net), vec![64, 256], scale).unwrap();
+    let mut pixels = MapPixels::new(256);
+    while let Some((rows, _)) = job.step(&net, 4096) {
+        pixels.paint(&rows);
+    }
+    pixels
+        .rgba()
+        .iter()
+        .fold(0xcbf29ce484222325u64, |h, &byte| {
+            (h ^ u64::from(byte)).wrapping_mul(0x100000001b3)
+        })
+}
+
 fn page_errors(b: &Browser) -> Vec<String> {
     b.run("return window.birdnnErrors", vec![])
         .as_array()
@@ -133,6 +169,8 @@ fn a_demo_loads_and_draws_a_non_empty_map_with_nothing_fetched_from_elsewhere() 
     b.wait_map_ready();
     let (colours, painted) = map_colours(&b);
     assert_eq!(painted, 256 * 256, "every pixel painted");
+    // Same network, same slice: the browser's pixels are exactly the native core's.
+    assert_eq!(canvas_digest(&b), native_digest("zones-relu.json"));
     assert!(
         colours >= 20,
         "three classes at many confidences, got {colours} colours"
@@ -201,6 +239,7 @@ fn sliders_and_axes_change_the_slice() {
     };
     wait_network(&b, "braking");
     b.wait_map_ready();
+    assert_eq!(canvas_digest(&b), native_digest("braking.json"));
     let before = map_fingerprint(&b);
     assert!(b.text_of("x-axis-label").contains("distance (m)"));
     assert!(b.text_of("y-axis-label").contains("speed (m/s)"));

@@ -13,11 +13,14 @@
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod bridge;
-mod palette;
 mod state;
 mod ticks;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod ui;
+
+// The browser tests of this binary (`./dev test`) run in headless Chromium, not Node.
+#[cfg(all(test, target_arch = "wasm32", target_os = "unknown"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 fn main() {

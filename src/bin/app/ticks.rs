@@ -7,11 +7,13 @@ pub fn nice_ticks(lo: f64, hi: f64, wanted: usize) -> Vec<f64> {
     }
     let raw = (hi - lo) / wanted as f64;
     let power = 10f64.powf(raw.log10().floor());
+    let count = |step: f64| ((hi / step).floor() - (lo / step).ceil()) as i64 + 1;
+    // The round step whose tick count is closest to `wanted`; ties go to more ticks.
     let step = [1.0, 2.0, 5.0, 10.0]
         .iter()
         .map(|m| m * power)
-        .find(|&s| s >= raw)
-        .unwrap_or(10.0 * power);
+        .min_by_key(|&s| (count(s) - wanted as i64).abs())
+        .unwrap_or(power);
     let first = (lo / step).ceil() as i64;
     let last = (hi / step).floor() as i64;
     (first..=last).map(|k| k as f64 * step).collect()

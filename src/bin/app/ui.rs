@@ -6,11 +6,11 @@
 //! the worker.
 
 use crate::bridge::{self, BridgeEvent};
-use crate::palette::{class_css, MapPixels};
 use crate::state::{physical_text, Hover, LoadedNetwork, LoadedProperty, MapStatus, View};
 use crate::ticks::{format_tick, nice_ticks};
 use birdnn::demos::DemoEntry;
 use birdnn::network::DecisionRule;
+use birdnn::picture::{class_css, MapPixels};
 use birdnn::protocol::{JobId, NetworkId, PropertyId, Request, Response};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
@@ -773,9 +773,6 @@ fn SliceControls() -> impl IntoView {
         view! {
             <select
                 data-testid=testid
-                prop:value=move || {
-                    state.view.get().map(|v| if is_x { v.x_dim } else { v.y_dim }).unwrap_or(0).to_string()
-                }
                 on:change=move |ev| {
                     let Ok(dim) = event_target_value(&ev).parse::<usize>() else { return };
                     state.view.update(|v| {
@@ -786,12 +783,13 @@ fn SliceControls() -> impl IntoView {
                 }
             >
                 {move || {
+                    let chosen = state.view.get().map(|v| if is_x { v.x_dim } else { v.y_dim });
                     inputs()
                         .into_iter()
                         .enumerate()
                         .map(|(i, s)| {
                             let label = if s.unit.is_empty() { s.name.clone() } else { format!("{} ({})", s.name, s.unit) };
-                            view! { <option value=i.to_string()>{label}</option> }
+                            view! { <option value=i.to_string() selected=chosen == Some(i)>{label}</option> }
                         })
                         .collect_view()
                 }}
@@ -1237,9 +1235,11 @@ fn NetworkInfo() -> impl IntoView {
                     <ul class="outputs-list">{outputs}</ul>
                     <label>
                         "Decision: "
-                        <select data-testid="decision-rule" prop:value=rule on:change=set_rule>
-                            <option value="argmax">"argmax (largest output wins)"</option>
-                            <option value="argmin">"argmin (smallest output wins, as in ACAS Xu)"</option>
+                        <select data-testid="decision-rule" on:change=set_rule>
+                            // `selected` on the options, not `prop:value` on the select: the
+                            // value would be set before the options exist.
+                            <option value="argmax" selected=rule == "argmax">"argmax (largest output wins)"</option>
+                            <option value="argmin" selected=rule == "argmin">"argmin (smallest output wins, as in ACAS Xu)"</option>
                         </select>
                     </label>
                 }
@@ -1293,5 +1293,185 @@ fn PropertyList() -> impl IntoView {
                     .into_any()
             }}
         </section>
+    }
+}
+
+/// Components mounted in a real page (headless Chromium, through wasm-bindgen-test).
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use birdnn::network::NetworkMeta;
+    use birdnn::protocol::{LayerSummary, NetworkSummary};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// Lets the reactive system run its pending effects.
+    async fn settle() {
+        let promise = js_sys::Promise::new(&mut |resolve, _| {
+            let _ = web_sys::window()
+                .unwrap()
+                .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, 10);
+        });
+        let _ = JsFuture::from(promise).await;
+    }
+
+    fn acas_like() -> LoadedNetwork {
+        let mut layers = vec![LayerSummary {
+            inputs: 5,
+            outputs: 50,
+            activation: "relu".into(),
+            parameters: 300,
+        }];
+        layers.push(LayerSummary {
+            inputs: 50,
+            outputs: 5,
+            activation: "identity".into(),
+            parameters: 255,
+        });
+        let mut meta = NetworkMeta::acas_xu();
+        meta.name = "N1,9".into();
+        LoadedNetwork {
+            slot: 1,
+            summary: NetworkSummary {
+                file_name: "n19.onnx".into(),
+                meta,
+                layers,
+                parameters: 555,
+                margin_scale: 0.01,
+            },
+            bytes: Arc::new(Vec::new()),
+            demo: None,
+        }
+    }
+
+    /// Mounts a view with `state` in context into a fresh element of the page.
+    fn mount<N: IntoView + 'static>(
+        state: AppState,
+        view: impl FnOnce() -> N + 'static,
+    ) -> web_sys::HtmlElement {
+        let div: web_sys::HtmlElement = document().create_element("div").unwrap().unchecked_into();
+        document().body().unwrap().append_child(&div).unwrap();
+        let handle = leptos::mount::mount_to(div.clone(), move || {
+            provide_context(state);
+            view()
+        });
+        handle.forget();
+        div
+    }
+
+    fn text(el: &web_sys::HtmlElement) -> String {
+        el.text_content().unwrap_or_default()
+    }
+
+    #[wasm_bindgen_test]
+    async fn network_info_shows_layers_units_and_the_decision_rule() {
+        let state = AppState::new();
+        state.network.set(Some(acas_like()));
+        let el = mount(state, || view! { <NetworkInfo/> });
+        let t = text(&el);
+        for expected in [
+            "N1,9",
+            "from n19.onnx",
+            "5 → 50",
+            "identity",
+            "555 parameters in 2 layers",
+            "rho",
+            "0 to 60760 ft",
+            "strong right",
+        ] {
+            assert!(t.contains(expected), "{expected:?} missing from {t}");
+        }
+        let select: web_sys::HtmlSelectElement = el
+            .query_selector("[data-testid=decision-rule]")
+            .unwrap()
+            .unwrap()
+            .unchecked_into();
+        assert_eq!(select.value(), "argmin");
+        state.network.set(None);
+        settle().await;
+        assert!(text(&el).contains("No network loaded yet"));
+    }
+
+    #[wasm_bindgen_test]
+    async fn the_error_banner_appears_and_is_dismissed() {
+        let state = AppState::new();
+        let el = mount(state, || view! { <ErrorBanner/> });
+        assert!(el
+            .query_selector("[data-testid=error-banner]")
+            .unwrap()
+            .is_none());
+        state
+            .error
+            .set(Some("broken.onnx: not an ONNX model".into()));
+        settle().await;
+        let banner = el
+            .query_selector("[data-testid=error-banner]")
+            .unwrap()
+            .unwrap();
+        assert!(banner.text_content().unwrap().contains("broken.onnx"));
+        let button: web_sys::HtmlElement = banner
+            .query_selector("button")
+            .unwrap()
+            .unwrap()
+            .unchecked_into();
+        button.click();
+        settle().await;
+        assert!(el
+            .query_selector("[data-testid=error-banner]")
+            .unwrap()
+            .is_none());
+        assert_eq!(state.error.get_untracked(), None);
+    }
+
+    #[wasm_bindgen_test]
+    async fn slice_controls_offer_a_slider_per_free_input_in_physical_units() {
+        let state = AppState::new();
+        let net = acas_like();
+        state
+            .view
+            .set(Some(View::centred(&net.summary.meta.inputs)));
+        state.network.set(Some(net));
+        let el = mount(state, || view! { <SliceControls/> });
+        settle().await;
+        for i in 2..5 {
+            assert!(
+                el.query_selector(&format!("[data-testid=slice-slider-{i}]"))
+                    .unwrap()
+                    .is_some(),
+                "slider {i}"
+            );
+        }
+        assert!(el
+            .query_selector("[data-testid=slice-slider-0]")
+            .unwrap()
+            .is_none());
+        let v_own: web_sys::HtmlInputElement = el
+            .query_selector("[data-testid=slice-slider-3]")
+            .unwrap()
+            .unwrap()
+            .unchecked_into();
+        assert_eq!(
+            (v_own.min(), v_own.max(), v_own.value()),
+            ("100".into(), "1200".into(), "650".into())
+        );
+        // Moving a slider changes the view in network units.
+        v_own.set_value("1200");
+        v_own
+            .dispatch_event(&web_sys::Event::new("input").unwrap())
+            .unwrap();
+        let fixed = state.view.get_untracked().unwrap().fixed[3];
+        assert!((fixed - 0.5).abs() < 1e-12, "{fixed}");
+        settle().await;
+        assert!(text(&el).contains("1200 ft/s"));
+        // Picking the x input for the y axis swaps the axes; the sliders follow.
+        state.view.update(|v| *v = v.as_ref().map(|v| v.with_y(0)));
+        settle().await;
+        assert!(el
+            .query_selector("[data-testid=slice-slider-1]")
+            .unwrap()
+            .is_none());
+        assert!(el
+            .query_selector("[data-testid=slice-slider-2]")
+            .unwrap()
+            .is_some());
     }
 }

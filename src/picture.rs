@@ -1,11 +1,11 @@
-//! Class colours and the pixels of a decision map.
+//! Pictures: class colours and the pixels of a decision map.
 //!
 //! Colours are the Okabe-Ito palette, which people with the common colour-vision
 //! deficiencies can tell apart; the network's confidence is lightness (pale near a decision
-//! boundary, saturated far from it), as in TensorFlow Playground's heat maps. Pure code: it
-//! runs natively in tests and in the browser.
+//! boundary, saturated far from it), as in TensorFlow Playground's heat maps. It lives in the
+//! core, not in the app, so tests can compute natively the very pixels the browser shows.
 
-use birdnn::slice::MapRows;
+use crate::slice::MapRows;
 
 /// Okabe-Ito: orange, sky blue, bluish green, vermillion, blue, reddish purple, yellow, grey.
 pub const CLASS_COLOURS: [[u8; 3]; 8] = [
@@ -90,9 +90,6 @@ impl MapPixels {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
-    use wasm_bindgen_test::wasm_bindgen_test as test;
 
     #[test]
     fn classes_have_distinct_colours_and_confidence_is_lightness() {
