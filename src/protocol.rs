@@ -7,8 +7,11 @@
 //! [`Response::Ready`]: messages posted to a worker whose wasm has not started yet are lost,
 //! so the app queues its requests until then.
 
+use crate::falsify::Counterexample;
+use crate::measures::Rate;
 use crate::network::{DecisionRule, NetworkMeta};
 use crate::property::{InputBox, Property, UnsafeRegion};
+use crate::repair::{RepairProgress, RepairReport, RepairSettings};
 use crate::slice::{MapRows, SliceView};
 use serde::{Deserialize, Serialize};
 
@@ -88,6 +91,43 @@ pub enum Request {
         /// The input.
         input: Vec<f32>,
     },
+    /// Look for counterexamples: uniform samples of each property's region, then the
+    /// falsifier, streamed as they are found.
+    Check {
+        /// Job.
+        job: JobId,
+        /// Slot of the network.
+        network: NetworkId,
+        /// The properties to check.
+        properties: Vec<PropertyId>,
+        /// Uniform samples per property.
+        samples: usize,
+        /// Seed of the samples and the falsifier.
+        seed: u64,
+    },
+    /// Repair a network against properties; the result goes to a new slot and the original
+    /// stays untouched (a cancelled repair leaves no trace).
+    Repair {
+        /// Job.
+        job: JobId,
+        /// Slot of the network to repair.
+        network: NetworkId,
+        /// The properties it must satisfy.
+        properties: Vec<PropertyId>,
+        /// Method, seed and every setting.
+        settings: RepairSettings,
+        /// Slot for the repaired network.
+        result: NetworkId,
+    },
+    /// Write a held network in a format (chosen by the file name's extension).
+    Export {
+        /// Job.
+        job: JobId,
+        /// Slot.
+        network: NetworkId,
+        /// File name; `.onnx`, `.nnet` or `.json`.
+        file_name: String,
+    },
     /// Stop a job; nothing more is sent for it.
     Cancel {
         /// Job.
@@ -146,6 +186,50 @@ pub enum Response {
         /// Compute time spent on this resolution so far, milliseconds.
         compute_ms: f64,
     },
+    /// Progress of a check, with the counterexamples found since the last message.
+    CheckProgress {
+        /// Job.
+        job: JobId,
+        /// Uniform samples of the regions that are counterexamples.
+        sampled: Rate,
+        /// New counterexamples (sampled ones first, then the falsifier's).
+        counterexamples: Vec<Counterexample>,
+        /// Falsifier starts done so far.
+        starts_used: usize,
+        /// Falsifier starts in all.
+        starts_total: usize,
+        /// Whether the check is finished.
+        done: bool,
+    },
+    /// Progress of a repair.
+    RepairProgress {
+        /// Job.
+        job: JobId,
+        /// What is happening, in words.
+        stage: String,
+        /// The session's own progress, once it runs.
+        progress: Option<RepairProgress>,
+    },
+    /// A repair finished: the repaired network is held in the result slot.
+    Repaired {
+        /// Job.
+        job: JobId,
+        /// The result slot.
+        network: NetworkId,
+        /// Summary of the repaired network.
+        summary: NetworkSummary,
+        /// What the repair fixed and kept, measured on data it never saw.
+        report: Box<RepairReport>,
+    },
+    /// A network written to bytes.
+    Exported {
+        /// Job.
+        job: JobId,
+        /// File name.
+        file_name: String,
+        /// File contents.
+        bytes: Vec<u8>,
+    },
     /// The answer to [`Request::Probe`].
     Probed {
         /// Job.
@@ -177,6 +261,9 @@ impl Request {
             | Request::LoadProperty { job, .. }
             | Request::SetDecisionRule { job, .. }
             | Request::DecisionMap { job, .. }
+            | Request::Check { job, .. }
+            | Request::Repair { job, .. }
+            | Request::Export { job, .. }
             | Request::Probe { job, .. } => Some(*job),
             Request::Cancel { .. }
             | Request::ForgetNetwork { .. }
@@ -194,6 +281,10 @@ impl Response {
             | Response::PropertyLoaded { job, .. }
             | Response::DecisionRuleSet { job, .. }
             | Response::MapRows { job, .. }
+            | Response::CheckProgress { job, .. }
+            | Response::RepairProgress { job, .. }
+            | Response::Repaired { job, .. }
+            | Response::Exported { job, .. }
             | Response::Probed { job, .. }
             | Response::Failed { job, .. } => Some(*job),
             Response::Ready { .. } | Response::Panicked { .. } => None,
@@ -346,6 +437,25 @@ mod tests {
                 network: 2,
                 input: vec![0.5, -1e-7, 3.25e9],
             },
+            Request::Check {
+                job: 8,
+                network: 2,
+                properties: vec![4, 5],
+                samples: 10_000,
+                seed: 1,
+            },
+            Request::Repair {
+                job: 9,
+                network: 2,
+                properties: vec![4],
+                settings: RepairSettings::default(),
+                result: 3,
+            },
+            Request::Export {
+                job: 10,
+                network: 3,
+                file_name: "fixed.nnet".into(),
+            },
             Request::Cancel { job: 7 },
             Request::CrashForTesting,
         ];
@@ -358,6 +468,9 @@ mod tests {
                 | Request::SetDecisionRule { .. }
                 | Request::DecisionMap { .. }
                 | Request::Probe { .. }
+                | Request::Check { .. }
+                | Request::Repair { .. }
+                | Request::Export { .. }
                 | Request::Cancel { .. }
                 | Request::CrashForTesting => {}
             }
@@ -421,6 +534,32 @@ mod tests {
             Response::Panicked {
                 message: "index out of bounds".into(),
             },
+            Response::CheckProgress {
+                job: 9,
+                sampled: Rate {
+                    count: 3,
+                    total: 100,
+                },
+                counterexamples: vec![Counterexample {
+                    input: vec![0.5, 0.25],
+                    output: vec![1.0, 2.0],
+                    property: 0,
+                    margin: -0.5,
+                }],
+                starts_used: 256,
+                starts_total: 4096,
+                done: false,
+            },
+            Response::RepairProgress {
+                job: 10,
+                stage: "repairing".into(),
+                progress: None,
+            },
+            Response::Exported {
+                job: 11,
+                file_name: "fixed.json".into(),
+                bytes: b"{}".to_vec(),
+            },
         ];
         for r in &all {
             match r {
@@ -431,7 +570,11 @@ mod tests {
                 | Response::MapRows { .. }
                 | Response::Probed { .. }
                 | Response::Failed { .. }
-                | Response::Panicked { .. } => {}
+                | Response::Panicked { .. }
+                | Response::CheckProgress { .. }
+                | Response::RepairProgress { .. }
+                | Response::Repaired { .. }
+                | Response::Exported { .. } => {}
             }
         }
         all
@@ -452,7 +595,7 @@ mod tests {
         let text = encode(&Request::Cancel { job: 3 });
         assert_eq!(text, r#"{"type":"cancel","job":3}"#);
         let jobs: Vec<_> = every_request().iter().map(Request::job).collect();
-        assert_eq!(jobs.iter().filter(|j| j.is_some()).count(), 5);
+        assert_eq!(jobs.iter().filter(|j| j.is_some()).count(), 8);
         assert!(every_response()[1..7].iter().all(|r| r.job().is_some()));
     }
 

@@ -7,12 +7,19 @@
 //! view, and run a few more. Nothing here blocks for long, and nothing here knows about the
 //! web: the native tests drive it exactly as the worker does.
 
-use crate::formats::{read_network, read_property};
+use crate::falsify::{Counterexample, Falsifier, FalsifierConfig};
+use crate::formats::{read_network, read_property, write_network};
+use crate::measures::Rate;
 use crate::network::Network;
-use crate::property::Property;
+use crate::property::{negatives_of, Property};
 use crate::protocol::{
     JobId, LayerSummary, NetworkId, NetworkSummary, PropertyId, PropertySummary, Request, Response,
 };
+use crate::repair::{
+    HeldOut, RepairData, RepairError, RepairSession, RepairSettings, ReportPlan, SamplingPlan,
+};
+use crate::rng::SplitMix64;
+use crate::sampling::sample_property;
 use crate::slice::{typical_margin, DecisionMapJob};
 use std::collections::{BTreeMap, VecDeque};
 
@@ -57,12 +64,53 @@ impl HeldNetwork {
     }
 }
 
+/// Counterexamples a check reports at most (the falsifier may find more).
+pub const MAX_REPORTED_COUNTEREXAMPLES: usize = 500;
+
 enum JobKind {
     Map {
         network: NetworkId,
         map: DecisionMapJob,
         compute_ms: f64,
     },
+    Check {
+        network: NetworkId,
+        falsifier: Box<Falsifier>,
+        sampled: Rate,
+        /// Sampled counterexamples not sent yet.
+        pending: Vec<Counterexample>,
+        /// Falsifier counterexamples already sent.
+        falsifier_sent: usize,
+        /// Counterexamples sent in all.
+        reported: usize,
+    },
+    Repair {
+        network: NetworkId,
+        result: NetworkId,
+        stage: RepairStage,
+    },
+}
+
+enum RepairStage {
+    /// Data not drawn yet (the first step draws it).
+    Preparing {
+        properties: Vec<Property>,
+        settings: RepairSettings,
+    },
+    Running {
+        session: Box<RepairSession>,
+        held_out: Box<HeldOut>,
+    },
+}
+
+impl JobKind {
+    fn network(&self) -> NetworkId {
+        match self {
+            JobKind::Map { network, .. }
+            | JobKind::Check { network, .. }
+            | JobKind::Repair { network, .. } => *network,
+        }
+    }
 }
 
 struct Job {
@@ -151,9 +199,7 @@ impl WorkerCore {
             }],
             Request::ForgetNetwork { network } => {
                 self.networks.remove(&network);
-                self.jobs.retain(|j| match &j.kind {
-                    JobKind::Map { network: n, .. } => *n != network,
-                });
+                self.jobs.retain(|j| j.kind.network() != network);
                 Vec::new()
             }
             Request::ForgetProperty { property } => {
@@ -218,6 +264,76 @@ impl WorkerCore {
                     },
                 }]
             }
+            Request::Check {
+                job,
+                network,
+                properties,
+                samples,
+                seed,
+            } => match self.start_check(network, &properties, samples, seed) {
+                Ok(kind) => {
+                    self.jobs.push_back(Job { id: job, kind });
+                    Vec::new()
+                }
+                Err(message) => vec![Response::Failed { job, message }],
+            },
+            Request::Repair {
+                job,
+                network,
+                properties,
+                settings,
+                result,
+            } => {
+                let Some(held) = self.networks.get(&network) else {
+                    return vec![missing_network(job, network)];
+                };
+                let properties = match self.properties_for(&held.net, &properties) {
+                    Ok(p) => p,
+                    Err(message) => return vec![Response::Failed { job, message }],
+                };
+                if let Err(e) = settings.check() {
+                    return vec![Response::Failed {
+                        job,
+                        message: e.to_string(),
+                    }];
+                }
+                self.jobs.push_back(Job {
+                    id: job,
+                    kind: JobKind::Repair {
+                        network,
+                        result,
+                        stage: RepairStage::Preparing {
+                            properties,
+                            settings,
+                        },
+                    },
+                });
+                vec![Response::RepairProgress {
+                    job,
+                    stage: "drawing samples and searching for counterexamples".into(),
+                    progress: None,
+                }]
+            }
+            Request::Export {
+                job,
+                network,
+                file_name,
+            } => {
+                let Some(held) = self.networks.get(&network) else {
+                    return vec![missing_network(job, network)];
+                };
+                vec![match write_network(&file_name, &held.net) {
+                    Ok(bytes) => Response::Exported {
+                        job,
+                        file_name,
+                        bytes,
+                    },
+                    Err(e) => Response::Failed {
+                        job,
+                        message: e.to_string(),
+                    },
+                }]
+            }
             Request::Cancel { job } => {
                 self.jobs.retain(|j| j.id != job);
                 Vec::new()
@@ -260,11 +376,225 @@ impl WorkerCore {
                     map.is_done()
                 }
             },
+            JobKind::Check {
+                falsifier,
+                sampled,
+                pending,
+                falsifier_sent,
+                reported,
+                ..
+            } => {
+                let progress = falsifier.step();
+                let mut fresh: Vec<Counterexample> = std::mem::take(pending);
+                let found = falsifier.counterexamples();
+                fresh.extend(found[*falsifier_sent..].iter().cloned());
+                *falsifier_sent = found.len();
+                fresh.truncate(MAX_REPORTED_COUNTEREXAMPLES.saturating_sub(*reported));
+                *reported += fresh.len();
+                out.push(Response::CheckProgress {
+                    job: job.id,
+                    sampled: *sampled,
+                    counterexamples: fresh,
+                    starts_used: progress.starts_used,
+                    starts_total: progress.starts_total,
+                    done: progress.done,
+                });
+                progress.done
+            }
+            JobKind::Repair {
+                network,
+                result,
+                stage,
+            } => match self.step_repair(job.id, *network, *result, stage) {
+                Ok((response, done)) => {
+                    out.push(response);
+                    done
+                }
+                Err(message) => {
+                    out.push(Response::Failed {
+                        job: job.id,
+                        message,
+                    });
+                    true
+                }
+            },
         };
         if !finished {
             self.jobs.push_back(job);
         }
         out
+    }
+
+    /// The held properties `slots`, each checked against `net`.
+    fn properties_for(&self, net: &Network, slots: &[PropertyId]) -> Result<Vec<Property>, String> {
+        if slots.is_empty() {
+            return Err("choose at least one property".into());
+        }
+        slots
+            .iter()
+            .map(|slot| {
+                let p = self
+                    .properties
+                    .get(slot)
+                    .ok_or_else(|| format!("the worker holds no property {slot}"))?;
+                p.check_fits(net).map_err(|e| e.to_string())?;
+                Ok(p.clone())
+            })
+            .collect()
+    }
+
+    fn start_check(
+        &self,
+        network: NetworkId,
+        slots: &[PropertyId],
+        samples: usize,
+        seed: u64,
+    ) -> Result<JobKind, String> {
+        let held = self
+            .networks
+            .get(&network)
+            .ok_or_else(|| format!("the worker holds no network {network}"))?;
+        let properties = self.properties_for(&held.net, slots)?;
+        let mut rng = SplitMix64::new(seed);
+        let mut sampled = Rate { count: 0, total: 0 };
+        let mut pending = Vec::new();
+        for (index, p) in properties.iter().enumerate() {
+            let inputs = sample_property(&mut rng, p, samples);
+            let outputs = held.net.forward(&inputs).map_err(|e| e.to_string())?;
+            let negative = negatives_of(std::slice::from_ref(p), &inputs, &outputs);
+            sampled.total += inputs.rows();
+            for (r, &bad) in negative.iter().enumerate() {
+                if bad {
+                    sampled.count += 1;
+                    if pending.len() < MAX_REPORTED_COUNTEREXAMPLES {
+                        let y = outputs.row(r);
+                        pending.push(Counterexample {
+                            input: inputs.row(r).to_vec(),
+                            output: y.to_vec(),
+                            property: index,
+                            margin: p.unsafe_region.violation_margin(y).0,
+                        });
+                    }
+                }
+            }
+        }
+        let config = FalsifierConfig {
+            seed: seed ^ 0xFA15,
+            ..FalsifierConfig::default()
+        };
+        let falsifier =
+            Falsifier::new(&held.net, &properties, config).map_err(|e| e.to_string())?;
+        Ok(JobKind::Check {
+            network,
+            falsifier: Box::new(falsifier),
+            sampled,
+            falsifier_sent: 0,
+            reported: 0,
+            pending,
+        })
+    }
+
+    /// One step of a repair: drawing the data, a session step, or the final measures.
+    fn step_repair(
+        &mut self,
+        job: JobId,
+        network: NetworkId,
+        result: NetworkId,
+        stage: &mut RepairStage,
+    ) -> Result<(Response, bool), String> {
+        let net = self
+            .networks
+            .get(&network)
+            .ok_or_else(|| format!("the worker holds no network {network}"))?
+            .net
+            .clone();
+        match stage {
+            RepairStage::Preparing {
+                properties,
+                settings,
+            } => {
+                let plan = SamplingPlan::default();
+                let data = RepairData::sampled(&net, properties, &plan, settings.seed)
+                    .map_err(|e| e.to_string())?;
+                let held_out = HeldOut::sampled(&net, properties, &plan, settings.seed)
+                    .map_err(|e| e.to_string())?;
+                let mut session =
+                    RepairSession::new(&net, properties, data, settings.clone()).map_err(
+                        |e| match e {
+                            RepairError::NothingToRepair => "nothing to repair: neither sampling                                  nor the falsifier finds a counterexample"
+                                .to_string(),
+                            other => other.to_string(),
+                        },
+                    )?;
+                session.set_clock(self.clock);
+                *stage = RepairStage::Running {
+                    session: Box::new(session),
+                    held_out: Box::new(held_out),
+                };
+                Ok((
+                    Response::RepairProgress {
+                        job,
+                        stage: "repairing".into(),
+                        progress: None,
+                    },
+                    false,
+                ))
+            }
+            RepairStage::Running { session, .. } => {
+                if !session.is_done() {
+                    let progress = session.step().map_err(|e| e.to_string())?;
+                    return Ok((
+                        Response::RepairProgress {
+                            job,
+                            stage: if progress.done {
+                                "measuring on data the repair never saw".into()
+                            } else {
+                                "repairing".into()
+                            },
+                            progress: Some(progress),
+                        },
+                        false,
+                    ));
+                }
+                let RepairStage::Running { session, held_out } = std::mem::replace(
+                    stage,
+                    RepairStage::Preparing {
+                        properties: Vec::new(),
+                        settings: RepairSettings::default(),
+                    },
+                ) else {
+                    unreachable!("matched above")
+                };
+                let outcome = session
+                    .finish(&held_out, &ReportPlan::default())
+                    .map_err(|e| e.to_string())?;
+                let file_name = self
+                    .networks
+                    .get(&network)
+                    .map(|h| h.file_name.clone())
+                    .unwrap_or_default();
+                let mut repaired = outcome.network;
+                let mut meta = repaired.meta().clone();
+                meta.name = format!("{} (repaired)", meta.name);
+                repaired.set_meta(meta).map_err(|e| e.to_string())?;
+                let held = HeldNetwork {
+                    margin_scale: margin_scale(&repaired),
+                    net: repaired,
+                    file_name,
+                };
+                let summary = held.summary();
+                self.networks.insert(result, held);
+                Ok((
+                    Response::Repaired {
+                        job,
+                        network: result,
+                        summary,
+                        report: Box::new(outcome.report),
+                    },
+                    true,
+                ))
+            }
+        }
     }
 
     fn load_network(
@@ -480,6 +810,160 @@ mod tests {
             [Response::Failed { message, .. }] => assert!(message.contains("3"), "{message}"),
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The zones (ReLU) demo and its violated property, held in slots 0 and 1.
+    fn demo_core() -> WorkerCore {
+        demo_core_of("zones-relu")
+    }
+
+    fn demo_core_of(demo: &str) -> WorkerCore {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/demos");
+        let mut core = WorkerCore::new();
+        let read = |f: &str| std::fs::read(dir.join(f)).unwrap();
+        core.handle(Request::LoadNetwork {
+            job: 1,
+            network: 0,
+            file_name: format!("{demo}.json"),
+            bytes: read(&format!("{demo}.json")),
+        });
+        core.handle(Request::LoadProperty {
+            job: 2,
+            property: 1,
+            file_name: "p.vnnlib".into(),
+            bytes: read(&format!("{demo}-patch-must-be-below.vnnlib")),
+        });
+        core
+    }
+
+    fn drain(core: &mut WorkerCore) -> Vec<Response> {
+        let mut out = Vec::new();
+        while !core.is_idle() {
+            out.extend(core.step());
+        }
+        out
+    }
+
+    #[test]
+    fn a_check_streams_counterexamples_that_are_real() {
+        let mut core = demo_core();
+        let answer = core.handle(Request::Check {
+            job: 5,
+            network: 0,
+            properties: vec![1],
+            samples: 2000,
+            seed: 3,
+        });
+        assert!(answer.is_empty(), "{answer:?}");
+        let net = core.network(0).unwrap().clone();
+        let property = core.property(1).unwrap().clone();
+        let mut found = Vec::new();
+        let mut last = None;
+        for r in drain(&mut core) {
+            let Response::CheckProgress {
+                sampled,
+                counterexamples,
+                done,
+                ..
+            } = r
+            else {
+                panic!("{r:?}")
+            };
+            assert!(sampled.count > 0 && sampled.total == 2000, "{sampled:?}");
+            found.extend(counterexamples);
+            last = Some(done);
+        }
+        assert_eq!(last, Some(true));
+        assert!(found.len() > 10);
+        for c in &found {
+            let y = net.forward_one(&c.input).unwrap();
+            assert!(property.is_negative(&c.input, &y));
+        }
+        match &core.handle(Request::Check {
+            job: 6,
+            network: 0,
+            properties: vec![],
+            samples: 10,
+            seed: 1,
+        })[..]
+        {
+            [Response::Failed { message, .. }] => assert!(message.contains("at least one")),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_repair_runs_in_steps_and_leaves_the_original_untouched() {
+        // The tanh demo: retraining clears its patch and keeps 95 % of the decisions (on the
+        // ReLU demo it keeps far fewer; see the issue notes).
+        let mut core = demo_core_of("zones-tanh");
+        let original = core.network(0).unwrap().clone();
+        let settings = RepairSettings {
+            method: crate::repair::Method::Retrain,
+            seed: 4,
+            ..RepairSettings::default()
+        };
+        let request = |job| Request::Repair {
+            job,
+            network: 0,
+            properties: vec![1],
+            settings: settings.clone(),
+            result: 9,
+        };
+        // Cancelled after a few steps: nothing is left behind.
+        core.handle(request(7));
+        for _ in 0..3 {
+            core.step();
+        }
+        core.handle(Request::Cancel { job: 7 });
+        assert!(core.is_idle() && core.network(9).is_none());
+        // Run to the end: progress, then the result in slot 9 with its report.
+        let first = core.handle(request(8));
+        assert!(matches!(&first[..], [Response::RepairProgress { .. }]));
+        let answers = drain(&mut core);
+        let progress_steps = answers
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r,
+                    Response::RepairProgress {
+                        progress: Some(_),
+                        ..
+                    }
+                )
+            })
+            .count();
+        assert!(progress_steps > 1, "{progress_steps}");
+        let Some(Response::Repaired {
+            network,
+            report,
+            summary,
+            ..
+        }) = answers.last()
+        else {
+            panic!("{:?}", answers.last())
+        };
+        assert_eq!(*network, 9);
+        assert!(summary.meta.name.ends_with("(repaired)"));
+        assert!(report.held_out_violations.before.count > 0);
+        assert_eq!(report.held_out_violations.after.count, 0, "{report:?}");
+        assert!(report.fidelity_domain.ratio() > 0.9, "{report:?}");
+        assert_eq!(core.network(0), Some(&original));
+        assert_ne!(
+            core.network(9).map(|n| n.parameters()),
+            Some(original.parameters())
+        );
+        // The repaired network exports and reads back.
+        let answer = core.handle(Request::Export {
+            job: 10,
+            network: 9,
+            file_name: "fixed.onnx".into(),
+        });
+        let [Response::Exported { bytes, .. }] = &answer[..] else {
+            panic!("{answer:?}")
+        };
+        let back = read_network("fixed.onnx", bytes).unwrap();
+        assert_eq!(back.layers(), core.network(9).unwrap().layers());
     }
 
     #[test]
