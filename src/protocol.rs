@@ -115,7 +115,7 @@ pub enum Request {
         /// The properties it must satisfy.
         properties: Vec<PropertyId>,
         /// Method, seed and every setting.
-        settings: RepairSettings,
+        settings: Box<RepairSettings>,
         /// Slot for the repaired network.
         result: NetworkId,
     },
@@ -448,7 +448,7 @@ mod tests {
                 job: 9,
                 network: 2,
                 properties: vec![4],
-                settings: RepairSettings::default(),
+                settings: Box::default(),
                 result: 3,
             },
             Request::Export {

@@ -304,7 +304,7 @@ impl WorkerCore {
                         result,
                         stage: RepairStage::Preparing {
                             properties,
-                            settings,
+                            settings: *settings,
                         },
                     },
                 });
@@ -907,7 +907,7 @@ mod tests {
             job,
             network: 0,
             properties: vec![1],
-            settings: settings.clone(),
+            settings: Box::new(settings.clone()),
             result: 9,
         };
         // Cancelled after a few steps: nothing is left behind.
