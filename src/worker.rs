@@ -95,7 +95,7 @@ enum RepairStage {
     /// Data not drawn yet (the first step draws it).
     Preparing {
         properties: Vec<Property>,
-        settings: RepairSettings,
+        settings: Box<RepairSettings>,
     },
     Running {
         session: Box<RepairSession>,
@@ -304,7 +304,7 @@ impl WorkerCore {
                         result,
                         stage: RepairStage::Preparing {
                             properties,
-                            settings: *settings,
+                            settings,
                         },
                     },
                 });
@@ -519,7 +519,7 @@ impl WorkerCore {
                 let held_out = HeldOut::sampled(&net, properties, &plan, settings.seed)
                     .map_err(|e| e.to_string())?;
                 let mut session =
-                    RepairSession::new(&net, properties, data, settings.clone()).map_err(
+                    RepairSession::new(&net, properties, data, (**settings).clone()).map_err(
                         |e| match e {
                             RepairError::NothingToRepair => "nothing to repair: neither sampling                                  nor the falsifier finds a counterexample"
                                 .to_string(),
@@ -560,7 +560,7 @@ impl WorkerCore {
                     stage,
                     RepairStage::Preparing {
                         properties: Vec::new(),
-                        settings: RepairSettings::default(),
+                        settings: Box::default(),
                     },
                 ) else {
                     unreachable!("matched above")
