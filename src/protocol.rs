@@ -220,6 +220,9 @@ pub enum Response {
         summary: NetworkSummary,
         /// What the repair fixed and kept, measured on data it never saw.
         report: Box<RepairReport>,
+        /// The repaired network as birdnn JSON, so the page can give it to a restarted
+        /// worker.
+        json: Vec<u8>,
     },
     /// A network written to bytes.
     Exported {

@@ -415,6 +415,113 @@ fn a_worker_crash_is_reported_and_the_worker_restarted_with_the_network_kept() {
     );
 }
 
+#[test]
+fn check_repair_switch_cancel_and_export_a_demo() {
+    let Some((_guard, b)) = open_app("?demo=zones-tanh") else {
+        return;
+    };
+    wait_network(&b, "zones-tanh");
+    b.wait_map_ready();
+    let original_map = map_fingerprint(&b);
+    // Check: counterexamples are counted and marked on the map.
+    b.by_testid("check-run").click();
+    let found = b.wait_for("counterexamples", || {
+        let n: usize = b.by_testid("counterexample-count").property("dataset")["count"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (n > 0 && !b.text_of("counterexample-count").contains("so far")).then_some(n)
+    });
+    let marks = b.run(
+        "return document.querySelectorAll('[data-testid=counterexample-mark]').length",
+        vec![],
+    );
+    assert_eq!(marks, json!(found));
+    // Repair with retraining: progress reaches the end and the measures appear.
+    assert_eq!(
+        b.by_testid("repair-method").property("value"),
+        json!("retrain")
+    );
+    b.by_testid("repair-run").click();
+    let metrics = b.wait_for("the metrics table", || {
+        let t = b.text_of("metrics-table");
+        (!t.is_empty()).then_some(t)
+    });
+    assert!(metrics.contains("held-out counterexamples"), "{metrics}");
+    let held_out = metrics
+        .lines()
+        .find(|l| l.starts_with("held-out counterexamples"))
+        .unwrap()
+        .to_string();
+    assert!(
+        held_out.contains("→ 0/"),
+        "counterexamples left: {held_out}"
+    );
+    assert!(metrics.contains("decisions kept, whole domain"));
+    assert_eq!(
+        b.by_testid("repair-progress").property("value").as_f64(),
+        Some(1.0)
+    );
+    assert!(
+        b.find("[data-testid=repair-chart]").is_some(),
+        "live chart drawn"
+    );
+    // The repaired network can be shown, and the original brought back.
+    b.by_testid("use-repaired").click();
+    wait_network(&b, "zones-tanh (repaired)");
+    b.wait_for("the repaired map", || {
+        (b.text_of("map-status") == "ready" && map_fingerprint(&b) != original_map).then_some(())
+    });
+    b.by_testid("use-original").click();
+    wait_network(&b, "zones-tanh");
+    b.wait_for("the original map again", || {
+        (b.text_of("map-status") == "ready" && map_fingerprint(&b) == original_map).then_some(())
+    });
+    // Export: the downloaded ONNX file parses with the core and has the original's shape.
+    b.run(
+        "window.birdnnBlobs = []; const make = URL.createObjectURL;
+         URL.createObjectURL = (blob) => { window.birdnnBlobs.push(blob); return make(blob); };",
+        vec![],
+    );
+    b.find("[data-testid=export-network] button")
+        .unwrap()
+        .click();
+    let bytes = b.wait_for("the exported file", || {
+        let v = b.run_async(
+            "const done = arguments[arguments.length - 1];
+             const blob = (window.birdnnBlobs || [])[0];
+             if (!blob) { done(null); return; }
+             blob.arrayBuffer().then((buf) => done(Array.from(new Uint8Array(buf))));",
+            vec![],
+        );
+        v.as_array().map(|a| {
+            a.iter()
+                .map(|x| x.as_u64().unwrap() as u8)
+                .collect::<Vec<u8>>()
+        })
+    });
+    let exported = birdnn::formats::read_network("export.onnx", &bytes).expect("the export parses");
+    assert_eq!(exported.widths(), vec![2, 24, 24, 3]);
+    // A second repair, cancelled at once: the original stays on screen and in the worker.
+    b.by_testid("repair-run").click();
+    b.by_testid("repair-cancel").click();
+    b.wait_for("the cancellation", || {
+        b.text_of("repair-stage")
+            .contains("cancelled")
+            .then_some(())
+    });
+    assert_eq!(b.text_of("network-name"), "zones-tanh");
+    assert!(
+        b.text_of("metrics-table").is_empty(),
+        "no result from a cancelled repair"
+    );
+    assert!(
+        page_errors(&b).is_empty(),
+        "page errors: {:?}",
+        page_errors(&b)
+    );
+}
+
 /// Decision-map speed in the worker, as headless Chromium measures it (not a timed test:
 /// it prints figures; run with `cargo test --release --test browser -- --ignored --nocapture`).
 #[test]

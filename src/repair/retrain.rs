@@ -243,35 +243,60 @@ impl Retrainer {
             return Err(RepairError::NothingToRepair);
         }
         let positive_outputs = original.forward(positives)?;
-        // Imitation targets: outputs of positives that are safe with a margin.
-        let margins: Vec<f64> = positive_outputs
-            .iter_rows()
-            .map(|y| output_safety_margin(properties, y))
-            .collect();
-        let mut safe: Vec<f64> = margins.iter().copied().filter(|m| *m > 0.0).collect();
-        if safe.is_empty() {
-            return Err(RepairError::NoSafeBehaviour);
-        }
-        safe.sort_by(f64::total_cmp);
-        let threshold = safe[((safe.len() - 1) as f64 * config.target_margin_quantile) as usize];
-        // Imitate behaviour from the property regions when there is any: far-away inputs
-        // (drawn to keep the rest of the domain) behave for other reasons.
-        let in_region: Vec<bool> = (0..positives.rows())
-            .map(|r| {
-                properties
-                    .iter()
-                    .any(|p| p.precondition_holds(positives.row(r)))
-            })
-            .collect();
-        let any_in_region = (0..positives.rows()).any(|r| in_region[r] && margins[r] >= threshold);
-        let candidates: Vec<usize> = (0..positives.rows())
-            .filter(|&r| margins[r] >= threshold && margins[r] > 0.0)
-            .filter(|&r| in_region[r] || !any_in_region)
-            .collect();
-        let candidate_outputs = positive_outputs.select_rows(&candidates);
+        // Imitation targets: outputs of positives that are safe with a margin for the
+        // properties that apply to the counterexample (those whose precondition holds at
+        // it). Properties about other regions may demand other decisions; requiring an
+        // output safe for all of them at once can ask the impossible.
         let negative_outputs = original.forward(negatives)?;
-        let nearest = nearest_rows(&negative_outputs, &candidate_outputs);
-        let targets = candidate_outputs.select_rows(&nearest);
+        let mut groups: std::collections::BTreeMap<Vec<bool>, Vec<usize>> = Default::default();
+        for r in 0..negatives.rows() {
+            let mut applies: Vec<bool> = properties
+                .iter()
+                .map(|p| p.precondition_holds(negatives.row(r)))
+                .collect();
+            if !applies.contains(&true) {
+                applies.iter_mut().for_each(|a| *a = true);
+            }
+            groups.entry(applies).or_default().push(r);
+        }
+        let mut targets = Matrix::zeros(negatives.rows(), positive_outputs.cols());
+        let mut threshold = f64::INFINITY;
+        for (applies, rows) in &groups {
+            let group: Vec<Property> = properties
+                .iter()
+                .zip(applies)
+                .filter(|(_, &a)| a)
+                .map(|(p, _)| p.clone())
+                .collect();
+            let margins: Vec<f64> = positive_outputs
+                .iter_rows()
+                .map(|y| output_safety_margin(&group, y))
+                .collect();
+            let mut safe: Vec<f64> = margins.iter().copied().filter(|m| *m > 0.0).collect();
+            if safe.is_empty() {
+                return Err(RepairError::NoSafeBehaviour);
+            }
+            safe.sort_by(f64::total_cmp);
+            let group_threshold =
+                safe[((safe.len() - 1) as f64 * config.target_margin_quantile) as usize];
+            threshold = threshold.min(group_threshold);
+            // Imitate behaviour from the property regions when there is any: far-away inputs
+            // (drawn to keep the rest of the domain) behave for other reasons.
+            let in_region: Vec<bool> = (0..positives.rows())
+                .map(|r| group.iter().any(|p| p.precondition_holds(positives.row(r))))
+                .collect();
+            let any_in_region =
+                (0..positives.rows()).any(|r| in_region[r] && margins[r] >= group_threshold);
+            let candidates: Vec<usize> = (0..positives.rows())
+                .filter(|&r| margins[r] >= group_threshold && margins[r] > 0.0)
+                .filter(|&r| in_region[r] || !any_in_region)
+                .collect();
+            let candidate_outputs = positive_outputs.select_rows(&candidates);
+            let nearest = nearest_rows(&negative_outputs.select_rows(rows), &candidate_outputs);
+            for (&r, &c) in rows.iter().zip(&nearest) {
+                targets.row_mut(r).copy_from_slice(candidate_outputs.row(c));
+            }
+        }
 
         // The loss is measured in units of the outputs' spread, so that one learning rate
         // suits networks whose outputs are tiny (ACAS Xu: about 1e-3 apart) or large.

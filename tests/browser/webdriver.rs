@@ -143,6 +143,16 @@ impl Browser {
         )
     }
 
+    /// Runs asynchronous JavaScript: the script calls `arguments[arguments.length - 1]`
+    /// with its result.
+    pub fn run_async(&self, script: &str, args: Vec<Value>) -> Value {
+        self.command(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": script, "args": args })),
+        )
+    }
+
     /// The first element matching a CSS selector, if any.
     pub fn find(&self, css: &str) -> Option<Element<'_>> {
         let full = format!("/session/{}/element", self.session);

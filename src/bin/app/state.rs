@@ -16,6 +16,8 @@ pub struct LoadedNetwork {
     pub summary: NetworkSummary,
     /// The file, kept to reload a restarted worker.
     pub bytes: Arc<Vec<u8>>,
+    /// The name that tells the worker the format of `bytes`.
+    pub bytes_name: String,
     /// The demo id it came from, if it is a demo.
     pub demo: Option<String>,
 }

@@ -6,6 +6,7 @@
 //! the worker.
 
 use crate::bridge::{self, BridgeEvent};
+use crate::repair_panel::{self, RepairPanel, RepairSignals};
 use crate::state::{physical_text, Hover, LoadedNetwork, LoadedProperty, MapStatus, View};
 use crate::ticks::{format_tick, nice_ticks};
 use birdnn::demos::DemoEntry;
@@ -58,6 +59,11 @@ pub struct AppState {
     pub worker_status: RwSignal<String>,
     /// Bumped to ask for the map again (after a worker restart).
     pub map_epoch: RwSignal<u32>,
+    /// Checks and repairs.
+    pub repair_signals: RepairSignals,
+    /// The network shown before the current one, when the user switched to a repaired
+    /// network (for "back to the original").
+    pub original: RwSignal<Option<LoadedNetwork>>,
 }
 
 impl AppState {
@@ -73,6 +79,8 @@ impl AppState {
             loading: RwSignal::new(Vec::new()),
             worker_status: RwSignal::new("starting".into()),
             map_epoch: RwSignal::new(0),
+            repair_signals: RepairSignals::new(),
+            original: RwSignal::new(None),
         }
     }
 }
@@ -109,7 +117,8 @@ thread_local! {
     static COARSE_MS: Cell<f64> = const { Cell::new(0.0) };
 }
 
-fn next_slot() -> u32 {
+/// A fresh worker slot for a network or property.
+pub fn next_slot() -> u32 {
     NEXT_SLOT.with(|s| {
         let v = s.get();
         s.set(v + 1);
@@ -206,7 +215,7 @@ fn restore_worker(state: AppState) {
         bridge::send(&Request::LoadNetwork {
             job,
             network: net.slot,
-            file_name: net.summary.file_name.clone(),
+            file_name: net.bytes_name.clone(),
             bytes: net.bytes.to_vec(),
         });
         if net.summary.meta.decision != DecisionRule::default() || net.demo.is_none() {
@@ -222,7 +231,7 @@ fn restore_worker(state: AppState) {
                 job,
                 Pending::Network {
                     slot: net.slot,
-                    file_name: net.summary.file_name.clone(),
+                    file_name: net.bytes_name.clone(),
                     bytes: net.bytes.clone(),
                     demo: net.demo.clone(),
                     demo_properties: None,
@@ -281,6 +290,9 @@ fn handle_event(state: AppState, event: BridgeEvent) {
 
 fn handle_response(state: AppState, response: Response) {
     state.worker_status.set("ready".into());
+    let Some(response) = repair_panel::handle(state, response) else {
+        return;
+    };
     match response {
         Response::MapRows {
             job,
@@ -348,12 +360,26 @@ fn handle_response(state: AppState, response: Response) {
             if let Some(old) = &old {
                 bridge::send(&Request::ForgetNetwork { network: old.slot });
             }
+            // Everything tied to the old network goes: its repair, its original.
+            let repaired = state.repair_signals.repair.get_untracked().result;
+            for slot in [
+                state.original.get_untracked().map(|o| o.slot),
+                repaired.map(|r| r.0.slot),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                bridge::send(&Request::ForgetNetwork { network: slot });
+            }
+            state.repair_signals.reset();
+            state.original.set(None);
             state.view.set(Some(View::centred(&summary.meta.inputs)));
             state.hover.set(None);
             state.network.set(Some(LoadedNetwork {
                 slot,
                 summary,
                 bytes,
+                bytes_name: file_name,
                 demo,
             }));
             if let Some(props) = demo_properties {
@@ -431,7 +457,13 @@ fn handle_response(state: AppState, response: Response) {
                 None => {}
             }
         }
-        Response::Ready { .. } | Response::Panicked { .. } => {}
+        // Handled by the repair panel, or not answers to anything the page asked.
+        Response::Ready { .. }
+        | Response::Panicked { .. }
+        | Response::CheckProgress { .. }
+        | Response::RepairProgress { .. }
+        | Response::Repaired { .. }
+        | Response::Exported { .. } => {}
     }
 }
 
@@ -656,6 +688,7 @@ pub fn App() -> impl IntoView {
                     <HoverReadout/>
                 </section>
                 <aside class="side-column">
+                    <RepairPanel next_slot=next_slot/>
                     <NetworkInfo/>
                     <PropertyList/>
                 </aside>
@@ -920,6 +953,7 @@ fn DecisionMap() -> impl IntoView {
                 >
                     <Axes/>
                     <PropertyBoxes/>
+                    <CounterexampleMarks/>
                     <HoverMark/>
                 </svg>
             </div>
@@ -1044,6 +1078,48 @@ fn PropertyBoxes() -> impl IntoView {
             }
         }
         out
+    }
+}
+
+/// Counterexamples found by the check, projected on the slice; a click moves the sliders to
+/// one, so the slice goes through it.
+#[component]
+fn CounterexampleMarks() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        let Some(view) = state.view.get() else {
+            return Vec::new();
+        };
+        let found = state.repair_signals.check.get().counterexamples;
+        found
+            .into_iter()
+            .filter_map(|c| {
+                let fx = axis_fraction(state, view.x_dim, f64::from(*c.input.get(view.x_dim)?))?;
+                let fy = axis_fraction(state, view.y_dim, f64::from(*c.input.get(view.y_dim)?))?;
+                let input: Vec<f64> = c.input.iter().map(|&v| f64::from(v)).collect();
+                Some(view! {
+                    <circle
+                        class="counterexample"
+                        data-testid="counterexample-mark"
+                        cx=MARGIN_LEFT + fx.clamp(0.0, 1.0) * PLOT
+                        cy=MARGIN_TOP + (1.0 - fy.clamp(0.0, 1.0)) * PLOT
+                        r=3.0
+                        on:click=move |_| {
+                            let input = input.clone();
+                            state.view.update(|v| {
+                                if let Some(v) = v {
+                                    if v.fixed.len() == input.len() {
+                                        v.fixed = input;
+                                    }
+                                }
+                            });
+                        }
+                    >
+                        <title>"counterexample: click to slice through it"</title>
+                    </circle>
+                })
+            })
+            .collect::<Vec<_>>()
     }
 }
 
@@ -1339,6 +1415,7 @@ mod tests {
                 margin_scale: 0.01,
             },
             bytes: Arc::new(Vec::new()),
+            bytes_name: "n19.onnx".into(),
             demo: None,
         }
     }

@@ -1,0 +1,620 @@
+//! Checking and repairing in the page: the buttons, the progress of the worker's job, the
+//! counterexamples found, and the measures of the repaired network.
+//!
+//! The worker does the work (see `birdnn::worker`); this module only asks, listens and shows.
+//! A cancelled repair leaves the original network untouched: the result would go to a new
+//! slot, and the page drops every answer of a cancelled job.
+
+use crate::bridge;
+use crate::state::LoadedNetwork;
+use crate::ui::AppState;
+use birdnn::falsify::Counterexample;
+use birdnn::measures::Rate;
+use birdnn::protocol::{JobId, Request, Response};
+use birdnn::repair::{Method, RepairReport, RepairSettings};
+use leptos::prelude::*;
+use std::cell::Cell;
+use wasm_bindgen::JsCast;
+
+/// Uniform samples per property in a check.
+const CHECK_SAMPLES: usize = 10_000;
+
+/// What the check has found so far.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CheckState {
+    /// A check is running.
+    pub running: bool,
+    /// Uniform samples that are counterexamples.
+    pub sampled: Option<Rate>,
+    /// Counterexamples found (sampled and by the falsifier).
+    pub counterexamples: Vec<Counterexample>,
+    /// Falsifier progress: starts done, starts in all.
+    pub starts: (usize, usize),
+}
+
+/// One point of the live chart.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ChartPoint {
+    /// Validation counterexamples left, as a share.
+    pub violations: f64,
+    /// Validation decisions kept, as a share.
+    pub fidelity: f64,
+}
+
+/// Where the repair stands.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RepairState {
+    /// A repair is running.
+    pub running: bool,
+    /// What it is doing, in words.
+    pub stage: String,
+    /// Share of the session's iterations done (0..1).
+    pub fraction: f64,
+    /// Validation figures per step.
+    pub chart: Vec<ChartPoint>,
+    /// The repaired network and its report, once done.
+    pub result: Option<(LoadedNetwork, RepairReport)>,
+}
+
+/// The page's repair signals (part of [`AppState`]).
+#[derive(Clone, Copy)]
+pub struct RepairSignals {
+    /// The check.
+    pub check: RwSignal<CheckState>,
+    /// The repair.
+    pub repair: RwSignal<RepairState>,
+    /// Chosen method.
+    pub method: RwSignal<Method>,
+    /// Seed of the check and the repair.
+    pub seed: RwSignal<u64>,
+}
+
+impl RepairSignals {
+    /// Nothing checked or repaired yet; retraining with seed 1.
+    pub fn new() -> Self {
+        RepairSignals {
+            check: RwSignal::new(CheckState::default()),
+            repair: RwSignal::new(RepairState::default()),
+            method: RwSignal::new(Method::Retrain),
+            seed: RwSignal::new(1),
+        }
+    }
+
+    /// Forgets results that belong to a network no longer on screen.
+    pub fn reset(&self) {
+        cancel_jobs();
+        self.check.set(CheckState::default());
+        self.repair.set(RepairState::default());
+    }
+}
+
+impl Default for RepairSignals {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+thread_local! {
+    static CHECK_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
+    static REPAIR_JOB: Cell<Option<(JobId, u32)>> = const { Cell::new(None) };
+    static EXPORT_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
+}
+
+fn cancel_jobs() {
+    if let Some(job) = CHECK_JOB.with(Cell::take) {
+        bridge::send(&Request::Cancel { job });
+    }
+    if let Some((job, _)) = REPAIR_JOB.with(Cell::take) {
+        bridge::send(&Request::Cancel { job });
+    }
+}
+
+fn property_slots(state: AppState) -> Vec<u32> {
+    let net = state.network.get_untracked();
+    state
+        .properties
+        .get_untracked()
+        .iter()
+        .filter(|p| {
+            net.as_ref()
+                .is_some_and(|n| p.summary.fit(&n.summary).is_ok())
+        })
+        .map(|p| p.slot)
+        .collect()
+}
+
+fn start_check(state: AppState) {
+    let r = state.repair_signals;
+    let Some(net) = state.network.get_untracked() else {
+        return;
+    };
+    let properties = property_slots(state);
+    if properties.is_empty() {
+        state.error.set(Some(
+            "No property fits this network: load or draw one first.".into(),
+        ));
+        return;
+    }
+    if let Some(old) = CHECK_JOB.with(Cell::take) {
+        bridge::send(&Request::Cancel { job: old });
+    }
+    let job = bridge::next_job();
+    CHECK_JOB.with(|c| c.set(Some(job)));
+    r.check.set(CheckState {
+        running: true,
+        ..CheckState::default()
+    });
+    bridge::send(&Request::Check {
+        job,
+        network: net.slot,
+        properties,
+        samples: CHECK_SAMPLES,
+        seed: r.seed.get_untracked(),
+    });
+}
+
+fn start_repair(state: AppState, next_slot: u32) {
+    let r = state.repair_signals;
+    let Some(net) = state.network.get_untracked() else {
+        return;
+    };
+    let properties = property_slots(state);
+    if properties.is_empty() {
+        state.error.set(Some(
+            "No property fits this network: load or draw one first.".into(),
+        ));
+        return;
+    }
+    let job = bridge::next_job();
+    REPAIR_JOB.with(|c| c.set(Some((job, next_slot))));
+    r.repair.set(RepairState {
+        running: true,
+        stage: "starting".into(),
+        ..RepairState::default()
+    });
+    bridge::send(&Request::Repair {
+        job,
+        network: net.slot,
+        properties,
+        settings: Box::new(RepairSettings {
+            method: r.method.get_untracked(),
+            seed: r.seed.get_untracked(),
+            ..RepairSettings::default()
+        }),
+        result: next_slot,
+    });
+}
+
+fn cancel_repair(state: AppState) {
+    if let Some((job, _)) = REPAIR_JOB.with(Cell::take) {
+        bridge::send(&Request::Cancel { job });
+    }
+    state.repair_signals.repair.update(|r| {
+        r.running = false;
+        r.stage = "cancelled: the original network is unchanged".into();
+    });
+}
+
+/// Handles the answers of checks, repairs and exports; returns the response if it is not
+/// one of those (or `None` once handled).
+pub fn handle(state: AppState, response: Response) -> Option<Response> {
+    let r = state.repair_signals;
+    match response {
+        Response::CheckProgress {
+            job,
+            sampled,
+            counterexamples,
+            starts_used,
+            starts_total,
+            done,
+        } => {
+            if CHECK_JOB.with(Cell::get) == Some(job) {
+                r.check.update(|c| {
+                    c.sampled = Some(sampled);
+                    c.counterexamples.extend(counterexamples);
+                    c.starts = (starts_used, starts_total);
+                    c.running = !done;
+                });
+                if done {
+                    CHECK_JOB.with(|c| c.set(None));
+                }
+            }
+            None
+        }
+        Response::RepairProgress {
+            job,
+            stage,
+            progress,
+        } => {
+            if REPAIR_JOB.with(Cell::get).map(|(j, _)| j) == Some(job) {
+                r.repair.update(|rs| {
+                    rs.stage = stage;
+                    if let Some(p) = progress {
+                        rs.fraction = if p.done {
+                            1.0
+                        } else {
+                            p.iteration as f64 / p.max_iterations.max(1) as f64
+                        };
+                        rs.chart.push(ChartPoint {
+                            violations: p.violations.ratio(),
+                            fidelity: p.fidelity.ratio(),
+                        });
+                    }
+                });
+            }
+            None
+        }
+        Response::Repaired {
+            job,
+            network,
+            summary,
+            report,
+            json,
+        } => {
+            if REPAIR_JOB.with(Cell::get).map(|(j, _)| j) == Some(job) {
+                REPAIR_JOB.with(|c| c.set(None));
+                let loaded = LoadedNetwork {
+                    slot: network,
+                    summary,
+                    bytes: std::sync::Arc::new(json),
+                    bytes_name: "repaired.json".into(),
+                    demo: None,
+                };
+                r.repair.update(|rs| {
+                    rs.running = false;
+                    rs.fraction = 1.0;
+                    rs.stage = "done".into();
+                    rs.result = Some((loaded, *report));
+                });
+            } else {
+                bridge::send(&Request::ForgetNetwork { network });
+            }
+            None
+        }
+        Response::Exported {
+            job,
+            file_name,
+            bytes,
+        } => {
+            if EXPORT_JOB.with(Cell::get) == Some(job) {
+                download(&file_name, &bytes, "application/octet-stream");
+            }
+            None
+        }
+        Response::Failed { job, message } => {
+            if CHECK_JOB.with(Cell::get) == Some(job) {
+                CHECK_JOB.with(|c| c.set(None));
+                r.check.update(|c| c.running = false);
+                state
+                    .error
+                    .set(Some(format!("The check failed: {message}")));
+                return None;
+            }
+            if REPAIR_JOB.with(Cell::get).map(|(j, _)| j) == Some(job) {
+                REPAIR_JOB.with(|c| c.set(None));
+                r.repair.update(|rs| {
+                    rs.running = false;
+                    rs.stage = format!("failed: {message}");
+                });
+                state
+                    .error
+                    .set(Some(format!("The repair failed: {message}")));
+                return None;
+            }
+            if EXPORT_JOB.with(Cell::get) == Some(job) {
+                state
+                    .error
+                    .set(Some(format!("The export failed: {message}")));
+                return None;
+            }
+            Some(Response::Failed { job, message })
+        }
+        other => Some(other),
+    }
+}
+
+/// Offers bytes to the user as a file download.
+pub fn download(file_name: &str, bytes: &[u8], mime: &str) {
+    let array = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&array);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    let document = document();
+    if let Ok(a) = document.create_element("a") {
+        let a: web_sys::HtmlAnchorElement = a.unchecked_into();
+        a.set_href(&url);
+        a.set_download(file_name);
+        a.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+fn percent(rate: &Rate) -> String {
+    format!(
+        "{}/{} ({:.3} %)",
+        rate.count,
+        rate.total,
+        100.0 * rate.ratio()
+    )
+}
+
+fn method_help(method: Method) -> &'static str {
+    match method {
+        Method::Retrain => "Retrain the last layers so that each counterexample imitates the nearest correct behaviour, keeping the other decisions.",
+        Method::Finetune => "Find the neurons that behave most differently on counterexamples and rescale a few of them (particle swarm search); smallest change.",
+        Method::Domain => "Repair, then test with fresh samples and the falsifier until nothing is found: ends with a probably-approximately-correct statement.",
+    }
+}
+
+/// The check and repair controls, the live chart and the measures.
+#[component]
+pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let r = state.repair_signals;
+    let count_text = move || {
+        let c = r.check.get();
+        let sampled = c
+            .sampled
+            .map(|s| format!("{} of {} samples", s.count, s.total))
+            .unwrap_or_default();
+        if c.running {
+            format!(
+                "{} found so far ({sampled}; falsifier {}/{})",
+                c.counterexamples.len(),
+                c.starts.0,
+                c.starts.1
+            )
+        } else if c.sampled.is_some() {
+            format!(
+                "{} counterexamples ({sampled} are; the falsifier found the rest)",
+                c.counterexamples.len()
+            )
+        } else {
+            String::new()
+        }
+    };
+    let export = move |format: &'static str| {
+        let Some((net, _)) = r.repair.get_untracked().result else {
+            return;
+        };
+        let stem = net
+            .summary
+            .meta
+            .name
+            .replace(' ', "-")
+            .replace(['(', ')'], "");
+        let job = bridge::next_job();
+        EXPORT_JOB.with(|e| e.set(Some(job)));
+        bridge::send(&Request::Export {
+            job,
+            network: net.slot,
+            file_name: format!("{stem}.{format}"),
+        });
+    };
+    let export_report = move |_| {
+        let Some((net, report)) = r.repair.get_untracked().result else {
+            return;
+        };
+        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+        let stem = net
+            .summary
+            .meta
+            .name
+            .replace(' ', "-")
+            .replace(['(', ')'], "");
+        download(
+            &format!("{stem}-report.json"),
+            text.as_bytes(),
+            "application/json",
+        );
+    };
+    view! {
+        <section class="panel" data-testid="repair-panel">
+            <h2>"Check and repair"</h2>
+            <p>
+                <button data-testid="check-run" on:click=move |_| start_check(state) disabled=move || r.check.get().running>
+                    "Check the properties"
+                </button>
+                " "
+                <span data-testid="counterexample-count" data-count=move || r.check.get().counterexamples.len().to_string()>
+                    {count_text}
+                </span>
+            </p>
+            <label>
+                "Method "
+                <select
+                    data-testid="repair-method"
+                    on:change=move |ev| {
+                        if let Ok(m) = event_target_value(&ev).parse::<Method>() {
+                            r.method.set(m);
+                        }
+                    }
+                >
+                    <option value="retrain" selected=move || r.method.get() == Method::Retrain>"retrain"</option>
+                    <option value="finetune" selected=move || r.method.get() == Method::Finetune>"fine-tune"</option>
+                    <option value="domain" selected=move || r.method.get() == Method::Domain>"domain-wise (PAC)"</option>
+                </select>
+            </label>
+            " "
+            <label>
+                "Seed "
+                <input
+                    type="number"
+                    min="0"
+                    data-testid="repair-seed"
+                    prop:value=move || r.seed.get().to_string()
+                    on:change=move |ev| {
+                        if let Ok(s) = event_target_value(&ev).parse::<u64>() {
+                            r.seed.set(s);
+                        }
+                    }
+                />
+            </label>
+            <p class="hint">{move || method_help(r.method.get())}</p>
+            <p>
+                <button data-testid="repair-run" on:click=move |_| start_repair(state, next_slot()) disabled=move || r.repair.get().running>
+                    "Repair"
+                </button>
+                " "
+                <button data-testid="repair-cancel" on:click=move |_| cancel_repair(state) disabled=move || !r.repair.get().running>
+                    "Cancel"
+                </button>
+                " "
+                <progress data-testid="repair-progress" max="1" value=move || r.repair.get().fraction.to_string()></progress>
+                " "
+                <span data-testid="repair-stage">{move || r.repair.get().stage}</span>
+            </p>
+            <LiveChart/>
+            <MetricsTable/>
+            <Show when=move || r.repair.get().result.is_some()>
+                <p>
+                    <Show
+                        when=move || state.original.get().is_none()
+                        fallback=move || view! {
+                            <button data-testid="use-original" on:click=move |_| {
+                                if let Some(original) = state.original.get_untracked() {
+                                    state.original.set(None);
+                                    state.network.set(Some(original));
+                                }
+                            }>"Back to the original network"</button>
+                        }
+                    >
+                        <button data-testid="use-repaired" on:click=move |_| {
+                            if let Some((repaired, _)) = r.repair.get_untracked().result {
+                                state.original.set(state.network.get_untracked());
+                                state.network.set(Some(repaired));
+                            }
+                        }>"Show the repaired network"</button>
+                    </Show>
+                </p>
+                <p>
+                    "Export the repaired network: "
+                    <span data-testid="export-network">
+                        <button on:click=move |_| export("onnx")>"ONNX"</button>
+                        <button on:click=move |_| export("nnet")>".nnet"</button>
+                        <button on:click=move |_| export("json")>"JSON"</button>
+                    </span>
+                    " "
+                    <button data-testid="export-report" on:click=export_report>"Report (JSON)"</button>
+                </p>
+            </Show>
+        </section>
+    }
+}
+
+/// Validation counterexamples left and decisions kept, per step.
+#[component]
+fn LiveChart() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let r = state.repair_signals;
+    let (w, h) = (300.0, 80.0);
+    move || {
+        let chart = r.repair.get().chart;
+        if chart.len() < 2 {
+            return ().into_any();
+        }
+        let n = (chart.len() - 1) as f64;
+        let line = |f: fn(&ChartPoint) -> f64| {
+            chart
+                .iter()
+                .enumerate()
+                .map(|(i, p)| format!("{:.1},{:.1}", i as f64 / n * w, (1.0 - f(p)) * h))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        view! {
+            <svg class="live-chart" data-testid="repair-chart" width=w height=h + 14.0 viewBox=format!("0 0 {w} {}", h + 14.0)>
+                <rect x="0" y="0" width=w height=h class="chart-frame"/>
+                <polyline points=line(|p| p.violations) class="violations"/>
+                <polyline points=line(|p| p.fidelity) class="fidelity"/>
+                <text x="2" y=h + 12.0 class="chart-label">"— counterexamples left (validation)   — decisions kept"</text>
+            </svg>
+        }
+        .into_any()
+    }
+}
+
+/// The measures of the repaired network, on data the repair never saw.
+#[component]
+fn MetricsTable() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let r = state.repair_signals;
+    move || {
+        let Some((_, report)) = r.repair.get().result else {
+            return ().into_any();
+        };
+        let pac = report
+            .pac
+            .as_ref()
+            .map(|p| {
+                format!(
+                    "with confidence ≥ {:.2} %, a random input of the region is a counterexample with probability ≤ {} ({} fresh samples, none unsafe)",
+                    100.0 * (1.0 - p.delta),
+                    p.epsilon,
+                    p.samples
+                )
+            })
+            .or(report.pac_failure.clone())
+            .unwrap_or_else(|| "— (domain-wise repair gives one)".into());
+        let rows = vec![
+            (
+                "held-out counterexamples",
+                format!(
+                    "{} → {}",
+                    percent(&report.held_out_violations.before),
+                    percent(&report.held_out_violations.after)
+                ),
+            ),
+            (
+                "fresh samples of the regions",
+                format!(
+                    "{} → {}",
+                    percent(&report.fresh_violations.before),
+                    percent(&report.fresh_violations.after)
+                ),
+            ),
+            (
+                "falsifier after repair",
+                format!("{} counterexamples", report.falsifier_counterexamples),
+            ),
+            (
+                "decisions kept, held-out",
+                percent(&report.fidelity_held_out),
+            ),
+            (
+                "decisions kept, outside the regions",
+                percent(&report.fidelity_outside),
+            ),
+            (
+                "decisions kept, whole domain",
+                percent(&report.fidelity_domain),
+            ),
+            (
+                "parameters changed",
+                format!(
+                    "{} of {}",
+                    report.change.parameters_changed, report.change.parameters
+                ),
+            ),
+            ("time", format!("{:.2} s", report.wall_ms / 1000.0)),
+            ("PAC statement", pac),
+        ];
+        view! {
+            <table class="metrics" data-testid="metrics-table">
+                <tbody>
+                    {rows
+                        .into_iter()
+                        .map(|(k, v)| view! { <tr><th>{k}</th><td>{v}</td></tr> })
+                        .collect_view()}
+                </tbody>
+            </table>
+        }
+        .into_any()
+    }
+}
