@@ -11,8 +11,8 @@
 //! same bytes on every machine.
 
 use crate::formats::{json, vnnlib};
-use crate::network::{Activation, InputSpec, LayerGradient, Network, NetworkMeta};
-use crate::property::{InputBox, LinearConstraint, Property, UnsafeRegion};
+use crate::network::{Activation, DecisionRule, InputSpec, LayerGradient, Network, NetworkMeta};
+use crate::property::{InputBox, Property};
 use crate::rng::SplitMix64;
 use crate::tensor::Matrix;
 use serde::{Deserialize, Serialize};
@@ -273,33 +273,14 @@ fn labelled_samples(
     (inputs, labels)
 }
 
-/// "Inside `input_box`, the decision (argmax) must be `class`": unsafe when some other
-/// output is at least as large as `class`'s.
+/// "Inside `input_box`, the decision (argmax) must be `class`".
 pub fn decision_property(
     name: &str,
     input_box: InputBox,
     outputs: usize,
     class: usize,
 ) -> Property {
-    let disjuncts = (0..outputs)
-        .filter(|&j| j != class)
-        .map(|j| {
-            let mut coefficients = vec![0.0; outputs];
-            coefficients[class] = 1.0;
-            coefficients[j] = -1.0;
-            vec![LinearConstraint {
-                coefficients,
-                rhs: 0.0,
-            }]
-        })
-        .collect();
-    Property {
-        name: name.into(),
-        num_inputs: input_box.dims(),
-        num_outputs: outputs,
-        input_boxes: vec![input_box],
-        unsafe_region: UnsafeRegion { disjuncts },
-    }
+    crate::property::decision_must_be(name, input_box, outputs, class, DecisionRule::Argmax)
 }
 
 /// How [`train_classifier`] trains.

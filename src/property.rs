@@ -7,7 +7,7 @@
 //! the unsafe region; otherwise it is **positive**. Everything here is in network units and
 //! compares in `f64` on the network's `f32` outputs, as the reference data does.
 
-use crate::network::{Network, NetworkError};
+use crate::network::{DecisionRule, Network, NetworkError};
 use crate::tensor::Matrix;
 use serde::{Deserialize, Serialize};
 
@@ -261,6 +261,68 @@ impl Property {
     }
 }
 
+/// `y[a] - y[b] <= 0` for argmax (`a` does not beat `b`), the mirror for argmin: the
+/// constraint "output `a` is not ahead of output `b`".
+fn not_ahead(outputs: usize, a: usize, b: usize, rule: DecisionRule) -> LinearConstraint {
+    let mut coefficients = vec![0.0; outputs];
+    let sign = match rule {
+        DecisionRule::Argmax => 1.0,
+        DecisionRule::Argmin => -1.0,
+    };
+    coefficients[a] = sign;
+    coefficients[b] = -sign;
+    LinearConstraint {
+        coefficients,
+        rhs: 0.0,
+    }
+}
+
+/// "Inside `input_box`, the decision must be `class`": unsafe when some other output is at
+/// least as good as `class`'s (ties count as violations).
+pub fn decision_must_be(
+    name: &str,
+    input_box: InputBox,
+    outputs: usize,
+    class: usize,
+    rule: DecisionRule,
+) -> Property {
+    let disjuncts = (0..outputs)
+        .filter(|&j| j != class)
+        .map(|j| vec![not_ahead(outputs, class, j, rule)])
+        .collect();
+    Property {
+        name: name.into(),
+        num_inputs: input_box.dims(),
+        num_outputs: outputs,
+        input_boxes: vec![input_box],
+        unsafe_region: UnsafeRegion { disjuncts },
+    }
+}
+
+/// "Inside `input_box`, the decision must not be `class`": unsafe when `class` is at least
+/// as good as every other output.
+pub fn decision_must_not_be(
+    name: &str,
+    input_box: InputBox,
+    outputs: usize,
+    class: usize,
+    rule: DecisionRule,
+) -> Property {
+    let conjunction = (0..outputs)
+        .filter(|&j| j != class)
+        .map(|j| not_ahead(outputs, j, class, rule))
+        .collect();
+    Property {
+        name: name.into(),
+        num_inputs: input_box.dims(),
+        num_outputs: outputs,
+        input_boxes: vec![input_box],
+        unsafe_region: UnsafeRegion {
+            disjuncts: vec![conjunction],
+        },
+    }
+}
+
 /// Which inputs of a batch violate at least one of the properties (`true` = negative),
 /// given the outputs already computed.
 pub fn negatives_of(properties: &[Property], inputs: &Matrix, outputs: &Matrix) -> Vec<bool> {
@@ -287,6 +349,29 @@ pub fn classify(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decision_requirements_follow_the_rule_and_count_ties_as_violations() {
+        let unit = || InputBox::new(vec![0.0], vec![1.0]).unwrap();
+        let x = [0.5f32];
+        let must = decision_must_be("m", unit(), 3, 1, DecisionRule::Argmax);
+        assert!(!must.is_negative(&x, &[0.0, 2.0, 1.0]));
+        assert!(must.is_negative(&x, &[3.0, 2.0, 1.0]));
+        assert!(must.is_negative(&x, &[2.0, 2.0, 1.0]), "a tie");
+        assert!(
+            !must.is_negative(&[1.5], &[3.0, 2.0, 1.0]),
+            "outside the box"
+        );
+        let must_min = decision_must_be("m", unit(), 3, 1, DecisionRule::Argmin);
+        assert!(!must_min.is_negative(&x, &[3.0, 0.5, 1.0]));
+        assert!(must_min.is_negative(&x, &[0.0, 2.0, 1.0]));
+        let not = decision_must_not_be("n", unit(), 3, 0, DecisionRule::Argmax);
+        assert!(not.is_negative(&x, &[3.0, 2.0, 1.0]));
+        assert!(!not.is_negative(&x, &[1.0, 2.0, 1.0]));
+        let not_min = decision_must_not_be("n", unit(), 3, 0, DecisionRule::Argmin);
+        assert!(not_min.is_negative(&x, &[0.0, 2.0, 1.0]));
+        assert!(!not_min.is_negative(&x, &[3.0, 2.0, 1.0]));
+    }
 
     fn le(coefficients: Vec<f64>, rhs: f64) -> LinearConstraint {
         LinearConstraint { coefficients, rhs }

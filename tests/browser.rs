@@ -522,6 +522,48 @@ fn check_repair_switch_cancel_and_export_a_demo() {
     );
 }
 
+#[test]
+fn a_drawn_property_is_listed_drawn_and_checked() {
+    let Some((_guard, b)) = open_app("") else {
+        return;
+    };
+    wait_network(&b, "zones-relu");
+    b.wait_map_ready();
+    let boxes = || {
+        b.run(
+            "return document.querySelectorAll('[data-testid=property-box]').length",
+            vec![],
+        )
+    };
+    b.wait_for("the demo's boxes", || (boxes() == json!(2)).then_some(()));
+    b.by_testid("property-draw").click();
+    let canvas = b.by_testid("decision-map");
+    // The top-left of the map: the "above" zone, x and y from about -0.85 to -0.4 / 0.4 to 0.85.
+    b.drag(&canvas, (-200, -200), (-100, -100));
+    b.by_testid("draft-form");
+    choose(&b, "property-requirement", "must:1");
+    b.by_testid("property-add").click();
+    b.wait_for("the drawn property in the list", || {
+        b.text_of("property-list").contains("drawn-1").then_some(())
+    });
+    b.wait_for("its box on the map", || (boxes() == json!(3)).then_some(()));
+    assert!(
+        b.find("[data-testid=draft-form]").is_none(),
+        "the form closes"
+    );
+    // The network answers "above" there, so the check finds counterexamples of it.
+    b.by_testid("check-run").click();
+    b.wait_for("counterexamples", || {
+        let t = b.text_of("counterexample-count");
+        (t.contains("counterexamples (") && !t.starts_with("0 ")).then_some(())
+    });
+    assert!(
+        page_errors(&b).is_empty(),
+        "page errors: {:?}",
+        page_errors(&b)
+    );
+}
+
 /// Decision-map speed in the worker, as headless Chromium measures it (not a timed test:
 /// it prints figures; run with `cargo test --release --test browser -- --ignored --nocapture`).
 #[test]

@@ -208,6 +208,25 @@ impl Browser {
         base64_decode(text.as_str().expect("base64 text"))
     }
 
+    /// Drags with the mouse from `from` to `to` (CSS pixels from the element's centre).
+    pub fn drag(&self, element: &Element, from: (i64, i64), to: (i64, i64)) {
+        let origin = json!({ ELEMENT_KEY: element.id });
+        self.command(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{
+                "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+                "actions": [
+                    {"type": "pointerMove", "duration": 0, "x": from.0, "y": from.1, "origin": origin},
+                    {"type": "pointerDown", "button": 0},
+                    {"type": "pointerMove", "duration": 100, "x": (from.0 + to.0) / 2, "y": (from.1 + to.1) / 2, "origin": origin},
+                    {"type": "pointerMove", "duration": 100, "x": to.0, "y": to.1, "origin": origin},
+                    {"type": "pointerUp", "button": 0}
+                ]
+            }]})),
+        );
+    }
+
     /// Moves the pointer to (`x`, `y`) CSS pixels from the element's centre.
     pub fn hover(&self, element: &Element, x: i64, y: i64) {
         self.command(

@@ -14,6 +14,8 @@
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod bridge;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod compare;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod repair_panel;
 mod state;
 mod ticks;

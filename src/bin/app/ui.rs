@@ -64,6 +64,35 @@ pub struct AppState {
     /// The network shown before the current one, when the user switched to a repaired
     /// network (for "back to the original").
     pub original: RwSignal<Option<LoadedNetwork>>,
+    /// Drawing a property box on the map.
+    pub drawing: RwSignal<bool>,
+    /// The before/after comparison: `computing` or `ready`.
+    pub compare_status: RwSignal<String>,
+    /// The box being drawn: fractions of the map (left, top) to (right, bottom).
+    pub draft: RwSignal<Option<Draft>>,
+}
+
+/// A box drawn on the map, in fractions of the plot (x from the left, y from the top).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Draft {
+    /// Where the drag started.
+    pub start: (f64, f64),
+    /// Where the pointer is (or was released).
+    pub end: (f64, f64),
+    /// The pointer is still down.
+    pub dragging: bool,
+}
+
+impl Draft {
+    /// (left, top, right, bottom) fractions.
+    fn bounds(&self) -> (f64, f64, f64, f64) {
+        (
+            self.start.0.min(self.end.0),
+            self.start.1.min(self.end.1),
+            self.start.0.max(self.end.0),
+            self.start.1.max(self.end.1),
+        )
+    }
 }
 
 impl AppState {
@@ -81,6 +110,9 @@ impl AppState {
             map_epoch: RwSignal::new(0),
             repair_signals: RepairSignals::new(),
             original: RwSignal::new(None),
+            drawing: RwSignal::new(false),
+            compare_status: RwSignal::new(String::new()),
+            draft: RwSignal::new(None),
         }
     }
 }
@@ -302,6 +334,7 @@ fn handle_response(state: AppState, response: Response) {
             compute_ms,
         } => {
             if MAP_JOB.with(Cell::get) != Some(job) {
+                crate::compare::handle(state, job, &rows, job_done);
                 return;
             }
             PIXELS.with(|p| p.borrow_mut().paint(&rows));
@@ -373,7 +406,13 @@ fn handle_response(state: AppState, response: Response) {
             }
             state.repair_signals.reset();
             state.original.set(None);
-            state.view.set(Some(View::centred(&summary.meta.inputs)));
+            let n = summary.meta.inputs.len();
+            let from_url = URL_VIEW
+                .with(|v| v.borrow_mut().take())
+                .filter(|v| v.fixed.len() == n && v.x_dim < n && v.y_dim < n && v.x_dim != v.y_dim);
+            state.view.set(Some(
+                from_url.unwrap_or_else(|| View::centred(&summary.meta.inputs)),
+            ));
             state.hover.set(None);
             state.network.set(Some(LoadedNetwork {
                 slot,
@@ -611,10 +650,63 @@ fn load_demo(state: AppState, entry: DemoEntry) {
     });
 }
 
-fn demo_from_url() -> Option<String> {
+fn url_param(name: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
     let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
-    params.get("demo")
+    params.get(name)
+}
+
+fn demo_from_url() -> Option<String> {
+    url_param("demo")
+}
+
+/// The view in the URL (`x`, `y`, `at`: every input's value in network units), if any.
+fn view_from_url() -> Option<View> {
+    let x_dim = url_param("x")?.parse().ok()?;
+    let y_dim = url_param("y")?.parse().ok()?;
+    let fixed = url_param("at")?
+        .split(',')
+        .map(|v| v.parse::<f64>().ok().filter(|v| v.is_finite()))
+        .collect::<Option<Vec<f64>>>()?;
+    Some(View {
+        x_dim,
+        y_dim,
+        fixed,
+    })
+}
+
+/// Keeps the address bar in step with the demo, the view and the seed, so a shared link
+/// opens the same picture (`history.replaceState`: no new history entry per slider move).
+fn write_url(state: AppState) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let mut query = Vec::new();
+    if let Some(demo) = state.network.get_untracked().and_then(|n| n.demo) {
+        query.push(format!("demo={demo}"));
+    }
+    if let Some(view) = state.view.get_untracked() {
+        let at: Vec<String> = view.fixed.iter().map(|v| format!("{v:.6}")).collect();
+        query.push(format!(
+            "x={}&y={}&at={}",
+            view.x_dim,
+            view.y_dim,
+            at.join(",")
+        ));
+    }
+    query.push(format!(
+        "seed={}",
+        state.repair_signals.seed.get_untracked()
+    ));
+    if let Ok(history) = window.history() {
+        let url = format!("?{}", query.join("&"));
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+    }
+}
+
+thread_local! {
+    /// The view asked for by the URL, applied to the first network that fits it.
+    static URL_VIEW: RefCell<Option<View>> = RefCell::new(view_from_url());
 }
 
 // --- components -------------------------------------------------------------------------
@@ -627,13 +719,14 @@ pub fn App() -> impl IntoView {
     bridge::start(move |event| handle_event(state, event));
     expose_crash_hook();
 
+    // Read before anything rewrites the address.
+    let wanted = demo_from_url();
     wasm_bindgen_futures::spawn_local(async move {
         let demos = fetch_bytes("demos/index.json")
             .await
             .and_then(|b| serde_json::from_slice::<Vec<DemoEntry>>(&b).map_err(|e| e.to_string()));
         match demos {
             Ok(demos) => {
-                let wanted = demo_from_url();
                 let first = demos
                     .iter()
                     .find(|d| Some(&d.id) == wanted.as_ref())
@@ -648,6 +741,16 @@ pub fn App() -> impl IntoView {
                 .error
                 .set(Some(format!("The built-in demos could not be listed: {e}"))),
         }
+    });
+
+    if let Some(seed) = url_param("seed").and_then(|s| s.parse().ok()) {
+        state.repair_signals.seed.set(seed);
+    }
+    Effect::new(move |_| {
+        state.network.track();
+        state.view.track();
+        state.repair_signals.seed.track();
+        write_url(state);
     });
 
     Effect::new(move |_| {
@@ -684,7 +787,9 @@ pub fn App() -> impl IntoView {
                 <section class="map-column">
                     <SliceControls/>
                     <DecisionMap/>
+                    <DraftForm/>
                     <Legend/>
+                    <crate::compare::Compare/>
                     <HoverReadout/>
                 </section>
                 <aside class="side-column">
@@ -892,6 +997,11 @@ fn DecisionMap() -> impl IntoView {
         };
         let fx = f64::from(ev.offset_x()) / PLOT;
         let fy = f64::from(ev.offset_y()) / PLOT;
+        state.draft.update(|d| {
+            if let Some(d) = d.as_mut().filter(|d| d.dragging) {
+                d.end = (fx.clamp(0.0, 1.0), fy.clamp(0.0, 1.0));
+            }
+        });
         let input = view.point_at(&net.summary.meta.inputs, fx, fy);
         state.hover.set(Some(Hover {
             input: input.clone(),
@@ -930,7 +1040,17 @@ fn DecisionMap() -> impl IntoView {
     view! {
         <div class="map-frame">
             <div class="map-status-row">
-                "Decision map: "
+                <button
+                    data-testid="property-draw"
+                    class:active=move || state.drawing.get()
+                    on:click=move |_| {
+                        state.drawing.update(|d| *d = !*d);
+                        state.draft.set(None);
+                    }
+                >
+                    {move || if state.drawing.get() { "Drawing: drag on the map" } else { "Draw a property" }}
+                </button>
+                " Decision map: "
                 <span data-testid="map-status" data-fine-ms=fine_ms data-coarse-ms=coarse_ms>{status_text}</span>
                 <span class="timing">{timing}</span>
             </div>
@@ -941,8 +1061,23 @@ fn DecisionMap() -> impl IntoView {
                     width=MAP_SIDE
                     height=MAP_SIDE
                     style=format!("left:{MARGIN_LEFT}px;top:{MARGIN_TOP}px;width:{PLOT}px;height:{PLOT}px")
+                    class:drawing=move || state.drawing.get()
                     on:mousemove=on_move
                     on:mouseleave=move |_| state.hover.set(None)
+                    on:mousedown=move |ev: web_sys::MouseEvent| {
+                        if state.drawing.get_untracked() {
+                            ev.prevent_default();
+                            let at = (f64::from(ev.offset_x()) / PLOT, f64::from(ev.offset_y()) / PLOT);
+                            state.draft.set(Some(Draft { start: at, end: at, dragging: true }));
+                        }
+                    }
+                    on:mouseup=move |_| {
+                        state.draft.update(|d| {
+                            if let Some(d) = d {
+                                d.dragging = false;
+                            }
+                        });
+                    }
                 ></canvas>
                 <svg
                     class="overlay"
@@ -954,6 +1089,7 @@ fn DecisionMap() -> impl IntoView {
                     <Axes/>
                     <PropertyBoxes/>
                     <CounterexampleMarks/>
+                    <DraftBox/>
                     <HoverMark/>
                 </svg>
             </div>
@@ -1078,6 +1214,156 @@ fn PropertyBoxes() -> impl IntoView {
             }
         }
         out
+    }
+}
+
+/// The box being drawn.
+#[component]
+fn DraftBox() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        let d = state.draft.get()?;
+        let (l, t, r, b) = d.bounds();
+        Some(view! {
+            <rect
+                class="draft-box"
+                data-testid="draft-box"
+                x=MARGIN_LEFT + l * PLOT
+                y=MARGIN_TOP + t * PLOT
+                width=(r - l) * PLOT
+                height=(b - t) * PLOT
+            />
+        })
+    }
+}
+
+/// How far a drawn property reaches in the inputs that are not on the axes.
+#[derive(Clone, Copy, PartialEq)]
+enum Reach {
+    Point,
+    Band,
+    Full,
+}
+
+/// Turns the drawn box into a property and loads it through the real VNN-LIB parser.
+fn add_drawn_property(
+    state: AppState,
+    requirement: &str,
+    reach: Reach,
+    name: &str,
+) -> Result<(), String> {
+    let net = state.network.get_untracked().ok_or("no network")?;
+    let view = state.view.get_untracked().ok_or("no view")?;
+    let draft = state
+        .draft
+        .get_untracked()
+        .ok_or("draw a box on the map first")?;
+    let inputs = &net.summary.meta.inputs;
+    let (l, t, r, b) = draft.bounds();
+    if r - l < 1e-3 || b - t < 1e-3 {
+        return Err("the box is empty: drag on the map to draw it".into());
+    }
+    let mut lower = Vec::with_capacity(inputs.len());
+    let mut upper = Vec::with_capacity(inputs.len());
+    for (i, spec) in inputs.iter().enumerate() {
+        let (lo, hi) = spec.network_bounds();
+        let (a, z) = if i == view.x_dim {
+            (lo + l * (hi - lo), lo + r * (hi - lo))
+        } else if i == view.y_dim {
+            (hi - b * (hi - lo), hi - t * (hi - lo))
+        } else {
+            let v = view.fixed[i];
+            match reach {
+                Reach::Point => (v, v),
+                Reach::Band => (
+                    (v - 0.05 * (hi - lo)).max(lo),
+                    (v + 0.05 * (hi - lo)).min(hi),
+                ),
+                Reach::Full => (lo, hi),
+            }
+        };
+        lower.push(a);
+        upper.push(z);
+    }
+    let input_box = birdnn::property::InputBox::new(lower, upper)?;
+    let (kind, class) = requirement.split_once(':').ok_or("choose a requirement")?;
+    let class: usize = class.parse().map_err(|_| "choose a requirement")?;
+    let outputs = net.summary.meta.outputs.len();
+    let rule = net.summary.meta.decision;
+    let property = match kind {
+        "must" => birdnn::property::decision_must_be(name, input_box, outputs, class, rule),
+        _ => birdnn::property::decision_must_not_be(name, input_box, outputs, class, rule),
+    };
+    let text = birdnn::formats::vnnlib::write(&property);
+    load_property(state, format!("{name}.vnnlib"), Arc::new(text.into_bytes()));
+    state.draft.set(None);
+    state.drawing.set(false);
+    Ok(())
+}
+
+/// What the drawn box must satisfy, shown once a box is drawn.
+#[component]
+fn DraftForm() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let requirement = RwSignal::new("must:0".to_string());
+    let reach = RwSignal::new(Reach::Band);
+    let count = RwSignal::new(1u32);
+    let outputs = move || {
+        state
+            .network
+            .get()
+            .map(|n| n.summary.meta.outputs)
+            .unwrap_or_default()
+    };
+    view! {
+        <Show when=move || state.draft.get().is_some_and(|d| !d.dragging)>
+            <div class="draft-form" data-testid="draft-form">
+                "Inside the box, the decision "
+                <select data-testid="property-requirement" on:change=move |ev| requirement.set(event_target_value(&ev))>
+                    {move || {
+                        let names = outputs();
+                        let chosen = requirement.get_untracked();
+                        let options: Vec<(String, String)> = names
+                            .iter()
+                            .enumerate()
+                            .map(|(j, n)| (format!("must:{j}"), format!("must be {n}")))
+                            .chain(names.iter().enumerate().map(|(j, n)| (format!("not:{j}"), format!("must not be {n}"))))
+                            .collect();
+                        options
+                            .into_iter()
+                            .map(|(value, label)| {
+                                let selected = value == chosen;
+                                view! { <option value=value selected=selected>{label}</option> }
+                            })
+                            .collect_view()
+                    }}
+                </select>
+                <Show when=move || state.network.get().is_some_and(|n| n.summary.meta.inputs.len() > 2)>
+                    " ; the other inputs: "
+                    <select data-testid="property-reach" on:change=move |ev| {
+                        reach.set(match event_target_value(&ev).as_str() {
+                            "point" => Reach::Point,
+                            "full" => Reach::Full,
+                            _ => Reach::Band,
+                        })
+                    }>
+                        <option value="band" selected=true>"their slider value ± 5 % of the range"</option>
+                        <option value="point">"exactly their slider value"</option>
+                        <option value="full">"their full range"</option>
+                    </select>
+                </Show>
+                " "
+                <button data-testid="property-add" on:click=move |_| {
+                    let name = format!("drawn-{}", count.get_untracked());
+                    match add_drawn_property(state, &requirement.get_untracked(), reach.get_untracked(), &name) {
+                        Ok(()) => count.update(|c| *c += 1),
+                        Err(e) => state.error.set(Some(e)),
+                    }
+                }>"Add property"</button>
+                " "
+                <button on:click=move |_| state.draft.set(None)>"Discard"</button>
+            </div>
+        </Show>
     }
 }
 
