@@ -555,7 +555,7 @@ fn a_drawn_property_is_listed_drawn_and_checked() {
     b.by_testid("check-run").click();
     b.wait_for("counterexamples", || {
         let t = b.text_of("counterexample-count");
-        (t.contains("counterexamples (") && !t.starts_with("0 ")).then_some(())
+        (t.contains("counterexamples marked") && !t.starts_with("0 ")).then_some(())
     });
     assert!(
         page_errors(&b).is_empty(),
@@ -624,6 +624,28 @@ fn screenshots() {
             .then_some(())
     });
     std::fs::write(dir.join("braking.png"), b.screenshot()).unwrap();
+    b.goto(&format!("{}/?demo=zones-tanh", server().origin));
+    wait_network(&b, "zones-tanh");
+    b.wait_map_ready();
+    b.by_testid("check-run").click();
+    b.wait_for("check", || {
+        b.text_of("counterexample-count")
+            .contains("marked")
+            .then_some(())
+    });
+    b.by_testid("repair-run").click();
+    b.wait_for("compare", || {
+        b.text_of("compare-status")
+            .contains("changed")
+            .then_some(())
+    });
+    std::fs::write(dir.join("repair.png"), b.screenshot()).unwrap();
+    println!("{}", b.text_of("compare-status"));
+    b.run(
+        "document.querySelector('[data-testid=compare]').scrollIntoView()",
+        vec![],
+    );
+    std::fs::write(dir.join("compare.png"), b.screenshot()).unwrap();
     if let Some(acas) = common::acasxu_dir() {
         upload(&b, &acas.join("onnx/ACASXU_run2a_1_9_batch_2000.onnx"));
         wait_network(&b, "ACASXU_run2a_1_9_batch_2000");

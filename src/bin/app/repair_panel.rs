@@ -19,6 +19,9 @@ use wasm_bindgen::JsCast;
 /// Uniform samples per property in a check.
 const CHECK_SAMPLES: usize = 10_000;
 
+/// Counterexamples the worker reports per check.
+const MAX_MARKED: usize = birdnn::worker::MAX_REPORTED_COUNTEREXAMPLES;
+
 /// What the check has found so far.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct CheckState {
@@ -361,20 +364,16 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
         let c = r.check.get();
         let sampled = c
             .sampled
-            .map(|s| format!("{} of {} samples", s.count, s.total))
+            .map(|s| format!("{} of {} uniform samples violate", s.count, s.total))
             .unwrap_or_default();
+        let marked = c.counterexamples.len();
         if c.running {
             format!(
-                "{} found so far ({sampled}; falsifier {}/{})",
-                c.counterexamples.len(),
-                c.starts.0,
-                c.starts.1
+                "{marked} counterexamples so far ({sampled}; falsifier {}/{} starts)",
+                c.starts.0, c.starts.1
             )
         } else if c.sampled.is_some() {
-            format!(
-                "{} counterexamples ({sampled} are; the falsifier found the rest)",
-                c.counterexamples.len()
-            )
+            format!("{marked} counterexamples marked on the map ({sampled}; the falsifier adds those sampling misses; at most {MAX_MARKED} are kept)")
         } else {
             String::new()
         }
