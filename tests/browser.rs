@@ -564,6 +564,36 @@ fn a_drawn_property_is_listed_drawn_and_checked() {
     );
 }
 
+#[test]
+fn the_classroom_link_hides_advanced_controls_and_the_explanation_follows_the_screen() {
+    let Some((_guard, b)) = open_app("?demo=zones-relu&classroom=1") else {
+        return;
+    };
+    wait_network(&b, "zones-relu");
+    b.wait_map_ready();
+    let shown = |testid: &str| {
+        b.run(
+            "const e = document.querySelector(`[data-testid=${arguments[0]}]`); return !!e && e.offsetParent !== null;",
+            vec![json!(testid)],
+        )
+    };
+    assert_eq!(shown("repair-seed"), json!(false));
+    assert_eq!(shown("network-upload"), json!(false));
+    assert_eq!(shown("decision-rule"), json!(false));
+    assert_eq!(shown("repair-run"), json!(true));
+    assert!(b
+        .run("return location.search", vec![])
+        .as_str()
+        .unwrap()
+        .contains("classroom=1"));
+    b.find("[data-testid=explain] summary").unwrap().click();
+    b.wait_for("the explanation", || {
+        b.text_of("explain")
+            .contains("2 properties loaded")
+            .then_some(())
+    });
+}
+
 /// Decision-map speed in the worker, as headless Chromium measures it (not a timed test:
 /// it prints figures; run with `cargo test --release --test browser -- --ignored --nocapture`).
 #[test]

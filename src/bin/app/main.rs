@@ -16,6 +16,8 @@ mod bridge;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod compare;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod explain;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod repair_panel;
 mod state;
 mod ticks;

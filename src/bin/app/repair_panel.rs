@@ -441,7 +441,7 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
                 </select>
             </label>
             " "
-            <label>
+            <label class="advanced">
                 "Seed "
                 <input
                     type="number"

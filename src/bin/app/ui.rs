@@ -698,6 +698,9 @@ fn write_url(state: AppState) {
         "seed={}",
         state.repair_signals.seed.get_untracked()
     ));
+    if url_param("classroom").is_some_and(|v| v == "1") {
+        query.push("classroom=1".into());
+    }
     if let Ok(history) = window.history() {
         let url = format!("?{}", query.join("&"));
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
@@ -762,9 +765,12 @@ pub fn App() -> impl IntoView {
     });
 
     let dragging = RwSignal::new(false);
+    // `?classroom=1`: advanced controls (seed, decision rule, file upload) are hidden.
+    let classroom = url_param("classroom").is_some_and(|v| v == "1");
     view! {
         <div
             class="app"
+            class:classroom=classroom
             class:dragging=move || dragging.get()
             on:dragover=move |ev: web_sys::DragEvent| {
                 ev.prevent_default();
@@ -794,6 +800,7 @@ pub fn App() -> impl IntoView {
                 </section>
                 <aside class="side-column">
                     <RepairPanel next_slot=next_slot/>
+                    <crate::explain::Explain/>
                     <NetworkInfo/>
                     <PropertyList/>
                 </aside>
@@ -847,7 +854,7 @@ fn NetworkPicker() -> impl IntoView {
                     </Show>
                 </select>
             </label>
-            <label class="upload">
+            <label class="upload advanced">
                 "Open files… "
                 <input
                     type="file"
@@ -1595,7 +1602,7 @@ fn NetworkInfo() -> impl IntoView {
                     <ul class="inputs">{inputs}</ul>
                     <h3>"Outputs"</h3>
                     <ul class="outputs-list">{outputs}</ul>
-                    <label>
+                    <label class="advanced">
                         "Decision: "
                         <select data-testid="decision-rule" on:change=set_rule>
                             // `selected` on the options, not `prop:value` on the select: the
