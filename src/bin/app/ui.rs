@@ -250,14 +250,12 @@ fn restore_worker(state: AppState) {
             file_name: net.bytes_name.clone(),
             bytes: net.bytes.to_vec(),
         });
-        if net.summary.meta.decision != DecisionRule::default() || net.demo.is_none() {
-            // The file's own rule may differ from the one on screen.
-            bridge::send(&Request::SetDecisionRule {
-                job: bridge::next_job(),
-                network: net.slot,
-                rule: net.summary.meta.decision,
-            });
-        }
+        // The rule on screen may differ from the file's own.
+        bridge::send(&Request::SetDecisionRule {
+            job: bridge::next_job(),
+            network: net.slot,
+            rule: net.summary.meta.decision,
+        });
         PENDING.with(|p| {
             p.borrow_mut().insert(
                 job,
