@@ -502,6 +502,34 @@ fn check_repair_switch_cancel_and_export_a_demo() {
     });
     let exported = birdnn::formats::read_network("export.onnx", &bytes).expect("the export parses");
     assert_eq!(exported.widths(), vec![2, 24, 24, 3]);
+    // The report as Markdown, and a property as VNN-LIB that the core reads back.
+    let blob_text = |index: usize| {
+        b.wait_for("a downloaded file", || {
+            b.run_async(
+                "const done = arguments[arguments.length - 1];
+                 const blob = (window.birdnnBlobs || [])[arguments[0]];
+                 if (!blob) { done(null); return; }
+                 blob.text().then(done);",
+                vec![json!(index)],
+            )
+            .as_str()
+            .map(str::to_string)
+        })
+    };
+    b.find("[data-testid=export-report] button:nth-child(2)")
+        .unwrap()
+        .click();
+    let markdown = blob_text(1);
+    assert!(markdown.starts_with("# Repair of zones-tanh"), "{markdown}");
+    assert!(
+        markdown.contains("| held-out counterexamples |") && markdown.contains("\"seed\": 1"),
+        "{markdown}"
+    );
+    b.find("[data-testid=property-export]").unwrap().click();
+    let vnnlib = blob_text(2);
+    let property =
+        birdnn::formats::read_property("p.vnnlib", vnnlib.as_bytes()).expect("the export parses");
+    assert_eq!((property.num_inputs, property.num_outputs), (2, 3));
     // A second repair, cancelled at once: the original stays on screen and in the worker.
     b.by_testid("repair-run").click();
     b.by_testid("repair-cancel").click();

@@ -338,6 +338,84 @@ pub fn download(file_name: &str, bytes: &[u8], mime: &str) {
     let _ = web_sys::Url::revoke_object_url(&url);
 }
 
+/// The rows of the measures table: (what, value).
+fn metric_rows(report: &RepairReport) -> Vec<(&'static str, String)> {
+    let pac = report
+            .pac
+            .as_ref()
+            .map(|p| {
+                format!(
+                    "with confidence ≥ {:.2} %, a random input of the region is a counterexample with probability ≤ {} ({} fresh samples, none unsafe)",
+                    100.0 * (1.0 - p.delta),
+                    p.epsilon,
+                    p.samples
+                )
+            })
+            .or(report.pac_failure.clone())
+            .unwrap_or_else(|| "— (domain-wise repair gives one)".into());
+    vec![
+        (
+            "held-out counterexamples",
+            format!(
+                "{} → {}",
+                percent(&report.held_out_violations.before),
+                percent(&report.held_out_violations.after)
+            ),
+        ),
+        (
+            "fresh samples of the regions",
+            format!(
+                "{} → {}",
+                percent(&report.fresh_violations.before),
+                percent(&report.fresh_violations.after)
+            ),
+        ),
+        (
+            "falsifier after repair",
+            format!("{} counterexamples", report.falsifier_counterexamples),
+        ),
+        (
+            "decisions kept, held-out",
+            percent(&report.fidelity_held_out),
+        ),
+        (
+            "decisions kept, outside the regions",
+            percent(&report.fidelity_outside),
+        ),
+        (
+            "decisions kept, whole domain",
+            percent(&report.fidelity_domain),
+        ),
+        (
+            "parameters changed",
+            format!(
+                "{} of {}",
+                report.change.parameters_changed, report.change.parameters
+            ),
+        ),
+        ("time", format!("{:.2} s", report.wall_ms / 1000.0)),
+        ("PAC statement", pac),
+    ]
+}
+
+/// The report as Markdown: method, seed, the measures, and every setting.
+fn report_markdown(network: &str, report: &RepairReport) -> String {
+    let mut out = format!(
+        "# Repair of {network}\n\nMethod: {}, seed {}, {} (birdnn {}).\n\n| measure | value |\n|---|---|\n",
+        report.method,
+        report.seed,
+        if report.finished { "finished" } else { "stopped early" },
+        env!("CARGO_PKG_VERSION")
+    );
+    for (k, v) in metric_rows(report) {
+        out.push_str(&format!("| {k} | {} |\n", v.replace('|', "\\|")));
+    }
+    out.push_str("\n## Settings\n\n```json\n");
+    out.push_str(&serde_json::to_string_pretty(&report.settings).unwrap_or_default());
+    out.push_str("\n```\n");
+    out
+}
+
 fn percent(rate: &Rate) -> String {
     format!(
         "{}/{} ({:.3} %)",
@@ -396,22 +474,31 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
             file_name: format!("{stem}.{format}"),
         });
     };
-    let export_report = move |_| {
+    let export_report = move |markdown: bool| {
         let Some((net, report)) = r.repair.get_untracked().result else {
             return;
         };
-        let text = serde_json::to_string_pretty(&report).unwrap_or_default();
         let stem = net
             .summary
             .meta
             .name
             .replace(' ', "-")
             .replace(['(', ')'], "");
-        download(
-            &format!("{stem}-report.json"),
-            text.as_bytes(),
-            "application/json",
-        );
+        if markdown {
+            let text = report_markdown(&net.summary.meta.name, &report);
+            download(
+                &format!("{stem}-report.md"),
+                text.as_bytes(),
+                "text/markdown",
+            );
+        } else {
+            let text = serde_json::to_string_pretty(&report).unwrap_or_default();
+            download(
+                &format!("{stem}-report.json"),
+                text.as_bytes(),
+                "application/json",
+            );
+        }
     };
     view! {
         <section class="panel" data-testid="repair-panel">
@@ -500,7 +587,10 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
                         <button on:click=move |_| export("json")>"JSON"</button>
                     </span>
                     " "
-                    <button data-testid="export-report" on:click=export_report>"Report (JSON)"</button>
+                    <span data-testid="export-report">
+                        <button on:click=move |_| export_report(false)>"Report (JSON)"</button>
+                        <button on:click=move |_| export_report(true)>"Report (Markdown)"</button>
+                    </span>
                 </p>
             </Show>
         </section>
@@ -548,62 +638,7 @@ fn MetricsTable() -> impl IntoView {
         let Some((_, report)) = r.repair.get().result else {
             return ().into_any();
         };
-        let pac = report
-            .pac
-            .as_ref()
-            .map(|p| {
-                format!(
-                    "with confidence ≥ {:.2} %, a random input of the region is a counterexample with probability ≤ {} ({} fresh samples, none unsafe)",
-                    100.0 * (1.0 - p.delta),
-                    p.epsilon,
-                    p.samples
-                )
-            })
-            .or(report.pac_failure.clone())
-            .unwrap_or_else(|| "— (domain-wise repair gives one)".into());
-        let rows = vec![
-            (
-                "held-out counterexamples",
-                format!(
-                    "{} → {}",
-                    percent(&report.held_out_violations.before),
-                    percent(&report.held_out_violations.after)
-                ),
-            ),
-            (
-                "fresh samples of the regions",
-                format!(
-                    "{} → {}",
-                    percent(&report.fresh_violations.before),
-                    percent(&report.fresh_violations.after)
-                ),
-            ),
-            (
-                "falsifier after repair",
-                format!("{} counterexamples", report.falsifier_counterexamples),
-            ),
-            (
-                "decisions kept, held-out",
-                percent(&report.fidelity_held_out),
-            ),
-            (
-                "decisions kept, outside the regions",
-                percent(&report.fidelity_outside),
-            ),
-            (
-                "decisions kept, whole domain",
-                percent(&report.fidelity_domain),
-            ),
-            (
-                "parameters changed",
-                format!(
-                    "{} of {}",
-                    report.change.parameters_changed, report.change.parameters
-                ),
-            ),
-            ("time", format!("{:.2} s", report.wall_ms / 1000.0)),
-            ("PAC statement", pac),
-        ];
+        let rows = metric_rows(&report);
         view! {
             <table class="metrics" data-testid="metrics-table">
                 <tbody>

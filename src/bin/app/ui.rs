@@ -1634,6 +1634,11 @@ fn PropertyList() -> impl IntoView {
                     .map(|p| {
                         let fit = net.as_ref().map(|n| p.summary.fit(&n.summary));
                         let slot = p.slot;
+                        let (file_name, bytes) = (p.summary.file_name.clone(), p.bytes.clone());
+                        let export = move |_| {
+                            let name = if file_name.ends_with(".vnnlib") { file_name.clone() } else { format!("{file_name}.vnnlib") };
+                            repair_panel::download(&name, &bytes, "text/plain");
+                        };
                         let remove = move |_| {
                             bridge::send(&Request::ForgetProperty { property: slot });
                             state.properties.update(|l| l.retain(|q| q.slot != slot));
@@ -1652,6 +1657,7 @@ fn PropertyList() -> impl IntoView {
                                     Some(Err(why)) => view! { <span class="warning">{format!(" (does not fit: {why})")}</span> }.into_any(),
                                     _ => ().into_any(),
                                 }}
+                                <button class="remove" data-testid="property-export" on:click=export>"VNN-LIB"</button>
                                 <button class="remove" on:click=remove aria-label="remove property">"remove"</button>
                             </div>
                         }
