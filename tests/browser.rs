@@ -622,6 +622,35 @@ fn the_classroom_link_hides_advanced_controls_and_the_explanation_follows_the_sc
     });
 }
 
+#[test]
+fn an_uploaded_network_survives_a_reload() {
+    let Some((_guard, b)) = open_app("") else {
+        return;
+    };
+    wait_network(&b, "zones-relu");
+    let file = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("www/demos/braking.json");
+    upload(&b, &file);
+    wait_network(&b, "braking");
+    b.wait_map_ready();
+    assert!(!b
+        .run("return location.search", vec![])
+        .as_str()
+        .unwrap()
+        .contains("demo="));
+    let url = b
+        .run("return location.href", vec![])
+        .as_str()
+        .unwrap()
+        .to_string();
+    b.goto(&url);
+    wait_network(&b, "braking");
+    assert_eq!(
+        b.by_testid("network-picker").property("value"),
+        json!("upload")
+    );
+    b.wait_map_ready();
+}
+
 /// Decision-map speed in the worker, as headless Chromium measures it (not a timed test:
 /// it prints figures; run with `cargo test --release --test browser -- --ignored --nocapture`).
 #[test]

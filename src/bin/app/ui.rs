@@ -412,6 +412,9 @@ fn handle_response(state: AppState, response: Response) {
                 from_url.unwrap_or_else(|| View::centred(&summary.meta.inputs)),
             ));
             state.hover.set(None);
+            if demo.is_none() {
+                store_upload(&file_name, &bytes);
+            }
             state.network.set(Some(LoadedNetwork {
                 slot,
                 summary,
@@ -648,6 +651,30 @@ fn load_demo(state: AppState, entry: DemoEntry) {
     });
 }
 
+/// Where the last uploaded network is kept across reloads.
+const STORED_NETWORK: &str = "birdnn.uploaded-network";
+
+/// The last uploaded network (file name and bytes), kept in the browser's local storage so
+/// that a reload shows it again. Storage may be full or disabled: then nothing is kept.
+fn store_upload(file_name: &str, bytes: &[u8]) {
+    let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) else {
+        return;
+    };
+    let text = serde_json::json!({ "file_name": file_name, "bytes": bytes }).to_string();
+    if storage.set_item(STORED_NETWORK, &text).is_err() {
+        let _ = storage.remove_item(STORED_NETWORK);
+    }
+}
+
+fn stored_upload() -> Option<(String, Vec<u8>)> {
+    let storage = web_sys::window()?.local_storage().ok()??;
+    let text = storage.get_item(STORED_NETWORK).ok()??;
+    let value: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let name = value["file_name"].as_str()?.to_string();
+    let bytes: Vec<u8> = serde_json::from_value(value["bytes"].clone()).ok()?;
+    Some((name, bytes))
+}
+
 fn url_param(name: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
     let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
@@ -734,8 +761,16 @@ pub fn App() -> impl IntoView {
                     .or(demos.first())
                     .cloned();
                 state.demos.set(demos);
-                if let Some(first) = first {
-                    load_demo(state, first);
+                // No demo asked for: the network uploaded before the reload, if any.
+                match (wanted.is_none(), stored_upload()) {
+                    (true, Some((name, bytes))) => {
+                        load_network(state, name, Arc::new(bytes), None, None);
+                    }
+                    _ => {
+                        if let Some(first) = first {
+                            load_demo(state, first);
+                        }
+                    }
                 }
             }
             Err(e) => state
