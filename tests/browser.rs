@@ -530,6 +530,18 @@ fn check_repair_switch_cancel_and_export_a_demo() {
     let property =
         birdnn::formats::read_property("p.vnnlib", vnnlib.as_bytes()).expect("the export parses");
     assert_eq!((property.num_inputs, property.num_outputs), (2, 3));
+    // Repair again from the result: it is safe already, and the page says so; the way back
+    // still leads to the very first network.
+    b.by_testid("use-repaired").click();
+    wait_network(&b, "zones-tanh (repaired)");
+    b.by_testid("repair-run").click();
+    b.wait_for("nothing to repair", || {
+        b.text_of("repair-stage")
+            .contains("nothing to repair")
+            .then_some(())
+    });
+    b.by_testid("use-original").click();
+    wait_network(&b, "zones-tanh");
     // A second repair, cancelled at once: the original stays on screen and in the worker.
     b.by_testid("repair-run").click();
     b.by_testid("repair-cancel").click();

@@ -168,6 +168,14 @@ fn start_repair(state: AppState, next_slot: u32) {
         ));
         return;
     }
+    // The previous result goes, unless it is the network being repaired again.
+    if let Some((previous, _)) = r.repair.get_untracked().result {
+        if previous.slot != net.slot {
+            bridge::send(&Request::ForgetNetwork {
+                network: previous.slot,
+            });
+        }
+    }
     let job = bridge::next_job();
     REPAIR_JOB.with(|c| c.set(Some((job, next_slot))));
     r.repair.set(RepairState {
@@ -560,20 +568,17 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
             <MetricsTable/>
             <Show when=move || r.repair.get().result.is_some()>
                 <p>
-                    <Show
-                        when=move || state.original.get().is_none()
-                        fallback=move || view! {
-                            <button data-testid="use-original" on:click=move |_| {
-                                if let Some(original) = state.original.get_untracked() {
-                                    state.original.set(None);
-                                    state.network.set(Some(original));
-                                }
-                            }>"Back to the original network"</button>
-                        }
-                    >
+                    // Shown unless the result is already on screen (after "repair again", the
+                    // new result replaces the old one; the original stays the way back).
+                    <Show when=move || {
+                        let on_screen = state.network.get().map(|n| n.slot);
+                        r.repair.get().result.is_some_and(|(n, _)| Some(n.slot) != on_screen)
+                    }>
                         <button data-testid="use-repaired" on:click=move |_| {
                             if let Some((repaired, _)) = r.repair.get_untracked().result {
-                                state.original.set(state.network.get_untracked());
+                                if state.original.get_untracked().is_none() {
+                                    state.original.set(state.network.get_untracked());
+                                }
                                 state.network.set(Some(repaired));
                             }
                         }>"Show the repaired network"</button>
@@ -591,6 +596,16 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
                         <button on:click=move |_| export_report(false)>"Report (JSON)"</button>
                         <button on:click=move |_| export_report(true)>"Report (Markdown)"</button>
                     </span>
+                </p>
+            </Show>
+            <Show when=move || state.original.get().is_some()>
+                <p>
+                    <button data-testid="use-original" on:click=move |_| {
+                        if let Some(original) = state.original.get_untracked() {
+                            state.original.set(None);
+                            state.network.set(Some(original));
+                        }
+                    }>"Back to the original network"</button>
                 </p>
             </Show>
         </section>
