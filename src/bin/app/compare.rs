@@ -8,7 +8,6 @@ use birdnn::protocol::{JobId, Request};
 use birdnn::slice::MapRows;
 use leptos::prelude::*;
 use std::cell::RefCell;
-use wasm_bindgen::{Clamped, JsCast};
 
 /// Grid side of the comparison maps.
 pub const SIDE: u32 = 128;
@@ -100,27 +99,7 @@ pub fn handle(state: AppState, job: JobId, rows: &MapRows, job_done: bool) -> bo
 }
 
 fn put(testid: &str, rgba: &[u8]) {
-    let Some(canvas) = document()
-        .query_selector(&format!("[data-testid={testid}]"))
-        .ok()
-        .flatten()
-        .and_then(|e| e.dyn_into::<web_sys::HtmlCanvasElement>().ok())
-    else {
-        return;
-    };
-    let Some(ctx) = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-    else {
-        return;
-    };
-    if let Ok(image) =
-        web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), SIDE, SIDE)
-    {
-        let _ = ctx.put_image_data(&image, 0.0, 0.0);
-    }
+    crate::ui::put_pixels(testid, rgba, SIDE);
 }
 
 fn paint_all() {

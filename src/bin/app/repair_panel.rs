@@ -126,18 +126,25 @@ fn property_slots(state: AppState) -> Vec<u32> {
         .collect()
 }
 
-fn start_check(state: AppState) {
-    let r = state.repair_signals;
-    let Some(net) = state.network.get_untracked() else {
-        return;
-    };
+/// The network on screen and the properties that fit it; `None` (with a message when there
+/// is a network but no property) when there is nothing to check or repair.
+fn network_and_properties(state: AppState) -> Option<(LoadedNetwork, Vec<u32>)> {
+    let net = state.network.get_untracked()?;
     let properties = property_slots(state);
     if properties.is_empty() {
         state.error.set(Some(
             "No property fits this network: load or draw one first.".into(),
         ));
-        return;
+        return None;
     }
+    Some((net, properties))
+}
+
+fn start_check(state: AppState) {
+    let r = state.repair_signals;
+    let Some((net, properties)) = network_and_properties(state) else {
+        return;
+    };
     if let Some(old) = CHECK_JOB.with(Cell::take) {
         bridge::send(&Request::Cancel { job: old });
     }
@@ -158,16 +165,9 @@ fn start_check(state: AppState) {
 
 fn start_repair(state: AppState, next_slot: u32) {
     let r = state.repair_signals;
-    let Some(net) = state.network.get_untracked() else {
+    let Some((net, properties)) = network_and_properties(state) else {
         return;
     };
-    let properties = property_slots(state);
-    if properties.is_empty() {
-        state.error.set(Some(
-            "No property fits this network: load or draw one first.".into(),
-        ));
-        return;
-    }
     // The previous result goes, unless it is the network being repaired again.
     if let Some((previous, _)) = r.repair.get_untracked().result {
         if previous.slot != net.slot {

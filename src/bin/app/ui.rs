@@ -552,8 +552,16 @@ fn schedule_paint(state: AppState) {
 }
 
 fn paint_canvas() {
+    PIXELS.with(|p| {
+        let p = p.borrow();
+        put_pixels("decision-map", p.rgba(), p.side());
+    });
+}
+
+/// Puts square RGBA pixels on the canvas with this test id, if it is on the page.
+pub fn put_pixels(testid: &str, rgba: &[u8], side: u32) {
     let Some(canvas) = document()
-        .query_selector("[data-testid=decision-map]")
+        .query_selector(&format!("[data-testid={testid}]"))
         .ok()
         .flatten()
         .and_then(|e| e.dyn_into::<web_sys::HtmlCanvasElement>().ok())
@@ -568,16 +576,11 @@ fn paint_canvas() {
     else {
         return;
     };
-    PIXELS.with(|p| {
-        let p = p.borrow();
-        if let Ok(image) = web_sys::ImageData::new_with_u8_clamped_array_and_sh(
-            Clamped(p.rgba()),
-            p.side(),
-            p.side(),
-        ) {
-            let _ = ctx.put_image_data(&image, 0.0, 0.0);
-        }
-    });
+    if let Ok(image) =
+        web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), side, side)
+    {
+        let _ = ctx.put_image_data(&image, 0.0, 0.0);
+    }
 }
 
 // --- files ------------------------------------------------------------------------------
