@@ -502,26 +502,26 @@ impl WorkerCore {
         result: NetworkId,
         stage: &mut RepairStage,
     ) -> Result<(Response, bool), String> {
-        let net = self
+        // Borrowed, not cloned: this runs on every step of the repair.
+        let net = &self
             .networks
             .get(&network)
             .ok_or_else(|| format!("the worker holds no network {network}"))?
-            .net
-            .clone();
+            .net;
         match stage {
             RepairStage::Preparing {
                 properties,
                 settings,
             } => {
                 let plan = SamplingPlan::default();
-                let data = RepairData::sampled(&net, properties, &plan, settings.seed)
+                let data = RepairData::sampled(net, properties, &plan, settings.seed)
                     .map_err(|e| e.to_string())?;
-                let held_out = HeldOut::sampled(&net, properties, &plan, settings.seed)
+                let held_out = HeldOut::sampled(net, properties, &plan, settings.seed)
                     .map_err(|e| e.to_string())?;
                 let mut session =
-                    RepairSession::new(&net, properties, data, (**settings).clone()).map_err(
+                    RepairSession::new(net, properties, data, (**settings).clone()).map_err(
                         |e| match e {
-                            RepairError::NothingToRepair => "nothing to repair: neither sampling                                  nor the falsifier finds a counterexample"
+                            RepairError::NothingToRepair => "nothing to repair: neither sampling nor the falsifier finds a counterexample"
                                 .to_string(),
                             other => other.to_string(),
                         },
