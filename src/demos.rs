@@ -116,9 +116,12 @@ fn zones_demo(activation: Activation) -> Demo {
     let mut network = Network::random(&[2, 24, 24, 3], activation, 7).expect("widths");
     network.set_meta(meta).expect("shape");
     train_classifier(&mut network, &inputs, &labels, &TrainingPlan::default(), 11);
+    // The property's box covers the mislabelled patch with a margin, so that everything the
+    // network learned wrong lies inside it and "decisions kept outside" measures only the
+    // repair's collateral damage.
     let patch = decision_property(
         "patch-must-be-below",
-        InputBox::new(vec![0.5, -0.8], vec![0.8, -0.5]).expect("box"),
+        InputBox::new(vec![0.4, -0.9], vec![0.9, -0.4]).expect("box"),
         3,
         1,
     );
@@ -211,13 +214,11 @@ fn braking_demo() -> Demo {
     let mut network = Network::random(&[3, 32, 32, 3], Activation::Relu, 5).expect("widths");
     network.set_meta(meta).expect("shape");
     train_classifier(&mut network, &inputs, &labels, &TrainingPlan::default(), 13);
+    // As in the zones demo, the box covers the mislabelled patch with a margin; the true
+    // advice is "emergency brake" everywhere in it.
     let wet = decision_property(
         "wet-and-close-must-brake-hard",
-        InputBox::new(
-            to_network([22.0, 22.0, 0.2]),
-            to_network([35.0, 30.0, 0.35]),
-        )
-        .expect("box"),
+        InputBox::new(to_network([15.0, 18.0, 0.2]), to_network([45.0, 30.0, 0.4])).expect("box"),
         3,
         2,
     );

@@ -334,3 +334,35 @@ fn several_properties_are_repaired_together() {
         }
     }
 }
+
+/// The built-in demos are classifiers trained with cross-entropy (logits tens apart, unlike
+/// ACAS Xu's scores): retraining must fix their mislabelled patch and leave the rest alone.
+/// The property boxes cover the patches, so decisions outside them should all be kept.
+#[test]
+fn retraining_the_demos_keeps_decisions_outside_the_regions() {
+    let demos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/demos");
+    for id in ["zones-relu", "zones-tanh", "braking"] {
+        let net = birdnn::formats::load_network(&demos.join(format!("{id}.json"))).unwrap();
+        let mut props = Vec::new();
+        for entry in std::fs::read_dir(&demos).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.starts_with(&format!("{id}-")) && name.ends_with(".vnnlib") {
+                props.push(birdnn::formats::load_property(&path).unwrap());
+            }
+        }
+        assert_eq!(props.len(), 2, "{id}: two demo properties");
+        let out = repair(&net, &props, settings(Method::Retrain, 1));
+        let r = &out.report;
+        eprintln!(
+            "{id}: held-out {} -> {}, fidelity outside {}",
+            r.held_out_violations.before, r.held_out_violations.after, r.fidelity_outside
+        );
+        assert!(
+            r.held_out_violations.before.count > 100,
+            "{id}: a real repair"
+        );
+        assert_eq!(r.held_out_violations.after.count, 0, "{id}");
+        assert_rate_at_least(r.fidelity_outside, 0.98, &format!("{id}: fidelity outside"));
+    }
+}

@@ -145,6 +145,8 @@ pub enum Phase {
     Searching,
     /// Drawing fresh samples and running the falsifier for a PAC statement.
     Certifying,
+    /// Running the falsifier on a retrained candidate: what it finds is learnt next.
+    Falsifying,
     /// Finished.
     Done,
 }
@@ -290,6 +292,10 @@ pub struct RepairSession {
     pac: Option<PacStatement>,
     pac_failure: Option<String>,
     result: Option<Network>,
+    /// The falsifier's search on a retrained candidate, and how many searches found
+    /// something (each one followed by more training).
+    search: Option<Falsifier>,
+    searches: usize,
     clock: Clock,
     elapsed_ms: f64,
     last: Option<RepairProgress>,
@@ -378,6 +384,8 @@ impl RepairSession {
             pac: None,
             pac_failure: None,
             result: None,
+            search: None,
+            searches: 0,
             clock: default_clock,
             elapsed_ms: 0.0,
             last: None,
@@ -456,12 +464,32 @@ impl RepairSession {
                 done: self.result.is_some(),
             });
         }
+        if self.search.is_some() {
+            return self.step_search();
+        }
         let mut progress = self.inner.step(&self.validation)?;
         if self.inner.is_done() && self.escalate_retraining()? {
             progress.done = false;
             return Ok(progress);
         }
         if self.inner.is_done() {
+            if self.settings.method == Method::Retrain
+                && self.searches < self.settings.retrain.falsifier_rounds
+            {
+                let config = FalsifierConfig {
+                    seed: self.round_seed(0x5EA2C4 + self.searches as u64),
+                    ..self.settings.domain.falsifier.clone()
+                };
+                self.search = Some(Falsifier::with_hints(
+                    &self.inner.best(),
+                    &self.properties,
+                    config,
+                    &self.data.negatives,
+                )?);
+                progress.phase = Phase::Falsifying;
+                progress.done = false;
+                return Ok(progress);
+            }
             if self.settings.method != Method::Domain {
                 self.result = Some(self.inner.best());
                 return Ok(progress);
@@ -512,6 +540,52 @@ impl RepairSession {
             self.candidate = Some(chosen);
         }
         Ok(progress)
+    }
+
+    /// A few falsifier steps on the retrained candidate. Counterexamples it finds join the
+    /// training and validation data and training goes on from the candidate; when it finds
+    /// none, the candidate is the result. Sample-wise retraining otherwise leaves the small
+    /// unsafe pockets between its training points that the final measures then find.
+    fn step_search(&mut self) -> Result<RepairProgress, RepairError> {
+        let search = self.search.as_mut().expect("a search is running");
+        for _ in 0..4 {
+            if search.is_done() {
+                break;
+            }
+            search.step();
+        }
+        let searched = search.progress();
+        let best = self.inner.best();
+        if search.is_done() {
+            let found = self.search.take().expect("running").into_counterexamples();
+            if found.is_empty() {
+                self.result = Some(best.clone());
+            } else {
+                let mut inputs = Matrix::zeros(0, self.original.input_size());
+                for c in &found {
+                    inputs.push_row(&c.input).expect("input width");
+                }
+                self.data.add_negatives(&inputs);
+                self.validation.add_negatives(&inputs);
+                self.searches += 1;
+                self.inner =
+                    self.new_inner(false, &best, self.round_seed(0x7EAC + self.searches as u64))?;
+            }
+        }
+        Ok(RepairProgress {
+            phase: if self.result.is_some() {
+                Phase::Done
+            } else {
+                Phase::Falsifying
+            },
+            iteration: searched.starts_used,
+            max_iterations: searched.starts_total,
+            cost: f64::NAN,
+            violations: self.validation.violations(&best)?,
+            fidelity: self.validation.fidelity(&best)?,
+            elapsed_ms: 0.0,
+            done: self.result.is_some(),
+        })
     }
 
     fn round_seed(&self, part: u64) -> u64 {

@@ -4,8 +4,9 @@
 //! Every negative gets as its target the output of the positive whose output is nearest
 //! (Euclidean), chosen only among positives whose outputs are safe *with a margin*, so that
 //! imitating them does not land on the boundary. All weights are trained on
-//! `alpha * MSE(N(x-), target) + beta * MSE(N(x+), N_original(x+))` by mini-batch SGD with
-//! momentum, in rounds. After each round the candidate is judged on validation data by
+//! `alpha * MSE(N(x-), target) + beta * MSE(N(x+), N_original(x+))` (plus hinges, below) by
+//! mini-batch Adam with steps relative to each layer's weights, in rounds. (The prototype's
+//! SGD with one learning rate wrecked classifiers whose logits are tens apart.) After each round the candidate is judged on validation data by
 //! violations *and* fidelity (decisions kept); a round that loses fidelity is rolled back and
 //! the learning rate shrinks; the best candidate, not the last, is kept.
 //!
@@ -23,10 +24,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RetrainConfig {
-    /// SGD learning rate (default 0.2), applied to the loss measured in units of the
-    /// outputs' spread.
+    /// Adam's step size (default 0.01), as a share of each trained layer's root-mean-square
+    /// weight: scale-free, so one value suits ACAS Xu (outputs 1e-3 apart) and
+    /// cross-entropy classifiers (logits tens apart).
     pub learning_rate: f64,
-    /// SGD momentum (default 0.9, as the prototype).
+    /// Decay of Adam's first moment (default 0.9, the prototype's SGD momentum).
     pub momentum: f64,
     /// Negatives per mini-batch; as many positives join them (default 64).
     pub batch_size: usize,
@@ -63,12 +65,16 @@ pub struct RetrainConfig {
     pub trainable_layers: usize,
     /// Mini-batches per `step()` call (default 8): bounds the work of one step.
     pub batches_per_step: usize,
+    /// When training ends, the falsifier searches the candidate; what it finds is learnt
+    /// and training goes on, at most this many times (default 3; 0: no search). Applies to
+    /// the retrain method; domain-wise repair has its own certification loop.
+    pub falsifier_rounds: usize,
 }
 
 impl Default for RetrainConfig {
     fn default() -> Self {
         RetrainConfig {
-            learning_rate: 0.2,
+            learning_rate: 0.01,
             momentum: 0.9,
             batch_size: 64,
             epochs_per_round: 4,
@@ -84,6 +90,7 @@ impl Default for RetrainConfig {
             patience: 3,
             batches_per_step: 8,
             trainable_layers: 1,
+            falsifier_rounds: 3,
         }
     }
 }
@@ -210,7 +217,12 @@ pub struct Retrainer {
     properties: Vec<Property>,
     /// Required safety margin of repaired counterexamples, in output units.
     margin: f64,
+    /// Adam's first and second moments of the gradient, and its step count.
     velocity: Vec<LayerGradient>,
+    second_moment: Vec<LayerGradient>,
+    adam_steps: usize,
+    /// Root mean square of each trained layer's weights at the start: the unit of its steps.
+    layer_scale: Vec<f32>,
     learning_rate: f64,
     rng: SplitMix64,
     neg_order: Vec<usize>,
@@ -328,12 +340,26 @@ impl Retrainer {
         let tail = tail_of(start, frozen)?;
         let neg_features = start.forward_trace(negatives)?.post[frozen].clone();
         let pos_features = start.forward_trace(positives)?.post[frozen].clone();
-        let velocity = tail
+        let velocity: Vec<LayerGradient> = tail
             .layers()
             .iter()
             .map(|l| LayerGradient {
                 weights: vec![0.0; l.weights().len()],
                 bias: vec![0.0; l.bias().len()],
+            })
+            .collect();
+        let second_moment = velocity.clone();
+        let layer_scale = tail
+            .layers()
+            .iter()
+            .map(|l| {
+                let w = l.weights();
+                let rms = (w.iter().map(|v| v * v).sum::<f32>() / w.len().max(1) as f32).sqrt();
+                if rms.is_finite() && rms > 0.0 {
+                    rms
+                } else {
+                    1.0
+                }
             })
             .collect();
         let mut rng = SplitMix64::new(seed);
@@ -362,6 +388,9 @@ impl Retrainer {
             properties: properties.to_vec(),
             margin: safety_margin,
             velocity,
+            second_moment,
+            adam_steps: 0,
+            layer_scale,
             rng,
             neg_order,
             pos_order,
@@ -402,7 +431,7 @@ impl Retrainer {
         out
     }
 
-    /// One mini-batch of SGD with momentum; returns the batch loss.
+    /// One mini-batch of Adam; returns the batch loss.
     fn train_batch(&mut self) -> f64 {
         let b = self.config.batch_size.min(self.negatives.rows()).max(1);
         let neg_idx =
@@ -503,26 +532,41 @@ impl Retrainer {
             }
         }
         let grads = self.tail.backward(&trace, &d_out);
-        // Clip the step's norm: a rare huge gradient must not wreck the network.
-        let norm: f32 = grads
-            .layers
-            .iter()
-            .flat_map(|g| g.weights.iter().chain(&g.bias))
-            .map(|v| v * v)
-            .sum::<f32>()
-            .sqrt();
-        let clip = if norm > 10.0 { 10.0 / norm } else { 1.0 };
-        let mu = self.config.momentum as f32;
-        let lr = self.learning_rate as f32 * s2;
-        for (v, g) in self.velocity.iter_mut().zip(&grads.layers) {
-            for (vi, gi) in v.weights.iter_mut().zip(&g.weights) {
-                *vi = mu * *vi - lr * clip * gi;
-            }
-            for (vi, gi) in v.bias.iter_mut().zip(&g.bias) {
-                *vi = mu * *vi - lr * clip * gi;
-            }
+        // Adam: every parameter moves about `learning_rate` times its layer's typical weight
+        // per step, whatever the scale of the outputs or of the features feeding the layer
+        // (ACAS Xu's outputs differ by 1e-3, a cross-entropy classifier's by tens).
+        self.adam_steps += 1;
+        let beta1 = self.config.momentum as f32;
+        let beta2 = 0.999f32;
+        let t = self.adam_steps.min(i32::MAX as usize) as i32;
+        let (c1, c2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
+        let mut step = Vec::with_capacity(grads.layers.len());
+        for (((m, v), g), &typical) in self
+            .velocity
+            .iter_mut()
+            .zip(&mut self.second_moment)
+            .zip(&grads.layers)
+            .zip(&self.layer_scale)
+        {
+            let lr = self.learning_rate as f32 * typical;
+            let update = |m: &mut [f32], v: &mut [f32], g: &[f32]| -> Vec<f32> {
+                m.iter_mut()
+                    .zip(v.iter_mut())
+                    .zip(g)
+                    .map(|((mi, vi), &gi)| {
+                        *mi = beta1 * *mi + (1.0 - beta1) * gi;
+                        *vi = beta2 * *vi + (1.0 - beta2) * gi * gi;
+                        let denom = (*vi / c2).sqrt() + f32::MIN_POSITIVE.sqrt();
+                        -lr * (*mi / c1) / denom
+                    })
+                    .collect()
+            };
+            step.push(LayerGradient {
+                weights: update(&mut m.weights, &mut v.weights, &g.weights),
+                bias: update(&mut m.bias, &mut v.bias, &g.bias),
+            });
         }
-        self.tail.add_scaled(&self.velocity, 1.0);
+        self.tail.add_scaled(&step, 1.0);
         loss
     }
 
@@ -572,7 +616,8 @@ impl Retrainer {
     }
 
     fn reset_velocity(&mut self) {
-        for v in &mut self.velocity {
+        self.adam_steps = 0;
+        for v in self.velocity.iter_mut().chain(&mut self.second_moment) {
             v.weights.iter_mut().for_each(|x| *x = 0.0);
             v.bias.iter_mut().for_each(|x| *x = 0.0);
         }
