@@ -151,6 +151,11 @@ pub enum Phase {
     Done,
 }
 
+/// Reads `null` as NaN: serde_json writes non-finite numbers as `null`.
+fn nan_from_null<'de, D: serde::Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
+    Ok(Option::<f64>::deserialize(d)?.unwrap_or(f64::NAN))
+}
+
 /// Progress reported by every step.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct RepairProgress {
@@ -160,7 +165,9 @@ pub struct RepairProgress {
     pub iteration: usize,
     /// The most iterations the current repair may take.
     pub max_iterations: usize,
-    /// Training loss (retraining) or swarm cost (fine-tuning).
+    /// Training loss (retraining) or swarm cost (fine-tuning); NaN while no cost applies
+    /// (certifying, falsifying), which JSON carries as `null`.
+    #[serde(deserialize_with = "nan_from_null")]
     pub cost: f64,
     /// Validation counterexamples still unsafe.
     pub violations: Rate,
@@ -909,4 +916,28 @@ pub fn measure(
         pac_failure: None,
         patch: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_without_a_cost_survives_json() {
+        let p = RepairProgress {
+            phase: Phase::Falsifying,
+            iteration: 3,
+            max_iterations: 10,
+            cost: f64::NAN,
+            violations: Rate { count: 0, total: 5 },
+            fidelity: Rate { count: 5, total: 5 },
+            elapsed_ms: 1.0,
+            done: false,
+        };
+        let text = serde_json::to_string(&p).unwrap();
+        assert!(text.contains("\"cost\":null"), "{text}");
+        let back: RepairProgress = serde_json::from_str(&text).unwrap();
+        assert!(back.cost.is_nan());
+        assert_eq!(back.phase, Phase::Falsifying);
+    }
 }
