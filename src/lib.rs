@@ -24,4 +24,5 @@ pub mod rng;
 pub mod sampling;
 pub mod slice;
 pub mod tensor;
+pub mod verify;
 pub mod worker;

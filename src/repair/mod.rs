@@ -828,6 +828,10 @@ pub struct RepairReport {
     pub pac_failure: Option<String>,
     /// The fine-tuning patch.
     pub patch: Option<Patch>,
+    /// Proof status of every property on the repaired network, when the verifier ran
+    /// (the command line and the app run it after the repair).
+    #[serde(default)]
+    pub proofs: Vec<crate::verify::PropertyProof>,
 }
 
 /// A repaired network and its report.
@@ -909,6 +913,7 @@ pub fn measure(
             &held_out.positives,
         )?,
         wall_ms: 0.0,
+        proofs: Vec::new(),
         rounds: 1,
         training_negatives: 0,
         training_positives: 0,

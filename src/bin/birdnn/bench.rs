@@ -105,13 +105,26 @@ struct Row {
     prototype: Option<&'static str>,
 }
 
+/// Seed of every run, and the verifier's time per repaired property (0: no proof tried).
+#[derive(Clone, Copy, Debug)]
+pub struct RunOptions {
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Seconds the verifier may spend on each repaired property.
+    pub verify_timeout: f64,
+}
+
 fn run_one(
     dir: &Path,
     instance: &Instance,
     base: &RepairSettings,
     method: Method,
-    seed: u64,
+    run: RunOptions,
 ) -> Result<RepairReport, String> {
+    let RunOptions {
+        seed,
+        verify_timeout,
+    } = run;
     let (i, j) = instance.net;
     let net: Network =
         formats::load_network(&dir.join(format!("onnx/ACASXU_run2a_{i}_{j}_batch_2000.onnx")))
@@ -176,9 +189,17 @@ fn run_one(
     let mut session =
         RepairSession::new(&net, &properties, data, settings).map_err(|e| e.to_string())?;
     session.run(|_| {}).map_err(|e| e.to_string())?;
-    let outcome = session
+    let mut outcome = session
         .finish(&held_out, &ReportPlan::default())
         .map_err(|e| e.to_string())?;
+    crate::cli::prove_repair(
+        &mut outcome.report,
+        &outcome.network,
+        &properties,
+        verify_timeout,
+        seed,
+    )
+    .map_err(|e| e.to_string())?;
     Ok(outcome.report)
 }
 
@@ -195,9 +216,9 @@ pub fn bench(
     set: InstanceSet,
     methods: &[Method],
     out: Option<&PathBuf>,
-    seed: u64,
     threads: usize,
     base: &RepairSettings,
+    run: RunOptions,
 ) -> Result<(), Box<dyn std::error::Error>> {
     if !dir.join("onnx").is_dir() {
         return Err(format!(
@@ -225,7 +246,7 @@ pub fn bench(
                     };
                     let instance = &all[k];
                     let t = Instant::now();
-                    let outcome = run_one(dir, instance, base, method, seed);
+                    let outcome = run_one(dir, instance, base, method, run);
                     let row = Row {
                         instance: instance.name(),
                         method: method.to_string(),
@@ -269,7 +290,7 @@ pub fn bench(
 
 fn print_table(rows: &[Row]) {
     println!(
-        "{:<26} {:<9} {:>7} {:>7} {:>22} {:>20} {:>5} {:>9} {:>9} {:>9} {:>7}  PAC / note",
+        "{:<26} {:<9} {:>7} {:>7} {:>22} {:>20} {:>5} {:>9} {:>9} {:>9} {:>7} {:>16}  PAC / note",
         "instance",
         "method",
         "repair s",
@@ -280,13 +301,14 @@ fn print_table(rows: &[Row]) {
         "fid held",
         "fid in",
         "fid dom",
-        "changed"
+        "changed",
+        "proof"
     );
     for r in rows {
         match &r.outcome {
             Ok(rep) => {
                 println!(
-                    "{:<26} {:<9} {:>8.2} {:>7.2} {:>22} {:>20} {:>5} {:>8.3}% {:>8.3}% {:>8.3}% {:>7}  {}",
+                    "{:<26} {:<9} {:>8.2} {:>7.2} {:>22} {:>20} {:>5} {:>8.3}% {:>8.3}% {:>8.3}% {:>7} {:>16}  {}",
                     r.instance,
                     r.method,
                     rep.wall_ms / 1000.0,
@@ -298,6 +320,7 @@ fn print_table(rows: &[Row]) {
                     rep.fidelity_inside.percent(),
                     rep.fidelity_domain.percent(),
                     rep.change.parameters_changed,
+                    proof_summary(rep),
                     match (&rep.pac, &rep.pac_failure) {
                         (Some(p), _) => format!("eps {} delta {} on {} samples", p.epsilon, p.delta, p.samples),
                         (None, Some(why)) => format!("no PAC: {why}"),
@@ -316,14 +339,29 @@ fn print_table(rows: &[Row]) {
     }
 }
 
+/// "proved 1.2 s", "violated", "pac", "unknown 93 %" (the first property's; instances have
+/// one), or "-" when the verifier did not run.
+fn proof_summary(rep: &RepairReport) -> String {
+    match rep.proofs.first() {
+        None => "-".into(),
+        Some(p) if p.status == "unknown" || p.status == "pac" => format!(
+            "{} {:.0}% {:.0}s",
+            p.status,
+            100.0 * p.proved_fraction,
+            p.seconds
+        ),
+        Some(p) => format!("{} {:.1}s", p.status, p.seconds),
+    }
+}
+
 fn to_csv(rows: &[Row]) -> String {
     let mut out = String::from(
-        "instance,method,repair_seconds,total_seconds,held_out_before,held_out_after,held_out_total,fresh_before,fresh_after,fresh_total,falsifier_after,fidelity_held_out,fidelity_inside,fidelity_outside,fidelity_domain,parameters_changed,relative_l2,pac_epsilon,pac_delta,pac_samples,note\n",
+        "instance,method,repair_seconds,total_seconds,held_out_before,held_out_after,held_out_total,fresh_before,fresh_after,fresh_total,falsifier_after,fidelity_held_out,fidelity_inside,fidelity_outside,fidelity_domain,parameters_changed,relative_l2,pac_epsilon,pac_delta,pac_samples,proof,proved_fraction,proof_seconds,note\n",
     );
     for r in rows {
         match &r.outcome {
             Ok(rep) => out.push_str(&format!(
-                "\"{}\",{},{:.3},{:.3},{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{},{:.6e},{},{},{},{}\n",
+                "\"{}\",{},{:.3},{:.3},{},{},{},{},{},{},{},{:.6},{:.6},{:.6},{:.6},{},{:.6e},{},{},{},{},{},{},{}\n",
                 r.instance,
                 r.method,
                 rep.wall_ms / 1000.0,
@@ -344,10 +382,13 @@ fn to_csv(rows: &[Row]) -> String {
                 rep.pac.as_ref().map_or(String::new(), |p| p.epsilon.to_string()),
                 rep.pac.as_ref().map_or(String::new(), |p| p.delta.to_string()),
                 rep.pac.as_ref().map_or(String::new(), |p| p.samples.to_string()),
+                rep.proofs.first().map_or(String::new(), |p| p.status.clone()),
+                rep.proofs.first().map_or(String::new(), |p| format!("{:.6}", p.proved_fraction)),
+                rep.proofs.first().map_or(String::new(), |p| format!("{:.3}", p.seconds)),
                 rep.pac_failure.clone().unwrap_or_default().replace(',', ";"),
             )),
             Err(e) => out.push_str(&format!(
-                "\"{}\",{},,{:.3},,,,,,,,,,,,,,,,,{}\n",
+                "\"{}\",{},,{:.3},,,,,,,,,,,,,,,,,,,,{}\n",
                 r.instance,
                 r.method,
                 r.seconds,
@@ -356,4 +397,131 @@ fn to_csv(rows: &[Row]) -> String {
         }
     }
     out
+}
+
+/// Which (network, property) pairs `bench-verify` runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifySet {
+    /// The 36 pairs that violate their property: p2 on the 34 networks N2,1..N5,9 except N3,3
+    /// and N4,2, p7 on N1,9, p8 on N2,9. The verifier must never prove them.
+    Violated,
+    /// Properties 1, 3 and 4 on all 45 networks.
+    Standard,
+}
+
+fn verify_pairs(set: VerifySet) -> Vec<((usize, usize), usize)> {
+    let nets = || (1..=5).flat_map(|i| (1..=9).map(move |j| (i, j)));
+    match set {
+        VerifySet::Violated => {
+            let mut out: Vec<_> = nets()
+                .filter(|&(i, j)| i >= 2 && (i, j) != (3, 3) && (i, j) != (4, 2))
+                .map(|n| (n, 2))
+                .collect();
+            out.push(((1, 9), 7));
+            out.push(((2, 9), 8));
+            out
+        }
+        VerifySet::Standard => [1, 3, 4]
+            .into_iter()
+            .flat_map(|p| nets().map(move |n| (n, p)))
+            .collect(),
+    }
+}
+
+/// Verifies ACAS Xu pairs with the sound verifier and prints one line each plus totals.
+pub fn bench_verify(
+    dir: &Path,
+    set: VerifySet,
+    timeout: f64,
+    threads: usize,
+    out: Option<&PathBuf>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let pairs = verify_pairs(set);
+    let total = pairs.len();
+    let queue = Arc::new(Mutex::new(
+        pairs.into_iter().enumerate().rev().collect::<Vec<_>>(),
+    ));
+    type VerifyRow = (
+        usize,
+        String,
+        Result<(birdnn::verify::Verdict, f64), String>,
+    );
+    let rows: Arc<Mutex<Vec<VerifyRow>>> = Arc::new(Mutex::new(Vec::new()));
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            let (queue, rows) = (Arc::clone(&queue), Arc::clone(&rows));
+            scope.spawn(move || loop {
+                let Some((order, ((i, j), p))) = queue.lock().expect("queue").pop() else {
+                    break;
+                };
+                let name = format!("N{i},{j}/p{p}");
+                let result = (|| -> Result<_, String> {
+                    let net = formats::load_network(
+                        &dir.join(format!("onnx/ACASXU_run2a_{i}_{j}_batch_2000.onnx")),
+                    )
+                    .map_err(|e| e.to_string())?;
+                    let property =
+                        formats::load_property(&dir.join(format!("vnnlib/prop_{p}.vnnlib")))
+                            .map_err(|e| e.to_string())?;
+                    let config = birdnn::verify::VerifyConfig::default();
+                    let mut verdicts =
+                        crate::cli::verify_each(&net, &[property], &config, timeout, |_, _| {})
+                            .map_err(|e| e.to_string())?;
+                    Ok(verdicts.remove(0))
+                })();
+                let mut rows = rows.lock().expect("rows");
+                eprintln!("bench-verify: {}/{total} {name}", rows.len() + 1);
+                rows.push((order, name, result));
+            });
+        }
+    });
+    let mut rows = Arc::try_unwrap(rows)
+        .expect("threads joined")
+        .into_inner()
+        .expect("rows");
+    rows.sort_by_key(|r| r.0);
+    let mut csv = String::from("pair,status,proved_fraction,seconds,boxes\n");
+    let mut counts = std::collections::BTreeMap::<String, (usize, f64, f64)>::new();
+    println!(
+        "{:<12} {:<15} {:>9} {:>8} {:>9}",
+        "pair", "status", "proved", "seconds", "boxes"
+    );
+    for (_, name, result) in &rows {
+        match result {
+            Ok((v, seconds)) => {
+                println!(
+                    "{name:<12} {:<15} {:>8.3}% {seconds:>8.2} {:>9}",
+                    v.status.to_string(),
+                    100.0 * v.proved_fraction,
+                    v.boxes
+                );
+                csv.push_str(&format!(
+                    "{name},{},{:.6},{seconds:.3},{}\n",
+                    v.status, v.proved_fraction, v.boxes
+                ));
+                let c = counts.entry(v.status.to_string()).or_default();
+                c.0 += 1;
+                c.1 += seconds;
+                c.2 = c.2.max(*seconds);
+            }
+            Err(e) => println!("{name:<12} error: {e}"),
+        }
+    }
+    println!();
+    for (status, (n, sum, max)) in &counts {
+        println!(
+            "{status:<15} {n:>3} pairs, mean {:.2} s, max {max:.2} s",
+            sum / *n as f64
+        );
+    }
+    println!(
+        "{} pairs in {:.1} s on {threads} thread(s), timeout {timeout} s per pair",
+        rows.len(),
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(path) = out {
+        std::fs::write(path, csv).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    Ok(())
 }

@@ -12,6 +12,7 @@ use birdnn::repair::{
 use birdnn::rng::SplitMix64;
 use birdnn::sampling::sample_property;
 use birdnn::tensor::Matrix;
+use birdnn::verify::{overall, PropertyProof, Verdict, Verifier, VerifyConfig, VerifyStatus};
 use clap::{Parser, Subcommand};
 use serde_json::json;
 use std::io::{IsTerminal, Write};
@@ -89,6 +90,23 @@ enum Command {
         #[arg(long)]
         hints: Option<PathBuf>,
     },
+    /// Prove the properties with sound bounds and input splitting, or find a counterexample.
+    Verify {
+        /// Network file.
+        net: PathBuf,
+        /// VNN-LIB property files (each gets its own verdict).
+        #[arg(required = true)]
+        properties: Vec<PathBuf>,
+        /// Give up on a property (status unknown) after this many seconds.
+        #[arg(long, default_value_t = 60.0)]
+        timeout: f64,
+        /// Seed of the falsifier that runs before splitting.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Decision rule to use instead of the network's own (argmax or argmin).
+        #[arg(long)]
+        decision: Option<DecisionRule>,
+    },
     /// Repair a network so that it satisfies the properties, and report what changed.
     Repair(RepairArgs),
     /// Repair the ACAS Xu violation instances with each method and print a table.
@@ -115,6 +133,28 @@ enum Command {
         /// Any repair setting, as for `repair` (e.g. --set domain.inner=finetune).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         sets: Vec<String>,
+        /// Seconds the verifier may spend proving each repaired property (0: skip).
+        #[arg(long, default_value_t = 60.0)]
+        verify_timeout: f64,
+    },
+    /// Verify ACAS Xu (network, property) pairs with the sound verifier and print a table.
+    BenchVerify {
+        /// violated (the 36 pairs that violate their property) or standard (properties 1, 3
+        /// and 4 on all 45 networks).
+        #[arg(long, value_enum, default_value = "violated")]
+        pairs: crate::bench::VerifySet,
+        /// Seconds per pair before it is reported unknown.
+        #[arg(long, default_value_t = 60.0)]
+        timeout: f64,
+        /// The ACAS Xu benchmark folder (default: $BIRDNN_ACASXU_DIR or ../shared/acasxu).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Pairs run in parallel (default: the number of cores).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Write the results as CSV too.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Convert a network between ONNX, .nnet and JSON (formats from the extensions).
     Convert {
@@ -180,6 +220,10 @@ struct RepairArgs {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     report: Option<PathBuf>,
+    /// Seconds the verifier may spend on each property of the repaired network (0: do not
+    /// try to prove them).
+    #[arg(long, default_value_t = 60.0)]
+    verify_timeout: f64,
 }
 
 /// Runs the command line program.
@@ -230,6 +274,13 @@ pub fn main() -> ExitCode {
             output,
             decision,
         } => convert(&input, &output, decision),
+        Command::Verify {
+            net,
+            properties,
+            timeout,
+            seed,
+            decision,
+        } => verify(&net, &properties, timeout, seed, decision, cli.json),
         Command::Repair(args) => repair(&args, cli.json),
         Command::Bench {
             instances,
@@ -239,12 +290,10 @@ pub fn main() -> ExitCode {
             seed,
             threads,
             sets,
+            verify_timeout,
         } => {
-            let dir = data
-                .or_else(|| std::env::var_os("BIRDNN_ACASXU_DIR").map(PathBuf::from))
-                .unwrap_or_else(|| PathBuf::from("../shared/acasxu"));
-            let threads = threads
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+            let dir = acasxu_dir(data);
+            let threads = threads_or_cores(threads);
             let base = match apply_settings(RepairSettings::default(), &sets) {
                 Ok(base) => base,
                 Err(e) => {
@@ -257,11 +306,27 @@ pub fn main() -> ExitCode {
                 instances,
                 &methods,
                 out.as_ref(),
-                seed,
                 threads,
                 &base,
+                crate::bench::RunOptions {
+                    seed,
+                    verify_timeout,
+                },
             )
         }
+        Command::BenchVerify {
+            pairs,
+            timeout,
+            data,
+            threads,
+            out,
+        } => crate::bench::bench_verify(
+            &acasxu_dir(data),
+            pairs,
+            timeout,
+            threads_or_cores(threads),
+            out.as_ref(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -412,6 +477,152 @@ impl Progress {
         }
         self.last_quarter = 0;
     }
+}
+
+fn acasxu_dir(data: Option<PathBuf>) -> PathBuf {
+    data.or_else(|| std::env::var_os("BIRDNN_ACASXU_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("../shared/acasxu"))
+}
+
+fn threads_or_cores(threads: Option<usize>) -> usize {
+    threads.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// Runs the verifier on each property in turn, each until it has a verdict or `timeout`
+/// seconds have passed; returns the verdicts with the seconds each took.
+pub(crate) fn verify_each(
+    net: &Network,
+    properties: &[Property],
+    config: &VerifyConfig,
+    timeout: f64,
+    mut on_progress: impl FnMut(usize, &birdnn::verify::VerifyProgress),
+) -> Result<Vec<(Verdict, f64)>, Box<dyn std::error::Error>> {
+    let mut out = Vec::new();
+    for (k, p) in properties.iter().enumerate() {
+        let started = Instant::now();
+        let verifier = Verifier::new(net, std::slice::from_ref(p), config.clone())?;
+        let verdict = verifier
+            .run(|progress| {
+                on_progress(k, progress);
+                started.elapsed().as_secs_f64() < timeout
+            })
+            .remove(0);
+        out.push((verdict, started.elapsed().as_secs_f64()));
+    }
+    Ok(out)
+}
+
+/// Tries to prove every property on a repaired network and records the result in its
+/// report (nothing when `timeout` is 0).
+pub(crate) fn prove_repair(
+    report: &mut RepairReport,
+    repaired: &Network,
+    properties: &[Property],
+    timeout: f64,
+    seed: u64,
+) -> CliResult {
+    if timeout <= 0.0 {
+        return Ok(());
+    }
+    let mut config = VerifyConfig::default();
+    config.falsifier.seed = seed;
+    let pac = report.pac.is_some();
+    report.proofs = verify_each(repaired, properties, &config, timeout, |_, _| {})?
+        .iter()
+        .map(|(v, seconds)| PropertyProof::from_verdict(v, pac, *seconds))
+        .collect();
+    Ok(())
+}
+
+fn verify(
+    net_path: &Path,
+    prop_paths: &[PathBuf],
+    timeout: f64,
+    seed: u64,
+    decision: Option<DecisionRule>,
+    json_output: bool,
+) -> CliResult {
+    if !(timeout.is_finite() && timeout > 0.0) {
+        return Err(
+            format!("--timeout must be a positive number of seconds, not {timeout}").into(),
+        );
+    }
+    let mut net = load_network(net_path)?;
+    if let Some(rule) = decision {
+        net.set_decision(rule);
+    }
+    let properties: Vec<Property> = prop_paths
+        .iter()
+        .map(|p| formats::load_property(p))
+        .collect::<Result<_, _>>()?;
+    let mut config = VerifyConfig::default();
+    config.falsifier.seed = seed;
+    let started = Instant::now();
+    let mut progress = Progress::new();
+    let count = properties.len();
+    let timed = verify_each(&net, &properties, &config, timeout, |k, p| {
+        progress.report(
+            &format!("property {}/{count} ({})", k + 1, p.stage),
+            (p.proved_fraction * 1000.0) as usize,
+            1000,
+            &format!("‰ proved, {} boxes", p.boxes),
+        );
+    })?;
+    progress.finish();
+    let seconds = started.elapsed().as_secs_f64();
+    let verdicts: Vec<Verdict> = timed.iter().map(|(v, _)| v.clone()).collect();
+    let status = overall(&verdicts);
+    let proved_fraction =
+        verdicts.iter().map(|v| v.proved_fraction).sum::<f64>() / verdicts.len().max(1) as f64;
+    let first_counterexample = verdicts.iter().find_map(|v| v.counterexample.clone());
+    if json_output {
+        let per_property: Vec<_> = timed
+            .iter()
+            .map(|(v, seconds)| {
+                json!({
+                    "property": v.property,
+                    "status": v.status,
+                    "proved_fraction": v.proved_fraction,
+                    "boxes": v.boxes,
+                    "seconds": seconds,
+                    "counterexample": v.counterexample,
+                })
+            })
+            .collect();
+        let mut out = json!({
+            "network": net.meta().name,
+            "status": status,
+            "proved_fraction": proved_fraction,
+            "seconds": seconds,
+            "properties": per_property,
+        });
+        if let Some(c) = first_counterexample {
+            out["counterexample"] = json!(c);
+        }
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!("verification of {} ({:.2} s)", net.meta().name, seconds);
+    for (v, seconds) in &timed {
+        print!("{seconds:>7.2} s ");
+        match (&v.status, &v.counterexample) {
+            (VerifyStatus::Counterexample, Some(c)) => println!(
+                "  {:<28} counterexample: input {:?} -> output {:?}",
+                v.property, c.input, c.output
+            ),
+            (VerifyStatus::Proved, _) => {
+                println!("  {:<28} proved ({} boxes)", v.property, v.boxes)
+            }
+            _ => println!(
+                "  {:<28} unknown: {:.3} % of the region proved ({} boxes)",
+                v.property,
+                100.0 * v.proved_fraction,
+                v.boxes
+            ),
+        }
+    }
+    println!("status: {status}");
+    Ok(())
 }
 
 fn check(
@@ -716,8 +927,18 @@ fn repair(args: &RepairArgs, json_output: bool) -> CliResult {
         );
     })?;
     progress.finish();
-    let outcome = session.finish(&held_out, &ReportPlan::default())?;
+    let mut outcome = session.finish(&held_out, &ReportPlan::default())?;
     formats::save_network(&args.out, &outcome.network)?;
+    if args.verify_timeout > 0.0 {
+        eprintln!("trying to prove the properties on the repaired network...");
+    }
+    prove_repair(
+        &mut outcome.report,
+        &outcome.network,
+        &properties,
+        args.verify_timeout,
+        args.seed,
+    )?;
     if let Some(path) = &args.report {
         std::fs::write(path, serde_json::to_string_pretty(&outcome.report)?)
             .map_err(|e| format!("{}: {e}", path.display()))?;
@@ -782,5 +1003,18 @@ fn print_report(r: &RepairReport, net: &Network) {
     }
     if let Some(why) = &r.pac_failure {
         println!("  PAC: none - {why}");
+    }
+    for p in &r.proofs {
+        let detail = match p.status.as_str() {
+            "proved" => String::new(),
+            "violated" => " (counterexample found)".into(),
+            _ => format!(" ({:.2} % of the region proved)", 100.0 * p.proved_fraction),
+        };
+        println!(
+            "  {:<29} {}{detail}, {:.2} s",
+            format!("proof of {}", p.property),
+            p.status,
+            p.seconds
+        );
     }
 }

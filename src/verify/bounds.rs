@@ -1,0 +1,632 @@
+//! Sound bounds on a network's values over an input box: interval bound propagation, then
+//! symbolic linear bounds by back-substitution (DeepPoly / CROWN), for every activation.
+//!
+//! Soundness is meant for the network *as birdnn computes it*, in `f32`: every dense layer's
+//! rounding is an additive error term bounded by the standard recursive-summation bound
+//! `gamma(n) * sum |w_i x_i|` (`gamma(n) = n u / (1 - n u)`, `u = 2^-24`), doubled; every
+//! transcendental activation gets 8 ulps of slack (libm's are within 1-2). The bounds
+//! themselves are computed in `f64`, whose own rounding (relative `2^-53` per operation) is
+//! far below those terms; a relative margin of `1e-9` of the magnitudes involved absorbs it
+//! with room to spare.
+
+use crate::network::{Activation, Network};
+
+/// Unit roundoff of `f32`.
+const F32_UNIT: f64 = 5.960_464_477_539_063e-8;
+/// Relative margin for the verifier's own `f64` rounding.
+const F64_MARGIN: f64 = 1e-9;
+
+/// Lower and upper bounds of a vector of values.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Interval {
+    /// Lower bounds.
+    pub lower: Vec<f64>,
+    /// Upper bounds.
+    pub upper: Vec<f64>,
+}
+
+impl Interval {
+    /// The box `[lower, upper]`.
+    pub fn new(lower: Vec<f64>, upper: Vec<f64>) -> Self {
+        Interval { lower, upper }
+    }
+
+    /// Number of values.
+    pub fn len(&self) -> usize {
+        self.lower.len()
+    }
+
+    /// True when it bounds no value.
+    pub fn is_empty(&self) -> bool {
+        self.lower.is_empty()
+    }
+
+    /// Whether every value lies within its bounds.
+    pub fn contains(&self, values: &[f32]) -> bool {
+        values
+            .iter()
+            .zip(self.lower.iter().zip(&self.upper))
+            .all(|(&v, (&l, &u))| l <= v as f64 && v as f64 <= u)
+    }
+
+    /// Largest width.
+    pub fn max_width(&self) -> f64 {
+        self.lower
+            .iter()
+            .zip(&self.upper)
+            .map(|(l, u)| u - l)
+            .fold(0.0, f64::max)
+    }
+}
+
+/// How bounds are computed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BoundMethod {
+    /// Interval bound propagation: fast, loose.
+    Interval,
+    /// Symbolic linear bounds (back-substitution to the input), intersected with intervals.
+    Symbolic,
+}
+
+/// Linear bounds `a_l * z + b_l <= act(z) <= a_u * z + b_u` for `z` in a neuron's range.
+#[derive(Clone, Copy, Debug)]
+struct Relaxation {
+    lower_slope: f64,
+    lower_offset: f64,
+    upper_slope: f64,
+    upper_offset: f64,
+}
+
+/// A network's layers in `f64`, ready for bound propagation.
+#[derive(Clone, Debug)]
+pub struct BoundNetwork {
+    layers: Vec<Layer64>,
+    inputs: usize,
+}
+
+#[derive(Clone, Debug)]
+struct Layer64 {
+    inputs: usize,
+    outputs: usize,
+    /// `inputs x outputs`, row-major, as [`crate::network::DenseLayer`].
+    weights: Vec<f64>,
+    bias: Vec<f64>,
+    activation: Activation,
+}
+
+/// Bounds of every layer for one input box.
+#[derive(Clone, Debug)]
+pub struct LayerBounds {
+    /// Pre-activation bounds of every layer (of the values `f32` arithmetic produces).
+    pub pre: Vec<Interval>,
+    /// Bound on the `f32` rounding error of every layer's affine map, per neuron.
+    errors: Vec<Vec<f64>>,
+    relaxations: Vec<Vec<Relaxation>>,
+    /// Post-activation bounds of every layer; the last is the output.
+    pub post: Vec<Interval>,
+}
+
+/// A linear function of the outputs, `coefficients . y - rhs`, bounded below over a box.
+#[derive(Clone, Debug, Default)]
+pub struct LinearLowerBound {
+    /// The bound: the function is at least this everywhere in the box.
+    pub value: f64,
+    /// Coefficients of the linear lower bound in terms of the inputs: the bound is reached at
+    /// the box corner these point away from, and they say which inputs matter most.
+    pub input_coefficients: Vec<f64>,
+}
+
+/// Dot product with four running sums (the order does not matter here: the `f64` margin
+/// covers any summation order).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut sums = [0.0f64; 4];
+    let (a4, a_rest) = a.split_at(a.len() / 4 * 4);
+    let (b4, b_rest) = b.split_at(a4.len());
+    for (x, y) in a4.chunks_exact(4).zip(b4.chunks_exact(4)) {
+        for k in 0..4 {
+            sums[k] += x[k] * y[k];
+        }
+    }
+    let mut total = (sums[0] + sums[1]) + (sums[2] + sums[3]);
+    for (x, y) in a_rest.iter().zip(b_rest) {
+        total += x * y;
+    }
+    total
+}
+
+fn gamma(n: usize) -> f64 {
+    let nu = n as f64 * F32_UNIT;
+    nu / (1.0 - nu)
+}
+
+/// Value of an activation in `f64` (monotone activations only need it at the ends).
+fn act64(act: Activation, x: f64) -> f64 {
+    match act {
+        Activation::Identity => x,
+        Activation::Relu => x.max(0.0),
+        Activation::LeakyRelu { alpha } => {
+            if x > 0.0 {
+                x
+            } else {
+                alpha as f64 * x
+            }
+        }
+        Activation::Tanh => libm::tanh(x),
+        Activation::Sigmoid => {
+            if x >= 0.0 {
+                1.0 / (1.0 + libm::exp(-x))
+            } else {
+                let e = libm::exp(x);
+                e / (1.0 + e)
+            }
+        }
+        Activation::Elu { alpha } => {
+            if x > 0.0 {
+                x
+            } else {
+                alpha as f64 * libm::expm1(x)
+            }
+        }
+    }
+}
+
+/// Derivative (a subgradient at kinks: the right-hand one).
+fn deriv64(act: Activation, x: f64) -> f64 {
+    match act {
+        Activation::Identity => 1.0,
+        Activation::Relu => {
+            if x >= 0.0 {
+                1.0
+            } else {
+                0.0
+            }
+        }
+        Activation::LeakyRelu { alpha } => {
+            if x >= 0.0 {
+                1.0
+            } else {
+                alpha as f64
+            }
+        }
+        Activation::Tanh => {
+            let t = libm::tanh(x);
+            1.0 - t * t
+        }
+        Activation::Sigmoid => {
+            let s = act64(Activation::Sigmoid, x);
+            s * (1.0 - s)
+        }
+        Activation::Elu { alpha } => {
+            if x >= 0.0 {
+                1.0
+            } else {
+                alpha as f64 * libm::exp(x)
+            }
+        }
+    }
+}
+
+/// Bound on the error of birdnn's `f32` activation at values of magnitude up to `magnitude`.
+fn act_error(act: Activation, magnitude: f64) -> f64 {
+    match act {
+        Activation::Identity | Activation::Relu => 0.0,
+        Activation::LeakyRelu { .. } => F32_UNIT * magnitude,
+        Activation::Tanh | Activation::Sigmoid | Activation::Elu { .. } => {
+            8.0 * F32_UNIT * magnitude + f64::from(f32::MIN_POSITIVE)
+        }
+    }
+}
+
+enum Shape {
+    Linear,
+    Convex,
+    Concave,
+    /// Increasing, convex below 0 and concave above (tanh, sigmoid).
+    SShaped,
+    /// Only increasing (ELU with alpha > 1, leaky ReLU with a negative slope... ).
+    Monotone,
+}
+
+fn shape(act: Activation) -> Shape {
+    match act {
+        Activation::Identity => Shape::Linear,
+        Activation::Relu => Shape::Convex,
+        Activation::LeakyRelu { alpha } if alpha <= 1.0 => Shape::Convex,
+        Activation::LeakyRelu { .. } => Shape::Concave,
+        Activation::Elu { alpha } if (0.0..=1.0).contains(&alpha) => Shape::Convex,
+        Activation::Elu { .. } => Shape::Monotone,
+        Activation::Tanh | Activation::Sigmoid => Shape::SShaped,
+    }
+}
+
+/// Linear relaxation of `act` on `[l, u]`, widened by the activation's rounding error.
+fn relax(act: Activation, l: f64, u: f64) -> Relaxation {
+    let (fl, fu) = (act64(act, l), act64(act, u));
+    let err = act_error(act, fl.abs().max(fu.abs()).max(l.abs()).max(u.abs()));
+    let constant = |lo: f64, hi: f64| Relaxation {
+        lower_slope: 0.0,
+        lower_offset: lo - err,
+        upper_slope: 0.0,
+        upper_offset: hi + err,
+    };
+    let line = |slope: f64, x: f64, y: f64| (slope, y - slope * x);
+    let width = u - l;
+    if width.is_nan() || width <= 1e-12 {
+        // A (near) point: the values are within the activation's range there.
+        return match shape(act) {
+            Shape::Linear => Relaxation {
+                lower_slope: 1.0,
+                lower_offset: 0.0,
+                upper_slope: 1.0,
+                upper_offset: 0.0,
+            },
+            _ => constant(fl.min(fu), fl.max(fu)),
+        };
+    }
+    let chord = (fu - fl) / width;
+    let mid = 0.5 * (l + u);
+    let (lower, upper) = match shape(act) {
+        Shape::Linear => ((1.0, 0.0), (1.0, 0.0)),
+        Shape::Convex => {
+            // Any tangent lies below a convex function; the chord above it.
+            let tangent = line(deriv64(act, mid), mid, act64(act, mid));
+            (tangent, line(chord, l, fl))
+        }
+        Shape::Concave => {
+            let tangent = line(deriv64(act, mid), mid, act64(act, mid));
+            (line(chord, l, fl), tangent)
+        }
+        Shape::SShaped => {
+            // DeepPoly's relaxation: the derivative is unimodal with its peak at 0, so on
+            // [l, u] it is at least min(f'(l), f'(u)).
+            let flat = deriv64(act, l).min(deriv64(act, u));
+            if l >= 0.0 {
+                (line(chord, l, fl), line(flat, u, fu))
+            } else if u <= 0.0 {
+                (line(flat, l, fl), line(chord, u, fu))
+            } else {
+                (line(flat, l, fl), line(flat, u, fu))
+            }
+        }
+        Shape::Monotone => ((0.0, fl), (0.0, fu)),
+    };
+    Relaxation {
+        lower_slope: lower.0,
+        lower_offset: lower.1 - err,
+        upper_slope: upper.0,
+        upper_offset: upper.1 + err,
+    }
+}
+
+/// Range of `act` on `[l, u]`, widened by its rounding error.
+fn act_range(act: Activation, l: f64, u: f64) -> (f64, f64) {
+    let (fl, fu) = (act64(act, l), act64(act, u));
+    let (mut lo, mut hi) = (fl.min(fu), fl.max(fu));
+    if let Shape::Convex = shape(act) {
+        // A convex activation with a negative slope somewhere has its minimum inside.
+        if l < 0.0 && u > 0.0 {
+            lo = lo.min(act64(act, 0.0));
+        }
+    }
+    if let Shape::Concave = shape(act) {
+        if l < 0.0 && u > 0.0 {
+            hi = hi.max(act64(act, 0.0));
+        }
+    }
+    let err = act_error(act, lo.abs().max(hi.abs()).max(l.abs()).max(u.abs()));
+    (lo - err, hi + err)
+}
+
+impl BoundNetwork {
+    /// Copies the network's parameters to `f64`.
+    pub fn new(net: &Network) -> Self {
+        BoundNetwork {
+            inputs: net.input_size(),
+            layers: net
+                .layers()
+                .iter()
+                .map(|l| Layer64 {
+                    inputs: l.inputs(),
+                    outputs: l.outputs(),
+                    weights: l.weights().iter().map(|&w| w as f64).collect(),
+                    bias: l.bias().iter().map(|&b| b as f64).collect(),
+                    activation: l.activation(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Input width.
+    pub fn inputs(&self) -> usize {
+        self.inputs
+    }
+
+    /// Interval image of a dense layer, with the `f32` rounding error of each neuron.
+    fn affine_interval(layer: &Layer64, x: &Interval) -> (Interval, Vec<f64>) {
+        let n = layer.outputs;
+        let mut lower = layer.bias.clone();
+        let mut upper = layer.bias.clone();
+        let mut magnitude: Vec<f64> = layer.bias.iter().map(|b| b.abs()).collect();
+        for i in 0..layer.inputs {
+            let (xl, xu) = (x.lower[i], x.upper[i]);
+            let xm = xl.abs().max(xu.abs());
+            let row = &layer.weights[i * n..(i + 1) * n];
+            for o in 0..n {
+                let w = row[o];
+                if w >= 0.0 {
+                    lower[o] += w * xl;
+                    upper[o] += w * xu;
+                } else {
+                    lower[o] += w * xu;
+                    upper[o] += w * xl;
+                }
+                magnitude[o] += w.abs() * xm;
+            }
+        }
+        let g = 2.0 * gamma(layer.inputs + 2);
+        let errors: Vec<f64> = magnitude.iter().map(|m| g * m).collect();
+        for o in 0..n {
+            let pad = errors[o] + F64_MARGIN * magnitude[o];
+            lower[o] -= pad;
+            upper[o] += pad;
+        }
+        (Interval::new(lower, upper), errors)
+    }
+
+    /// Bounds of every layer over the box `input`.
+    pub fn layer_bounds(&self, input: &Interval, method: BoundMethod) -> LayerBounds {
+        let mut bounds = LayerBounds {
+            pre: Vec::with_capacity(self.layers.len()),
+            errors: Vec::with_capacity(self.layers.len()),
+            relaxations: Vec::with_capacity(self.layers.len()),
+            post: Vec::with_capacity(self.layers.len()),
+        };
+        for (k, layer) in self.layers.iter().enumerate() {
+            let previous = if k == 0 { input } else { &bounds.post[k - 1] };
+            let (mut pre, errors) = Self::affine_interval(layer, previous);
+            bounds.errors.push(errors);
+            if method == BoundMethod::Symbolic && k > 0 {
+                // Only neurons that intervals leave undecided need symbolic bounds when the
+                // activation is piecewise linear: elsewhere its relaxation is exact anyway.
+                let rows: Vec<usize> = (0..layer.outputs)
+                    .filter(|&o| match layer.activation {
+                        Activation::Identity => k + 1 < self.layers.len(),
+                        Activation::Relu | Activation::LeakyRelu { .. } => {
+                            pre.lower[o] < 0.0 && pre.upper[o] > 0.0
+                        }
+                        _ => true,
+                    })
+                    .collect();
+                if !rows.is_empty() {
+                    let mut spec = vec![0.0; rows.len() * layer.outputs];
+                    for (r, &o) in rows.iter().enumerate() {
+                        spec[r * layer.outputs + o] = 1.0;
+                    }
+                    let lower = self.back_substitute(&bounds, input, k, &spec, rows.len(), false);
+                    let mut negated = spec.clone();
+                    negated.iter_mut().for_each(|v| *v = -*v);
+                    let upper =
+                        self.back_substitute(&bounds, input, k, &negated, rows.len(), false);
+                    for (r, &o) in rows.iter().enumerate() {
+                        pre.lower[o] = pre.lower[o].max(lower[r].value);
+                        pre.upper[o] = pre.upper[o].min(-upper[r].value);
+                    }
+                }
+            }
+            let act = layer.activation;
+            let relaxations: Vec<Relaxation> = (0..layer.outputs)
+                .map(|o| relax(act, pre.lower[o], pre.upper[o]))
+                .collect();
+            let (lo, hi): (Vec<f64>, Vec<f64>) = (0..layer.outputs)
+                .map(|o| act_range(act, pre.lower[o], pre.upper[o]))
+                .unzip();
+            bounds.pre.push(pre);
+            bounds.relaxations.push(relaxations);
+            bounds.post.push(Interval::new(lo, hi));
+        }
+        bounds
+    }
+
+    /// Lower bounds over the box of `rows` linear functions of layer `k`'s pre-activation
+    /// values (`spec`: `rows x width(k)`, row-major), by back-substitution to the input.
+    /// With `through_activation`, the functions are of layer `k`'s *post*-activation values.
+    fn back_substitute(
+        &self,
+        bounds: &LayerBounds,
+        input: &Interval,
+        k: usize,
+        spec: &[f64],
+        rows: usize,
+        through_activation: bool,
+    ) -> Vec<LinearLowerBound> {
+        let mut lambda = spec.to_vec();
+        let mut constant = vec![0.0f64; rows];
+        let mut magnitude = vec![0.0f64; rows];
+        if through_activation {
+            Self::relax_into(
+                &mut lambda,
+                &mut constant,
+                &mut magnitude,
+                &bounds.relaxations[k],
+                rows,
+            );
+        }
+        let mut j = k;
+        loop {
+            let layer = &self.layers[j];
+            let (n_in, n_out) = (layer.inputs, layer.outputs);
+            // z_j = a_{j-1} W + b + delta, |delta| <= errors[j].
+            for r in 0..rows {
+                let lam = &lambda[r * n_out..(r + 1) * n_out];
+                let mut c = 0.0;
+                let mut m = 0.0;
+                for ((&l, &b), &e) in lam.iter().zip(&layer.bias).zip(&bounds.errors[j]) {
+                    c += l * b - l.abs() * e;
+                    m += (l * b).abs() + l.abs() * e;
+                }
+                constant[r] += c;
+                magnitude[r] += m;
+            }
+            let mut next = vec![0.0f64; rows * n_in];
+            for r in 0..rows {
+                let lam = &lambda[r * n_out..(r + 1) * n_out];
+                let out = &mut next[r * n_in..(r + 1) * n_in];
+                for (i, slot) in out.iter_mut().enumerate() {
+                    *slot = dot(lam, &layer.weights[i * n_out..(i + 1) * n_out]);
+                }
+            }
+            lambda = next;
+            if j == 0 {
+                break;
+            }
+            j -= 1;
+            Self::relax_into(
+                &mut lambda,
+                &mut constant,
+                &mut magnitude,
+                &bounds.relaxations[j],
+                rows,
+            );
+        }
+        // Concretise over the input box: each coefficient takes its worst corner.
+        (0..rows)
+            .map(|r| {
+                let a = &lambda[r * self.inputs..(r + 1) * self.inputs];
+                let mut value = constant[r];
+                let mut m = magnitude[r] + constant[r].abs();
+                for (i, &ai) in a.iter().enumerate() {
+                    let x = if ai >= 0.0 {
+                        input.lower[i]
+                    } else {
+                        input.upper[i]
+                    };
+                    value += ai * x;
+                    m += (ai * x).abs();
+                }
+                LinearLowerBound {
+                    value: value - F64_MARGIN * m,
+                    input_coefficients: a.to_vec(),
+                }
+            })
+            .collect()
+    }
+
+    /// Replaces coefficients on post-activation values by coefficients on pre-activation
+    /// values, choosing each neuron's lower or upper relaxation by the coefficient's sign.
+    fn relax_into(
+        lambda: &mut [f64],
+        constant: &mut [f64],
+        magnitude: &mut [f64],
+        relaxations: &[Relaxation],
+        rows: usize,
+    ) {
+        let n = relaxations.len();
+        for r in 0..rows {
+            for (i, rel) in relaxations.iter().enumerate() {
+                let a = lambda[r * n + i];
+                if a == 0.0 {
+                    continue;
+                }
+                let (slope, offset) = if a >= 0.0 {
+                    (rel.lower_slope, rel.lower_offset)
+                } else {
+                    (rel.upper_slope, rel.upper_offset)
+                };
+                lambda[r * n + i] = a * slope;
+                constant[r] += a * offset;
+                magnitude[r] += (a * offset).abs();
+            }
+        }
+    }
+
+    /// Lower bounds of linear functions of the outputs (`coefficients[r] . y - rhs[r]`) over
+    /// the box, given the box's layer bounds.
+    pub fn lower_bounds_of_outputs(
+        &self,
+        bounds: &LayerBounds,
+        input: &Interval,
+        coefficients: &[Vec<f64>],
+        rhs: &[f64],
+        method: BoundMethod,
+    ) -> Vec<LinearLowerBound> {
+        let last = self.layers.len() - 1;
+        let out = &bounds.post[last];
+        match method {
+            BoundMethod::Interval => coefficients
+                .iter()
+                .zip(rhs)
+                .map(|(c, &b)| {
+                    let mut value = -b;
+                    let mut m = b.abs();
+                    for (i, &ci) in c.iter().enumerate() {
+                        let y = if ci >= 0.0 {
+                            out.lower[i]
+                        } else {
+                            out.upper[i]
+                        };
+                        value += ci * y;
+                        m += (ci * y).abs();
+                    }
+                    LinearLowerBound {
+                        value: value - F64_MARGIN * m,
+                        input_coefficients: vec![0.0; self.inputs],
+                    }
+                })
+                .collect(),
+            BoundMethod::Symbolic => {
+                let width = self.layers[last].outputs;
+                let mut spec = vec![0.0; coefficients.len() * width];
+                for (r, c) in coefficients.iter().enumerate() {
+                    spec[r * width..(r + 1) * width].copy_from_slice(c);
+                }
+                let symbolic =
+                    self.back_substitute(bounds, input, last, &spec, coefficients.len(), true);
+                let interval = self.lower_bounds_of_outputs(
+                    bounds,
+                    input,
+                    coefficients,
+                    rhs,
+                    BoundMethod::Interval,
+                );
+                symbolic
+                    .into_iter()
+                    .zip(interval)
+                    .zip(rhs)
+                    .map(|((mut s, i), &b)| {
+                        s.value -= b * (1.0 + F64_MARGIN.copysign(b));
+                        if i.value > s.value {
+                            s.value = i.value;
+                        }
+                        s
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// Bounds of every output over the box.
+    pub fn output_bounds(&self, input: &Interval, method: BoundMethod) -> Interval {
+        let bounds = self.layer_bounds(input, method);
+        let last = bounds.post.len() - 1;
+        let width = bounds.post[last].len();
+        let mut lower = bounds.post[last].lower.clone();
+        let mut upper = bounds.post[last].upper.clone();
+        if method == BoundMethod::Symbolic {
+            let unit = |o: usize, sign: f64| {
+                let mut c = vec![0.0; width];
+                c[o] = sign;
+                c
+            };
+            let up: Vec<Vec<f64>> = (0..width).map(|o| unit(o, 1.0)).collect();
+            let down: Vec<Vec<f64>> = (0..width).map(|o| unit(o, -1.0)).collect();
+            let zeros = vec![0.0; width];
+            let lo = self.lower_bounds_of_outputs(&bounds, input, &up, &zeros, method);
+            let hi = self.lower_bounds_of_outputs(&bounds, input, &down, &zeros, method);
+            for o in 0..width {
+                lower[o] = lower[o].max(lo[o].value);
+                upper[o] = upper[o].min(-hi[o].value);
+            }
+        }
+        Interval::new(lower, upper)
+    }
+}

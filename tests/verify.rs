@@ -1,0 +1,182 @@
+//! The verifier's bounds are sound (every sampled value lies inside them, for every
+//! activation), tighten as boxes shrink, and its verdicts agree with what sampling and the
+//! falsifier can see on small networks.
+
+use birdnn::network::{Activation, Network};
+use birdnn::property::{InputBox, LinearConstraint, Property, UnsafeRegion};
+use birdnn::rng::SplitMix64;
+use birdnn::sampling::sample_box;
+use birdnn::verify::bounds::{BoundMethod, BoundNetwork, Interval};
+use birdnn::verify::{Verifier, VerifyConfig, VerifyStatus};
+
+fn activations() -> Vec<Activation> {
+    let mut all = Activation::ALL.to_vec();
+    all.push(Activation::LeakyRelu { alpha: 1.5 });
+    all.push(Activation::Elu { alpha: 2.0 });
+    all
+}
+
+/// A random box inside [-2, 2]^n, some of them very thin, some a point in one dimension.
+fn random_box(rng: &mut SplitMix64, n: usize) -> InputBox {
+    let mut lower = Vec::new();
+    let mut upper = Vec::new();
+    for _ in 0..n {
+        let centre = 4.0 * rng.next_f64() - 2.0;
+        let half = match rng.next_u64() % 4 {
+            0 => 0.0,
+            1 => 1e-4 * rng.next_f64(),
+            _ => rng.next_f64(),
+        };
+        lower.push(centre - half);
+        upper.push(centre + half);
+    }
+    InputBox::new(lower, upper).unwrap()
+}
+
+fn interval_of(b: &InputBox) -> Interval {
+    Interval::new(b.lower.clone(), b.upper.clone())
+}
+
+#[test]
+fn every_sampled_value_lies_within_the_bounds_for_every_activation() {
+    let mut rng = SplitMix64::new(42);
+    for act in activations() {
+        for seed in 0..6 {
+            let net = Network::random(&[3, 12, 12, 4], act, seed).unwrap();
+            let bound_net = BoundNetwork::new(&net);
+            for _ in 0..20 {
+                let b = random_box(&mut rng, 3);
+                let mut x = sample_box(&mut rng, &b, 300);
+                // The corners too: extremes often sit there.
+                for corner in 0..8u32 {
+                    let c: Vec<f32> = (0..3)
+                        .map(|i| {
+                            if corner >> i & 1 == 1 {
+                                b.upper[i] as f32
+                            } else {
+                                b.lower[i] as f32
+                            }
+                        })
+                        .filter(|_| true)
+                        .collect();
+                    if b.contains(&c) {
+                        x.push_row(&c).unwrap();
+                    }
+                }
+                let trace = net.forward_trace(&x).unwrap();
+                for method in [BoundMethod::Interval, BoundMethod::Symbolic] {
+                    let layers = bound_net.layer_bounds(&interval_of(&b), method);
+                    for (k, pre) in layers.pre.iter().enumerate() {
+                        for r in 0..x.rows() {
+                            assert!(
+                                pre.contains(trace.pre[k].row(r)),
+                                "{act} {method:?} layer {k}: {:?} outside {:?}",
+                                trace.pre[k].row(r),
+                                pre
+                            );
+                            assert!(layers.post[k].contains(trace.post[k + 1].row(r)));
+                        }
+                    }
+                    let out = bound_net.output_bounds(&interval_of(&b), method);
+                    for y in trace.output().iter_rows() {
+                        assert!(out.contains(y), "{act} {method:?}: {y:?} outside {out:?}");
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn bounds_tighten_as_boxes_shrink_and_symbolic_beats_intervals() {
+    let mut rng = SplitMix64::new(7);
+    for act in activations() {
+        let net = Network::random(&[4, 16, 16, 3], act, 3).unwrap();
+        let bound_net = BoundNetwork::new(&net);
+        let centre: Vec<f64> = (0..4).map(|_| rng.next_f64() - 0.5).collect();
+        let mut widths = Vec::new();
+        for radius in [0.5, 0.05, 0.005, 0.0] {
+            let b = Interval::new(
+                centre.iter().map(|c| c - radius).collect(),
+                centre.iter().map(|c| c + radius).collect(),
+            );
+            let interval = bound_net.output_bounds(&b, BoundMethod::Interval);
+            let symbolic = bound_net.output_bounds(&b, BoundMethod::Symbolic);
+            for o in 0..3 {
+                assert!(symbolic.lower[o] >= interval.lower[o] - 1e-12, "{act}");
+                assert!(symbolic.upper[o] <= interval.upper[o] + 1e-12, "{act}");
+            }
+            widths.push(symbolic.max_width());
+        }
+        assert!(
+            widths[1] < 0.3 * widths[0] && widths[2] < 0.3 * widths[1],
+            "{act}: {widths:?}"
+        );
+        assert!(
+            widths[3] < 1e-4,
+            "{act}: a point's bounds are nearly exact: {widths:?}"
+        );
+    }
+}
+
+/// "Output 0 must stay below `limit` on the box": unsafe when y0 >= limit.
+fn upper_limit(b: InputBox, limit: f64) -> Property {
+    Property {
+        name: format!("y0-below-{limit}"),
+        num_inputs: b.dims(),
+        num_outputs: 2,
+        input_boxes: vec![b],
+        unsafe_region: UnsafeRegion {
+            disjuncts: vec![vec![LinearConstraint {
+                coefficients: vec![-1.0, 0.0],
+                rhs: -limit,
+            }]],
+        },
+    }
+}
+
+#[test]
+fn verdicts_match_the_true_maximum_for_every_activation() {
+    for act in activations() {
+        let net = Network::random(&[2, 10, 10, 2], act, 11).unwrap();
+        let b = InputBox::new(vec![-1.0, -1.0], vec![1.0, 1.0]).unwrap();
+        // The largest y0 on a fine grid: a limit just above it holds (and is proved), one
+        // clearly below it is violated (and a counterexample is found and re-checked).
+        let mut max = f64::NEG_INFINITY;
+        for i in 0..=200 {
+            for j in 0..=200 {
+                let x = [i as f32 / 100.0 - 1.0, j as f32 / 100.0 - 1.0];
+                max = max.max(net.forward_one(&x).unwrap()[0] as f64);
+            }
+        }
+        let spread = bound_spread(&net, &b);
+        let holds = upper_limit(b.clone(), max + 0.05 * spread);
+        let config = VerifyConfig {
+            max_boxes: 200_000,
+            ..Default::default()
+        };
+        let verdicts = Verifier::new(&net, &[holds], config.clone())
+            .unwrap()
+            .run(|_| true);
+        assert_eq!(
+            verdicts[0].status,
+            VerifyStatus::Proved,
+            "{act}: {verdicts:?}"
+        );
+        assert_eq!(verdicts[0].proved_fraction, 1.0);
+
+        let broken = upper_limit(b, max - 0.05 * spread);
+        let verdicts = Verifier::new(&net, std::slice::from_ref(&broken), config)
+            .unwrap()
+            .run(|_| true);
+        assert_eq!(verdicts[0].status, VerifyStatus::Counterexample, "{act}");
+        let c = verdicts[0].counterexample.as_ref().unwrap();
+        assert!(broken.is_negative(&c.input, &net.forward_one(&c.input).unwrap()));
+        assert_eq!(c.output, net.forward_one(&c.input).unwrap());
+    }
+}
+
+fn bound_spread(net: &Network, b: &InputBox) -> f64 {
+    let out = BoundNetwork::new(net).output_bounds(&interval_of(b), BoundMethod::Symbolic);
+    out.upper[0] - out.lower[0]
+}
