@@ -13,6 +13,7 @@ use crate::network::{DecisionRule, NetworkMeta};
 use crate::property::{InputBox, Property, UnsafeRegion};
 use crate::repair::{RepairProgress, RepairReport, RepairSettings};
 use crate::slice::{MapRows, SliceView};
+use crate::verify::{Verdict, VerifyProgress};
 use serde::{Deserialize, Serialize};
 
 /// Chosen by the app for each piece of work; answers carry it back.
@@ -104,6 +105,17 @@ pub enum Request {
         samples: usize,
         /// Seed of the samples and the falsifier.
         seed: u64,
+    },
+    /// Try to prove properties with sound bounds and input splitting (one verdict each).
+    Verify {
+        /// Job.
+        job: JobId,
+        /// Slot of the network.
+        network: NetworkId,
+        /// The properties, verified one after the other.
+        properties: Vec<PropertyId>,
+        /// Boxes examined per property at most before it is reported unknown.
+        max_boxes: usize,
     },
     /// Repair a network against properties; the result goes to a new slot and the original
     /// stays untouched (a cancelled repair leaves no trace).
@@ -201,6 +213,15 @@ pub enum Response {
         /// Whether the check is finished.
         done: bool,
     },
+    /// Progress of a verification, with the verdicts finished since the last message.
+    VerifyProgress {
+        /// Job.
+        job: JobId,
+        /// The verifier's progress on the property it is working on.
+        progress: VerifyProgress,
+        /// Newly finished verdicts, with the property slot each is about.
+        verdicts: Vec<(PropertyId, Verdict)>,
+    },
     /// Progress of a repair.
     RepairProgress {
         /// Job.
@@ -265,6 +286,7 @@ impl Request {
             | Request::SetDecisionRule { job, .. }
             | Request::DecisionMap { job, .. }
             | Request::Check { job, .. }
+            | Request::Verify { job, .. }
             | Request::Repair { job, .. }
             | Request::Export { job, .. }
             | Request::Probe { job, .. } => Some(*job),
@@ -285,6 +307,7 @@ impl Response {
             | Response::DecisionRuleSet { job, .. }
             | Response::MapRows { job, .. }
             | Response::CheckProgress { job, .. }
+            | Response::VerifyProgress { job, .. }
             | Response::RepairProgress { job, .. }
             | Response::Repaired { job, .. }
             | Response::Exported { job, .. }
@@ -380,6 +403,7 @@ impl PropertySummary {
 mod tests {
     use super::*;
     use crate::property::LinearConstraint;
+    use crate::verify::{VerifiedCounterexample, VerifyStatus};
 
     fn a_view() -> SliceView {
         SliceView {
@@ -447,6 +471,12 @@ mod tests {
                 samples: 10_000,
                 seed: 1,
             },
+            Request::Verify {
+                job: 12,
+                network: 2,
+                properties: vec![4, 5],
+                max_boxes: 1000,
+            },
             Request::Repair {
                 job: 9,
                 network: 2,
@@ -472,6 +502,7 @@ mod tests {
                 | Request::DecisionMap { .. }
                 | Request::Probe { .. }
                 | Request::Check { .. }
+                | Request::Verify { .. }
                 | Request::Repair { .. }
                 | Request::Export { .. }
                 | Request::Cancel { .. }
@@ -558,6 +589,32 @@ mod tests {
                 stage: "repairing".into(),
                 progress: None,
             },
+            Response::VerifyProgress {
+                job: 12,
+                progress: VerifyProgress {
+                    property: 0,
+                    properties: 2,
+                    stage: "splitting".into(),
+                    proved_fraction: 0.25,
+                    boxes: 17,
+                    open_boxes: 3,
+                    done: false,
+                },
+                verdicts: vec![(
+                    4,
+                    Verdict {
+                        property: "p".into(),
+                        status: VerifyStatus::Counterexample,
+                        proved_fraction: 0.5,
+                        counterexample: Some(VerifiedCounterexample {
+                            input: vec![0.5],
+                            output: vec![1.0, -2.0],
+                        }),
+                        boxes: 9,
+                        proved_boxes: vec![(vec![0.0], vec![0.25])],
+                    },
+                )],
+            },
             Response::Exported {
                 job: 11,
                 file_name: "fixed.json".into(),
@@ -575,6 +632,7 @@ mod tests {
                 | Response::Failed { .. }
                 | Response::Panicked { .. }
                 | Response::CheckProgress { .. }
+                | Response::VerifyProgress { .. }
                 | Response::RepairProgress { .. }
                 | Response::Repaired { .. }
                 | Response::Exported { .. } => {}
@@ -598,7 +656,7 @@ mod tests {
         let text = encode(&Request::Cancel { job: 3 });
         assert_eq!(text, r#"{"type":"cancel","job":3}"#);
         let jobs: Vec<_> = every_request().iter().map(Request::job).collect();
-        assert_eq!(jobs.iter().filter(|j| j.is_some()).count(), 8);
+        assert_eq!(jobs.iter().filter(|j| j.is_some()).count(), 9);
         assert!(every_response()[1..7].iter().all(|r| r.job().is_some()));
     }
 

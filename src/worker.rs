@@ -21,6 +21,7 @@ use crate::repair::{
 use crate::rng::SplitMix64;
 use crate::sampling::sample_property;
 use crate::slice::{typical_margin, DecisionMapJob};
+use crate::verify::{Verdict, Verifier, VerifyConfig};
 use std::collections::{BTreeMap, VecDeque};
 
 /// Cells of a decision map computed per step: about 10-20 ms on an ACAS Xu network in the
@@ -64,6 +65,10 @@ impl HeldNetwork {
     }
 }
 
+/// Boxes the verifier examines per step: a step of an ACAS Xu network stays within a few
+/// milliseconds in the browser.
+pub const VERIFY_BOXES_PER_STEP: usize = 4;
+
 /// Counterexamples a check reports at most (the falsifier may find more).
 pub const MAX_REPORTED_COUNTEREXAMPLES: usize = 500;
 
@@ -89,6 +94,14 @@ enum JobKind {
         result: NetworkId,
         stage: RepairStage,
     },
+    Verify {
+        network: NetworkId,
+        verifier: Box<Verifier>,
+        /// Property slot of each verdict, in order.
+        slots: Vec<PropertyId>,
+        /// Verdicts sent so far.
+        sent: usize,
+    },
 }
 
 enum RepairStage {
@@ -108,7 +121,8 @@ impl JobKind {
         match self {
             JobKind::Map { network, .. }
             | JobKind::Check { network, .. }
-            | JobKind::Repair { network, .. } => *network,
+            | JobKind::Repair { network, .. }
+            | JobKind::Verify { network, .. } => *network,
         }
     }
 }
@@ -277,6 +291,43 @@ impl WorkerCore {
                 }
                 Err(message) => vec![Response::Failed { job, message }],
             },
+            Request::Verify {
+                job,
+                network,
+                properties,
+                max_boxes,
+            } => {
+                let Some(held) = self.networks.get(&network) else {
+                    return vec![missing_network(job, network)];
+                };
+                let checked = match self.properties_for(&held.net, &properties) {
+                    Ok(p) => p,
+                    Err(message) => return vec![Response::Failed { job, message }],
+                };
+                let config = VerifyConfig {
+                    max_boxes: max_boxes.max(1),
+                    boxes_per_step: VERIFY_BOXES_PER_STEP,
+                    ..VerifyConfig::default()
+                };
+                match Verifier::new(&held.net, &checked, config) {
+                    Ok(verifier) => {
+                        self.jobs.push_back(Job {
+                            id: job,
+                            kind: JobKind::Verify {
+                                network,
+                                verifier: Box::new(verifier),
+                                slots: properties,
+                                sent: 0,
+                            },
+                        });
+                        Vec::new()
+                    }
+                    Err(e) => vec![Response::Failed {
+                        job,
+                        message: e.to_string(),
+                    }],
+                }
+            }
             Request::Repair {
                 job,
                 network,
@@ -400,6 +451,27 @@ impl WorkerCore {
                     done: progress.done,
                 });
                 progress.done
+            }
+            JobKind::Verify {
+                verifier,
+                slots,
+                sent,
+                ..
+            } => {
+                let progress = verifier.step();
+                let verdicts: Vec<(PropertyId, Verdict)> = verifier.verdicts()[*sent..]
+                    .iter()
+                    .zip(&slots[*sent..])
+                    .map(|(v, &slot)| (slot, v.clone()))
+                    .collect();
+                *sent += verdicts.len();
+                let done = progress.done;
+                out.push(Response::VerifyProgress {
+                    job: job.id,
+                    progress,
+                    verdicts,
+                });
+                done
             }
             JobKind::Repair {
                 network,
@@ -644,6 +716,7 @@ mod tests {
     use crate::network::{Activation, DecisionRule};
     use crate::property::{InputBox, LinearConstraint, UnsafeRegion};
     use crate::slice::SliceView;
+    use crate::verify::VerifyStatus;
 
     fn json_net() -> Vec<u8> {
         let net = Network::random(&[3, 6, 2], Activation::Tanh, 5).unwrap();
@@ -850,6 +923,45 @@ mod tests {
             out.extend(core.step());
         }
         out
+    }
+
+    #[test]
+    fn verification_streams_one_verdict_per_property() {
+        let mut core = demo_core();
+        let answer = core.handle(Request::Verify {
+            job: 5,
+            network: 0,
+            properties: vec![1, 2],
+            max_boxes: 10_000,
+        });
+        assert!(answer.is_empty(), "{answer:?}");
+        let net = core.network(0).unwrap().clone();
+        let patch = core.property(1).unwrap().clone();
+        let mut verdicts = Vec::new();
+        let mut last_done = false;
+        for r in drain(&mut core) {
+            let Response::VerifyProgress {
+                progress,
+                verdicts: new,
+                ..
+            } = r
+            else {
+                panic!("{r:?}")
+            };
+            verdicts.extend(new);
+            last_done = progress.done;
+        }
+        assert!(last_done);
+        assert_eq!(verdicts.len(), 2);
+        // The patch is violated (the demo's mislabelled data), the centre holds.
+        let (slot, patch_verdict) = &verdicts[0];
+        assert_eq!(*slot, 1);
+        assert_eq!(patch_verdict.status, VerifyStatus::Counterexample);
+        let c = patch_verdict.counterexample.as_ref().unwrap();
+        assert!(patch.is_negative(&c.input, &net.forward_one(&c.input).unwrap()));
+        assert_eq!(verdicts[1].0, 2);
+        assert_eq!(verdicts[1].1.status, VerifyStatus::Proved);
+        assert_eq!(verdicts[1].1.proved_fraction, 1.0);
     }
 
     #[test]
