@@ -437,6 +437,30 @@ fn check_repair_switch_cancel_and_export_a_demo() {
         vec![],
     );
     assert_eq!(marks, json!(found));
+    // Prove: the mislabelled patch is violated (a counterexample), the centre is proved, and
+    // the proved part of the centre is shaded on the slice.
+    let badges = |b: &Browser| -> Vec<String> {
+        b.run(
+            "return Array.from(document.querySelectorAll('[data-testid=proof-badge]')).map(e => e.dataset.status)",
+            vec![],
+        )
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect()
+    };
+    assert_eq!(badges(&b), ["unchecked", "unchecked"]);
+    b.by_testid("verify-run").click();
+    b.wait_for("the verdicts", || {
+        let mut v = badges(&b);
+        v.sort();
+        (v == ["proved", "violated"] && b.text_of("verify-status") == "done").then_some(())
+    });
+    assert!(
+        b.find("[data-testid=proved-box]").is_some(),
+        "proved part shaded"
+    );
     // Repair with retraining: progress reaches the end and the measures appear.
     assert_eq!(
         b.by_testid("repair-method").property("value"),
@@ -466,9 +490,25 @@ fn check_repair_switch_cancel_and_export_a_demo() {
         b.find("[data-testid=repair-chart]").is_some(),
         "live chart drawn"
     );
+    // The repaired network is verified at once: both properties proved.
+    let proofs = b.wait_for("the proofs of the repaired network", || {
+        let t = b.text_of("metrics-table");
+        (t.matches("proof of").count() == 2 && !t.contains("\nproof\t")).then_some(t)
+    });
+    assert_eq!(
+        proofs
+            .lines()
+            .filter(|l| l.starts_with("proof of") && l.ends_with("proved"))
+            .count(),
+        2,
+        "{proofs}"
+    );
     // The repaired network can be shown, and the original brought back.
     b.by_testid("use-repaired").click();
     wait_network(&b, "zones-tanh (repaired)");
+    b.wait_for("proved badges", || {
+        (badges(&b) == ["proved", "proved"]).then_some(())
+    });
     b.wait_for("the repaired map", || {
         (b.text_of("map-status") == "ready" && map_fingerprint(&b) != original_map).then_some(())
     });

@@ -180,3 +180,45 @@ fn bound_spread(net: &Network, b: &InputBox) -> f64 {
     let out = BoundNetwork::new(net).output_bounds(&interval_of(b), BoundMethod::Symbolic);
     out.upper[0] - out.lower[0]
 }
+
+/// The demo's violated property is refuted on the original, and both demo properties are
+/// proved on the retrained network: a repair whose success is a proof, not a sample count.
+#[test]
+fn a_repaired_demo_is_proved_safe() {
+    use birdnn::repair::{Method, RepairData, RepairSession, RepairSettings, SamplingPlan};
+    let demos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/demos");
+    let net = birdnn::formats::load_network(&demos.join("zones-relu.json")).unwrap();
+    let properties: Vec<Property> = ["patch-must-be-below", "centre-must-be-centre"]
+        .iter()
+        .map(|p| {
+            birdnn::formats::load_property(&demos.join(format!("zones-relu-{p}.vnnlib"))).unwrap()
+        })
+        .collect();
+    let run = |net: &Network| {
+        Verifier::new(net, &properties, VerifyConfig::default())
+            .unwrap()
+            .run(|_| true)
+    };
+    let before = run(&net);
+    assert_eq!(before[0].status, VerifyStatus::Counterexample);
+    assert_eq!(before[1].status, VerifyStatus::Proved);
+    let plan = SamplingPlan::default();
+    let data = RepairData::sampled(&net, &properties, &plan, 1).unwrap();
+    let settings = RepairSettings {
+        method: Method::Retrain,
+        seed: 1,
+        ..Default::default()
+    };
+    let mut session = RepairSession::new(&net, &properties, data, settings).unwrap();
+    session.run(|_| {}).unwrap();
+    let after = run(&session.current_best());
+    for v in &after {
+        assert_eq!(
+            v.status,
+            VerifyStatus::Proved,
+            "{}: {:.3} % proved",
+            v.property,
+            100.0 * v.proved_fraction
+        );
+    }
+}

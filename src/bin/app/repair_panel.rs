@@ -12,6 +12,7 @@ use birdnn::falsify::Counterexample;
 use birdnn::measures::Rate;
 use birdnn::protocol::{JobId, Request, Response};
 use birdnn::repair::{Method, RepairReport, RepairSettings};
+use birdnn::verify::{Verdict, VerifyStatus};
 use leptos::prelude::*;
 use std::cell::Cell;
 use wasm_bindgen::JsCast;
@@ -59,6 +60,35 @@ pub struct RepairState {
     pub result: Option<(LoadedNetwork, RepairReport)>,
 }
 
+/// Boxes the verifier may examine per property from the page: a few seconds on ACAS Xu.
+const VERIFY_MAX_BOXES: usize = 20_000;
+
+/// What the verifier has said about the properties, for one network.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ProofState {
+    /// A verification is running.
+    pub running: bool,
+    /// The network slot the verdicts are about.
+    pub network: Option<u32>,
+    /// What it is doing, in words.
+    pub stage: String,
+    /// Verdicts per property slot.
+    pub verdicts: Vec<(u32, Verdict)>,
+}
+
+impl ProofState {
+    /// The verdict on a property, if it is about `network`.
+    pub fn verdict(&self, network: Option<u32>, property: u32) -> Option<&Verdict> {
+        if self.network != network || network.is_none() {
+            return None;
+        }
+        self.verdicts
+            .iter()
+            .find(|(slot, _)| *slot == property)
+            .map(|(_, v)| v)
+    }
+}
+
 /// The page's repair signals (part of [`AppState`]).
 #[derive(Clone, Copy)]
 pub struct RepairSignals {
@@ -70,6 +100,8 @@ pub struct RepairSignals {
     pub method: RwSignal<Method>,
     /// Seed of the check and the repair.
     pub seed: RwSignal<u64>,
+    /// The verifier's verdicts.
+    pub proof: RwSignal<ProofState>,
 }
 
 impl RepairSignals {
@@ -80,6 +112,7 @@ impl RepairSignals {
             repair: RwSignal::new(RepairState::default()),
             method: RwSignal::new(Method::Retrain),
             seed: RwSignal::new(1),
+            proof: RwSignal::new(ProofState::default()),
         }
     }
 
@@ -88,6 +121,7 @@ impl RepairSignals {
         cancel_jobs();
         self.check.set(CheckState::default());
         self.repair.set(RepairState::default());
+        self.proof.set(ProofState::default());
     }
 }
 
@@ -101,6 +135,7 @@ thread_local! {
     static CHECK_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
     static REPAIR_JOB: Cell<Option<(JobId, u32)>> = const { Cell::new(None) };
     static EXPORT_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
+    static VERIFY_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
 }
 
 fn cancel_jobs() {
@@ -108,6 +143,9 @@ fn cancel_jobs() {
         bridge::send(&Request::Cancel { job });
     }
     if let Some((job, _)) = REPAIR_JOB.with(Cell::take) {
+        bridge::send(&Request::Cancel { job });
+    }
+    if let Some(job) = VERIFY_JOB.with(Cell::take) {
         bridge::send(&Request::Cancel { job });
     }
 }
@@ -160,6 +198,38 @@ fn start_check(state: AppState) {
         properties,
         samples: CHECK_SAMPLES,
         seed: r.seed.get_untracked(),
+    });
+}
+
+/// Verifies the fitting properties on `network` (the one on screen, or a fresh repair).
+fn start_verify(state: AppState, network: u32, properties: Vec<u32>) {
+    let r = state.repair_signals;
+    if let Some(old) = VERIFY_JOB.with(Cell::take) {
+        bridge::send(&Request::Cancel { job: old });
+    }
+    let job = bridge::next_job();
+    VERIFY_JOB.with(|c| c.set(Some(job)));
+    r.proof.set(ProofState {
+        running: true,
+        network: Some(network),
+        stage: "starting".into(),
+        verdicts: Vec::new(),
+    });
+    bridge::send(&Request::Verify {
+        job,
+        network,
+        properties,
+        max_boxes: VERIFY_MAX_BOXES,
+    });
+}
+
+fn cancel_verify(state: AppState) {
+    if let Some(job) = VERIFY_JOB.with(Cell::take) {
+        bridge::send(&Request::Cancel { job });
+    }
+    state.repair_signals.proof.update(|p| {
+        p.running = false;
+        p.stage = "stopped".into();
     });
 }
 
@@ -232,6 +302,38 @@ pub fn handle(state: AppState, response: Response) -> Option<Response> {
             }
             None
         }
+        Response::VerifyProgress {
+            job,
+            progress,
+            verdicts,
+        } => {
+            if VERIFY_JOB.with(Cell::get) == Some(job) {
+                r.proof.update(|p| {
+                    p.verdicts.extend(verdicts);
+                    p.running = !progress.done;
+                    p.stage = if progress.done {
+                        "done".into()
+                    } else {
+                        format!(
+                            "property {} of {}: {} ({:.1} % proved, {} boxes)",
+                            progress.property + 1,
+                            progress.properties,
+                            if progress.stage == "falsifier" {
+                                "looking for a counterexample"
+                            } else {
+                                "splitting the region"
+                            },
+                            100.0 * progress.proved_fraction,
+                            progress.boxes
+                        )
+                    };
+                });
+                if progress.done {
+                    VERIFY_JOB.with(|c| c.set(None));
+                }
+            }
+            None
+        }
         Response::RepairProgress {
             job,
             stage,
@@ -277,6 +379,9 @@ pub fn handle(state: AppState, response: Response) -> Option<Response> {
                     rs.stage = "done".into();
                     rs.result = Some((loaded, *report));
                 });
+                // Try to prove the repaired network at once: "proved" says more than any
+                // sample count.
+                start_verify(state, network, property_slots(state));
             } else {
                 bridge::send(&Request::ForgetNetwork { network });
             }
@@ -318,6 +423,14 @@ pub fn handle(state: AppState, response: Response) -> Option<Response> {
                     .set(Some(format!("The export failed: {message}")));
                 return None;
             }
+            if VERIFY_JOB.with(Cell::get) == Some(job) {
+                VERIFY_JOB.with(|c| c.set(None));
+                r.proof.update(|p| {
+                    p.running = false;
+                    p.stage = format!("failed: {message}");
+                });
+                return None;
+            }
             Some(Response::Failed { job, message })
         }
         other => Some(other),
@@ -344,6 +457,22 @@ pub fn download(file_name: &str, bytes: &[u8], mime: &str) {
         a.click();
     }
     let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// A verdict in a few words: "proved", "violated", "PAC (...)", "unknown: 43 % proved".
+pub fn badge_text(v: &Verdict, pac: bool) -> String {
+    match v.status {
+        VerifyStatus::Proved => "proved".into(),
+        VerifyStatus::Counterexample => "violated (counterexample found)".into(),
+        VerifyStatus::Unknown if pac => format!(
+            "PAC certified; {:.1} % of the region proved",
+            100.0 * v.proved_fraction
+        ),
+        VerifyStatus::Unknown => format!(
+            "unknown: {:.1} % of the region proved",
+            100.0 * v.proved_fraction
+        ),
+    }
 }
 
 /// The rows of the measures table: (what, value).
@@ -520,6 +649,28 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
                     {count_text}
                 </span>
             </p>
+            <p>
+                <button data-testid="verify-run" disabled=move || r.proof.get().running on:click=move |_| {
+                    if let Some((net, properties)) = network_and_properties(state) {
+                        start_verify(state, net.slot, properties);
+                    }
+                }>"Prove"</button>
+                " "
+                <button data-testid="verify-cancel" on:click=move |_| cancel_verify(state) disabled=move || !r.proof.get().running>
+                    "Stop"
+                </button>
+                " "
+                <span data-testid="verify-status">{move || {
+                    let p = r.proof.get();
+                    let on_screen = state.network.get().map(|n| n.slot);
+                    if p.network.is_some() && p.network != on_screen {
+                        String::new()
+                    } else {
+                        p.stage
+                    }
+                }}</span>
+                <span class="hint">" Sound bounds with input splitting: a proof covers every input of the region, not just samples."</span>
+            </p>
             <label>
                 "Method "
                 <select
@@ -653,7 +804,30 @@ fn MetricsTable() -> impl IntoView {
         let Some((_, report)) = r.repair.get().result else {
             return ().into_any();
         };
-        let rows = metric_rows(&report);
+        let mut rows: Vec<(String, String)> = metric_rows(&report)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let proof = r.proof.get();
+        let result_slot = r.repair.get().result.map(|(n, _)| n.slot);
+        if proof.network == result_slot {
+            for (slot, v) in &proof.verdicts {
+                let name = state
+                    .properties
+                    .get()
+                    .iter()
+                    .find(|p| p.slot == *slot)
+                    .map(|p| p.summary.name.clone())
+                    .unwrap_or_else(|| v.property.clone());
+                rows.push((
+                    format!("proof of {name}"),
+                    badge_text(v, report.pac.is_some()),
+                ));
+            }
+            if proof.running {
+                rows.push(("proof".into(), proof.stage.clone()));
+            }
+        }
         view! {
             <table class="metrics" data-testid="metrics-table">
                 <tbody>

@@ -13,6 +13,7 @@ use birdnn::demos::DemoEntry;
 use birdnn::network::DecisionRule;
 use birdnn::picture::{class_css, MapPixels};
 use birdnn::protocol::{JobId, NetworkId, PropertyId, Request, Response};
+use birdnn::verify::VerifyStatus;
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -501,6 +502,7 @@ fn handle_response(state: AppState, response: Response) {
         Response::Ready { .. }
         | Response::Panicked { .. }
         | Response::CheckProgress { .. }
+        | Response::VerifyProgress { .. }
         | Response::RepairProgress { .. }
         | Response::Repaired { .. }
         | Response::Exported { .. } => {}
@@ -1130,6 +1132,7 @@ fn DecisionMap() -> impl IntoView {
                     aria-hidden="true"
                 >
                     <Axes/>
+                    <ProvedBoxes/>
                     <PropertyBoxes/>
                     <CounterexampleMarks/>
                     <DraftBox/>
@@ -1253,6 +1256,54 @@ fn PropertyBoxes() -> impl IntoView {
                         />
                         <text x=MARGIN_LEFT + x0 * PLOT + 3.0 y=MARGIN_TOP + (1.0 - y1) * PLOT + 12.0>{p.summary.name.clone()}</text>
                     </g>
+                });
+            }
+        }
+        out
+    }
+}
+
+/// The parts of property regions the verifier proved, where they meet the slice.
+#[component]
+fn ProvedBoxes() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    move || {
+        let (Some(view), Some(net)) = (state.view.get(), state.network.get()) else {
+            return Vec::new();
+        };
+        let proof = state.repair_signals.proof.get();
+        if proof.network != Some(net.slot) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for (_, verdict) in &proof.verdicts {
+            for (lower, upper) in &verdict.proved_boxes {
+                if lower.len() != view.fixed.len() {
+                    continue;
+                }
+                let meets = (0..view.fixed.len())
+                    .filter(|&d| d != view.x_dim && d != view.y_dim)
+                    .all(|d| lower[d] <= view.fixed[d] && view.fixed[d] <= upper[d]);
+                let corners = (
+                    axis_fraction(state, view.x_dim, lower[view.x_dim]),
+                    axis_fraction(state, view.x_dim, upper[view.x_dim]),
+                    axis_fraction(state, view.y_dim, lower[view.y_dim]),
+                    axis_fraction(state, view.y_dim, upper[view.y_dim]),
+                );
+                let (true, (Some(x0), Some(x1), Some(y0), Some(y1))) = (meets, corners) else {
+                    continue;
+                };
+                let clamp = |f: f64| f.clamp(0.0, 1.0);
+                let (x0, x1, y0, y1) = (clamp(x0), clamp(x1), clamp(y0), clamp(y1));
+                out.push(view! {
+                    <rect
+                        class="proved-box"
+                        data-testid="proved-box"
+                        x=MARGIN_LEFT + x0 * PLOT
+                        y=MARGIN_TOP + (1.0 - y1) * PLOT
+                        width=(x1 - x0) * PLOT
+                        height=(y1 - y0) * PLOT
+                    />
                 });
             }
         }
@@ -1694,6 +1745,32 @@ fn PropertyList() -> impl IntoView {
                                 {match fit {
                                     Some(Err(why)) => view! { <span class="warning">{format!(" (does not fit: {why})")}</span> }.into_any(),
                                     _ => ().into_any(),
+                                }}
+                                {move || {
+                                    let r = state.repair_signals;
+                                    let on_screen = state.network.get().map(|n| n.slot);
+                                    let proof = r.proof.get();
+                                    let pac = r
+                                        .repair
+                                        .get()
+                                        .result
+                                        .is_some_and(|(n, rep)| Some(n.slot) == on_screen && rep.pac.is_some());
+                                    let (status, text) = match proof.verdict(on_screen, slot) {
+                                        Some(v) => (
+                                            match v.status {
+                                                VerifyStatus::Proved => "proved",
+                                                VerifyStatus::Counterexample => "violated",
+                                                VerifyStatus::Unknown if pac => "pac",
+                                                VerifyStatus::Unknown => "unknown",
+                                            },
+                                            repair_panel::badge_text(v, pac),
+                                        ),
+                                        None if pac => ("pac", "PAC certified".to_string()),
+                                        None => ("unchecked", "not proved yet".to_string()),
+                                    };
+                                    view! {
+                                        <span class=format!("badge badge-{status}") data-testid="proof-badge" data-status=status>{text}</span>
+                                    }
                                 }}
                                 <button class="remove" data-testid="property-export" on:click=export>"VNN-LIB"</button>
                                 <button class="remove" on:click=remove aria-label="remove property">"remove"</button>
