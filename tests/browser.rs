@@ -277,8 +277,12 @@ fn sliders_and_axes_change_the_slice() {
 }
 
 fn upload(b: &Browser, path: &std::path::Path) {
+    upload_to(b, "network-upload", path);
+}
+
+fn upload_to(b: &Browser, testid: &str, path: &std::path::Path) {
     let path = path.canonicalize().expect("file to upload exists");
-    b.by_testid("network-upload")
+    b.by_testid(testid)
         .send_keys(path.to_str().expect("utf-8 path"));
 }
 
@@ -642,6 +646,38 @@ fn a_drawn_property_is_listed_drawn_and_checked() {
         "page errors: {:?}",
         page_errors(&b)
     );
+    // Settings show their defaults; a value the repair would refuse is refused at once.
+    b.find("[data-testid=repair-settings] summary")
+        .unwrap()
+        .click();
+    let step = b.by_testid("setting-step-size");
+    assert_eq!(step.property("value"), json!("0.01"));
+    b.run(
+        "const e = document.querySelector('[data-testid=setting-step-size]');
+         e.value = '0'; e.dispatchEvent(new Event('change', { bubbles: true }));",
+        vec![],
+    );
+    b.wait_for("the refusal", || {
+        b.text_of("error-banner")
+            .contains("step size not changed")
+            .then_some(())
+    });
+    assert_eq!(
+        b.by_testid("setting-step-size").property("value"),
+        json!("0.01")
+    );
+    // The address carries the drawn property: a shared link shows it again.
+    let url = b
+        .run("return location.href", vec![])
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(url.contains("prop=drawn-1"), "{url}");
+    b.goto(&url);
+    wait_network(&b, "zones-relu");
+    b.wait_for("the drawn property after the reload", || {
+        (b.text_of("property-list").contains("drawn-1") && boxes() == json!(3)).then_some(())
+    });
 }
 
 #[test]
@@ -684,6 +720,15 @@ fn an_uploaded_network_survives_a_reload() {
     upload(&b, &file);
     wait_network(&b, "braking");
     b.wait_map_ready();
+    // A property imported through the property list's own file input.
+    let prop = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("www/demos/braking-far-and-slow-must-cruise.vnnlib");
+    upload_to(&b, "property-import", &prop);
+    b.wait_for("the imported property", || {
+        b.text_of("property-list")
+            .contains("braking-far-and-slow-must-cruise")
+            .then_some(())
+    });
     assert!(!b
         .run("return location.search", vec![])
         .as_str()
@@ -701,6 +746,19 @@ fn an_uploaded_network_survives_a_reload() {
         json!("upload")
     );
     b.wait_map_ready();
+    b.wait_for("the imported property after the reload", || {
+        b.text_of("property-list")
+            .contains("braking-far-and-slow-must-cruise")
+            .then_some(())
+    });
+    // Opened afresh without the address's query, storage brings both back.
+    b.goto(url.split('?').next().unwrap());
+    wait_network(&b, "braking");
+    b.wait_for("the stored property", || {
+        b.text_of("property-list")
+            .contains("braking-far-and-slow-must-cruise")
+            .then_some(())
+    });
 }
 
 /// Decision-map speed in the worker, as headless Chromium measures it (not a timed test:

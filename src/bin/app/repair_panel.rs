@@ -102,6 +102,8 @@ pub struct RepairSignals {
     pub seed: RwSignal<u64>,
     /// The verifier's verdicts.
     pub proof: RwSignal<ProofState>,
+    /// Every other setting of the repair (method and seed come from their own controls).
+    pub settings: RwSignal<RepairSettings>,
 }
 
 impl RepairSignals {
@@ -113,6 +115,7 @@ impl RepairSignals {
             method: RwSignal::new(Method::Retrain),
             seed: RwSignal::new(1),
             proof: RwSignal::new(ProofState::default()),
+            settings: RwSignal::new(RepairSettings::default()),
         }
     }
 
@@ -260,7 +263,7 @@ fn start_repair(state: AppState, next_slot: u32) {
         settings: Box::new(RepairSettings {
             method: r.method.get_untracked(),
             seed: r.seed.get_untracked(),
-            ..RepairSettings::default()
+            ..r.settings.get_untracked()
         }),
         result: next_slot,
     });
@@ -702,6 +705,7 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
                 />
             </label>
             <p class="hint">{move || method_help(r.method.get())}</p>
+            <SettingsPanel/>
             <p>
                 <button data-testid="repair-run" on:click=move |_| start_repair(state, next_slot()) disabled=move || r.repair.get().running>
                     "Repair"
@@ -717,6 +721,7 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
             </p>
             <LiveChart/>
             <MetricsTable/>
+            <ResponsibilityChart/>
             <Show when=move || r.repair.get().result.is_some()>
                 <p>
                     // Shown unless the result is already on screen (after "repair again", the
@@ -763,6 +768,134 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
     }
 }
 
+/// One numeric setting: its name, what it does in plain words, its default, and how to
+/// read and write it in the settings.
+struct NumberSetting {
+    label: &'static str,
+    help: &'static str,
+    get: fn(&RepairSettings) -> f64,
+    set: fn(&mut RepairSettings, f64),
+    /// Whether the value must be a whole number.
+    whole: bool,
+}
+
+fn settings_of(method: Method) -> Vec<NumberSetting> {
+    let retrain = vec![
+        NumberSetting {
+            label: "step size",
+            help: "How far each training step moves the weights, as a share of their size. Smaller keeps more of the network, but may need more rounds.",
+            get: |s| s.retrain.learning_rate,
+            set: |s, v| s.retrain.learning_rate = v,
+            whole: false,
+        },
+        NumberSetting {
+            label: "layers trained",
+            help: "How many layers, counted from the output, are retrained first; one more is added whenever counterexamples remain.",
+            get: |s| s.retrain.trainable_layers as f64,
+            set: |s, v| s.retrain.trainable_layers = v as usize,
+            whole: true,
+        },
+        NumberSetting {
+            label: "falsifier rounds",
+            help: "After training, search the result for counterexamples the samples missed and learn from them, this many times at most.",
+            get: |s| s.retrain.falsifier_rounds as f64,
+            set: |s, v| s.retrain.falsifier_rounds = v as usize,
+            whole: true,
+        },
+    ];
+    match method {
+        Method::Retrain => retrain,
+        Method::Finetune => vec![
+            NumberSetting {
+                label: "neurons",
+                help: "How many of the most responsible neurons are rescaled. Fewer changes less, more can fix more.",
+                get: |s| s.finetune.neurons as f64,
+                set: |s, v| s.finetune.neurons = v as usize,
+                whole: true,
+            },
+            NumberSetting {
+                label: "swarm iterations",
+                help: "How long the particle swarm searches for the rescaling at most.",
+                get: |s| s.finetune.iterations as f64,
+                set: |s, v| s.finetune.iterations = v as usize,
+                whole: true,
+            },
+        ],
+        Method::Domain => vec![
+            NumberSetting {
+                label: "epsilon",
+                help: "The statement bounds the chance that a random input of the region is a counterexample by this.",
+                get: |s| s.domain.epsilon,
+                set: |s, v| s.domain.epsilon = v,
+                whole: false,
+            },
+            NumberSetting {
+                label: "delta",
+                help: "The chance that the statement itself is wrong; smaller needs more fresh samples.",
+                get: |s| s.domain.delta,
+                set: |s, v| s.domain.delta = v,
+                whole: false,
+            },
+        ],
+    }
+}
+
+/// The chosen method's main settings, each with its default and a line of explanation.
+#[component]
+fn SettingsPanel() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let r = state.repair_signals;
+    view! {
+        <details class="advanced" data-testid="repair-settings">
+            <summary>"Settings"</summary>
+            {move || {
+                let method = r.method.get();
+                settings_of(method)
+                    .into_iter()
+                    .map(|setting| {
+                        let default = (setting.get)(&RepairSettings::default());
+                        let set = setting.set;
+                        let whole = setting.whole;
+                        view! {
+                            <div class="setting">
+                                <label>
+                                    {setting.label} " "
+                                    <input
+                                        type="number"
+                                        step=if whole { "1" } else { "any" }
+                                        data-testid=format!("setting-{}", setting.label.replace(' ', "-"))
+                                        prop:value=move || (setting.get)(&r.settings.get()).to_string()
+                                        on:change=move |ev| {
+                                            let text = event_target_value(&ev);
+                                            let value = text.trim().parse::<f64>().ok().filter(|v| v.is_finite() && *v >= 0.0);
+                                            let mut next = r.settings.get_untracked();
+                                            match value {
+                                                Some(v) => set(&mut next, if whole { v.round() } else { v }),
+                                                None => set(&mut next, default),
+                                            }
+                                            // The worker would refuse a bad value; say so now.
+                                            let check = RepairSettings { method, ..next.clone() }.check();
+                                            match check {
+                                                Ok(()) => r.settings.set(next),
+                                                Err(e) => {
+                                                    state.error.set(Some(format!("{} not changed: {e}", setting.label)));
+                                                    r.settings.update(|_| {});
+                                                }
+                                            }
+                                        }
+                                    />
+                                </label>
+                                <span class="hint">{format!(" (default {default}) {}", setting.help)}</span>
+                            </div>
+                        }
+                    })
+                    .collect_view()
+            }}
+            <button data-testid="settings-reset" on:click=move |_| r.settings.set(RepairSettings::default())>"Back to the defaults"</button>
+        </details>
+    }
+}
+
 /// Validation counterexamples left and decisions kept, per step.
 #[component]
 fn LiveChart() -> impl IntoView {
@@ -790,6 +923,93 @@ fn LiveChart() -> impl IntoView {
                 <polyline points=line(|p| p.fidelity) class="fidelity"/>
                 <text x="2" y=h + 12.0 class="chart-label">"— counterexamples left (validation)   — decisions kept"</text>
             </svg>
+        }
+        .into_any()
+    }
+}
+
+/// Fine-tuning's fault localisation: every neuron's responsibility (how differently it
+/// behaves on counterexamples and on correct inputs), layer by layer, with the rescaled
+/// neurons marked and their factors.
+#[component]
+fn ResponsibilityChart() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let r = state.repair_signals;
+    move || {
+        let Some((_, report)) = r.repair.get().result else {
+            return ().into_any();
+        };
+        let Some(patch) = report.patch else {
+            return ().into_any();
+        };
+        let neurons: usize = patch.responsibilities.iter().map(Vec::len).sum();
+        let max = patch
+            .responsibilities
+            .iter()
+            .flatten()
+            .copied()
+            .fold(0.0f64, f64::max);
+        if neurons == 0 || max <= 0.0 {
+            return ().into_any();
+        }
+        let (width, height, gap) = (480.0f64, 90.0f64, 8.0f64);
+        let layers = patch.responsibilities.len() as f64;
+        let bar = ((width - gap * (layers - 1.0)) / neurons as f64).max(0.5);
+        let mut bars = Vec::new();
+        let mut labels = Vec::new();
+        let mut x = 0.0;
+        for (layer, values) in patch.responsibilities.iter().enumerate() {
+            let name = if layer + 1 == patch.responsibilities.len() {
+                "output".to_string()
+            } else {
+                format!("hidden {}", layer + 1)
+            };
+            labels.push(view! { <text x=x y=height + 12.0 class="chart-label">{name}</text> });
+            for (neuron, &v) in values.iter().enumerate() {
+                let h = (v / max * height).max(0.5);
+                let chosen = patch
+                    .neurons
+                    .iter()
+                    .position(|n| n.layer == layer && n.neuron == neuron);
+                let title = match chosen {
+                    Some(k) => format!(
+                        "layer {}, neuron {neuron}: responsibility {v:.3e}, rescaled by {:.3}",
+                        layer + 1,
+                        1.0 + patch.scaling[k]
+                    ),
+                    None => format!(
+                        "layer {}, neuron {neuron}: responsibility {v:.3e}",
+                        layer + 1
+                    ),
+                };
+                bars.push(view! {
+                    <rect
+                        x=x
+                        y=height - h
+                        width=bar
+                        height=h
+                        class=if chosen.is_some() { "bar chosen" } else { "bar" }
+                    >
+                        <title>{title}</title>
+                    </rect>
+                });
+                x += bar;
+            }
+            x += gap;
+        }
+        view! {
+            <figure class="responsibilities">
+                <svg data-testid="responsibility-chart" width=width height=height + 16.0 viewBox=format!("0 0 {width} {}", height + 16.0)>
+                    {bars}
+                    {labels}
+                </svg>
+                <figcaption>
+                    {format!(
+                        "Responsibility of every neuron (how differently it behaves on counterexamples and correct inputs); the {} rescaled ones are highlighted.",
+                        patch.neurons.len()
+                    )}
+                </figcaption>
+            </figure>
         }
         .into_any()
     }

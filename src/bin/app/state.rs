@@ -31,6 +31,9 @@ pub struct LoadedProperty {
     pub summary: PropertySummary,
     /// The file, kept to reload a restarted worker.
     pub bytes: Arc<Vec<u8>>,
+    /// Whether it came with a demo (the demo brings it back; others go into the address
+    /// and the browser's storage).
+    pub from_demo: bool,
 }
 
 /// The slice on screen: two axes and where every other input is fixed (network units).

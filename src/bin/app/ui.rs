@@ -134,6 +134,7 @@ enum Pending {
         slot: PropertyId,
         bytes: Arc<Vec<u8>>,
         restore: bool,
+        from_demo: bool,
     },
     Rule,
 }
@@ -196,7 +197,7 @@ fn load_network(
     });
 }
 
-fn load_property(state: AppState, file_name: String, bytes: Arc<Vec<u8>>) {
+fn load_property(state: AppState, file_name: String, bytes: Arc<Vec<u8>>, from_demo: bool) {
     if bytes.len() > MAX_UPLOAD_BYTES {
         state.error.set(Some(too_big(&file_name, bytes.len())));
         return;
@@ -216,6 +217,7 @@ fn load_property(state: AppState, file_name: String, bytes: Arc<Vec<u8>>) {
                 slot,
                 bytes,
                 restore: false,
+                from_demo,
             },
         )
     });
@@ -234,7 +236,7 @@ fn too_big(file_name: &str, len: usize) -> String {
 fn load_user_file(state: AppState, file_name: String, bytes: Vec<u8>) {
     let bytes = Arc::new(bytes);
     if file_name.to_ascii_lowercase().ends_with(".vnnlib") {
-        load_property(state, file_name, bytes);
+        load_property(state, file_name, bytes, false);
     } else {
         load_network(state, file_name, bytes, None, None);
     }
@@ -286,6 +288,7 @@ fn restore_worker(state: AppState) {
                     slot: p.slot,
                     bytes: p.bytes.clone(),
                     restore: true,
+                    from_demo: p.from_demo,
                 },
             )
         });
@@ -429,8 +432,16 @@ fn handle_response(state: AppState, response: Response) {
                 }
                 state.properties.set(Vec::new());
                 for (name, bytes) in props {
-                    load_property(state, name, bytes);
+                    load_property(state, name, bytes, true);
                 }
+            }
+            // The user's own properties from the address (or, without one, from storage)
+            // join the first network's.
+            for (name, text) in URL_PROPERTIES
+                .with(|p| p.borrow_mut().take())
+                .unwrap_or_default()
+            {
+                load_property(state, name, Arc::new(text.into_bytes()), false);
             }
         }
         Response::PropertyLoaded {
@@ -442,6 +453,8 @@ fn handle_response(state: AppState, response: Response) {
                 slot,
                 bytes,
                 restore,
+                from_demo,
+                ..
             }) = take_pending(job)
             else {
                 return;
@@ -453,6 +466,7 @@ fn handle_response(state: AppState, response: Response) {
                         slot,
                         summary,
                         bytes,
+                        from_demo,
                     })
                 });
             }
@@ -731,6 +745,17 @@ fn write_url(state: AppState) {
     if url_param("classroom").is_some_and(|v| v == "1") {
         query.push("classroom=1".into());
     }
+    // Drawn and imported properties travel with the link (VNN-LIB text, a few hundred
+    // characters each); demo properties come back with the demo.
+    let own = own_properties(state);
+    for (name, text) in &own {
+        let value: String = js_sys::encode_uri_component(&format!("{name}\n{text}")).into();
+        query.push(format!("prop={value}"));
+    }
+    // Until the first network has taken the address's properties, keep what storage has.
+    if URL_PROPERTIES.with(|p| p.borrow().is_none()) {
+        store_properties(&own);
+    }
     if let Ok(history) = window.history() {
         let url = format!("?{}", query.join("&"));
         let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
@@ -740,6 +765,67 @@ fn write_url(state: AppState) {
 thread_local! {
     /// The view asked for by the URL, applied to the first network that fits it.
     static URL_VIEW: RefCell<Option<View>> = RefCell::new(view_from_url());
+    /// The user's properties asked for by the URL (or kept in storage), loaded with the first
+    /// network.
+    static URL_PROPERTIES: RefCell<Option<Vec<(String, String)>>> =
+        RefCell::new(Some(properties_from_url_or_storage()));
+}
+
+/// Where the user's own properties are kept across reloads.
+const STORED_PROPERTIES: &str = "birdnn.properties";
+
+/// The user's (drawn or imported) properties as (file name, VNN-LIB text).
+fn own_properties(state: AppState) -> Vec<(String, String)> {
+    state
+        .properties
+        .get_untracked()
+        .iter()
+        .filter(|p| !p.from_demo)
+        .map(|p| {
+            (
+                p.summary.file_name.clone(),
+                String::from_utf8_lossy(&p.bytes).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// A property in the address: its file name, a newline, its VNN-LIB text.
+fn properties_from_url_or_storage() -> Vec<(String, String)> {
+    let from_url: Vec<(String, String)> = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .and_then(|s| web_sys::UrlSearchParams::new_with_str(&s).ok())
+        .map(|params| {
+            params
+                .get_all("prop")
+                .iter()
+                .filter_map(|v| v.as_string())
+                .filter_map(|v| {
+                    let (name, text) = v.split_once('\n')?;
+                    Some((name.to_string(), text.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    if !from_url.is_empty() || demo_from_url().is_some() {
+        return from_url;
+    }
+    web_sys::window()
+        .and_then(|w| w.local_storage().ok().flatten())
+        .and_then(|s| s.get_item(STORED_PROPERTIES).ok().flatten())
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+/// Keeps the user's properties in local storage (nothing when storage is full or off).
+fn store_properties(own: &[(String, String)]) {
+    let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) else {
+        return;
+    };
+    let text = serde_json::to_string(own).unwrap_or_default();
+    if storage.set_item(STORED_PROPERTIES, &text).is_err() {
+        let _ = storage.remove_item(STORED_PROPERTIES);
+    }
 }
 
 // --- components -------------------------------------------------------------------------
@@ -790,6 +876,7 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| {
         state.network.track();
         state.view.track();
+        state.properties.track();
         state.repair_signals.seed.track();
         write_url(state);
     });
@@ -1389,7 +1476,12 @@ fn add_drawn_property(
         _ => birdnn::property::decision_must_not_be(name, input_box, outputs, class, rule),
     };
     let text = birdnn::formats::vnnlib::write(&property);
-    load_property(state, format!("{name}.vnnlib"), Arc::new(text.into_bytes()));
+    load_property(
+        state,
+        format!("{name}.vnnlib"),
+        Arc::new(text.into_bytes()),
+        false,
+    );
     state.draft.set(None);
     state.drawing.set(false);
     Ok(())
@@ -1712,6 +1804,20 @@ fn PropertyList() -> impl IntoView {
     view! {
         <section class="panel" data-testid="property-list">
             <h2>"Properties"</h2>
+            <label class="upload">
+                "Import VNN-LIB… "
+                <input
+                    type="file"
+                    multiple=true
+                    accept=".vnnlib"
+                    data-testid="property-import"
+                    on:change=move |ev| {
+                        let input: web_sys::HtmlInputElement = event_target(&ev);
+                        load_files(state, input.files());
+                        input.set_value("");
+                    }
+                />
+            </label>
             {move || {
                 let props = state.properties.get();
                 if props.is_empty() {
