@@ -323,6 +323,133 @@ pub fn decision_must_not_be(
     }
 }
 
+/// "Inside `input_box`, the outputs must satisfy `requirement`": linear comparisons of the
+/// outputs joined by `and`, such as `y0 >= y1 + 0.5 and 2*y2 <= 3` (outputs are `y0`, `y1`,
+/// ... or `Y_0`, ...; `<` and `>` read as `<=` and `>=`). The unsafe region is the
+/// disjunction of the comparisons' negations, boundary included (VNN-LIB has no strict
+/// inequality), so a proof of the property is a proof of the strict requirement too.
+pub fn outputs_must_satisfy(
+    name: &str,
+    input_box: InputBox,
+    outputs: usize,
+    requirement: &str,
+) -> Result<Property, String> {
+    let mut disjuncts = Vec::new();
+    for clause in requirement.split(" and ") {
+        let clause = clause.trim();
+        let (lhs, op, rhs) = ["<=", ">=", "<", ">"]
+            .iter()
+            .find_map(|op| clause.split_once(op).map(|(l, r)| (l, *op, r)))
+            .ok_or_else(|| format!("\"{clause}\" compares nothing: use <= or >="))?;
+        let (left, left_constant) = linear_expression(lhs, outputs)?;
+        let (right, right_constant) = linear_expression(rhs, outputs)?;
+        // lhs - rhs = c . y + k.
+        let c: Vec<f64> = left.iter().zip(&right).map(|(a, b)| a - b).collect();
+        let k = left_constant - right_constant;
+        if c.iter().all(|v| *v == 0.0) {
+            return Err(format!("\"{clause}\" does not mention an output"));
+        }
+        // Safe: c.y + k <= 0 (for <=); unsafe: c.y + k >= 0, i.e. -c.y <= k.
+        let constraint = if op.starts_with('<') {
+            LinearConstraint {
+                coefficients: c.iter().map(|v| -v).collect(),
+                rhs: k,
+            }
+        } else {
+            LinearConstraint {
+                coefficients: c,
+                rhs: -k,
+            }
+        };
+        disjuncts.push(vec![constraint]);
+    }
+    Ok(Property {
+        name: name.into(),
+        num_inputs: input_box.dims(),
+        num_outputs: outputs,
+        input_boxes: vec![input_box],
+        unsafe_region: UnsafeRegion { disjuncts },
+    })
+}
+
+/// A sum of terms `[number][*]y<k>` or numbers: coefficients per output and the constant.
+fn linear_expression(text: &str, outputs: usize) -> Result<(Vec<f64>, f64), String> {
+    // Split into signed terms at + and -, but not inside a number's exponent (1e-3).
+    let mut terms: Vec<(f64, String)> = Vec::new();
+    let mut current = String::new();
+    let mut sign = 1.0;
+    let mut previous = ' ';
+    for ch in text.chars() {
+        let in_exponent = matches!(previous, 'e' | 'E')
+            && current.len() > 1
+            && current[..current.len() - 1]
+                .chars()
+                .last()
+                .is_some_and(|c| c.is_ascii_digit() || c == '.');
+        if (ch == '+' || ch == '-') && !in_exponent {
+            if !current.trim().is_empty() {
+                terms.push((sign, current.trim().to_string()));
+            }
+            current.clear();
+            sign = if ch == '-' { -1.0 } else { 1.0 };
+        } else if !ch.is_whitespace() {
+            current.push(ch);
+        }
+        if !ch.is_whitespace() {
+            previous = ch;
+        }
+    }
+    if !current.trim().is_empty() {
+        terms.push((sign, current.trim().to_string()));
+    }
+    if terms.is_empty() {
+        return Err(format!("\"{}\" is empty", text.trim()));
+    }
+    let mut coefficients = vec![0.0; outputs];
+    let mut constant = 0.0;
+    for (sign, token) in terms {
+        let (factor, variable) = match token.rsplit_once('*') {
+            Some((f, v)) => (Some(f.to_string()), v.to_string()),
+            None => match token.find(['y', 'Y']) {
+                Some(0) => (None, token.clone()),
+                Some(i) => (Some(token[..i].to_string()), token[i..].to_string()),
+                None => (Some(token.clone()), String::new()),
+            },
+        };
+        let factor: f64 = match factor {
+            Some(f) => f
+                .parse()
+                .ok()
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| {
+                    if variable.is_empty() {
+                        format!("\"{f}\" is neither a number nor an output (y0, y1, ...)")
+                    } else {
+                        format!("\"{f}\" is not a number (in \"{}\")", text.trim())
+                    }
+                })?,
+            None => 1.0,
+        };
+        if variable.is_empty() {
+            constant += sign * factor;
+            continue;
+        }
+        let index: usize = variable
+            .trim_start_matches(['y', 'Y'])
+            .trim_start_matches('_')
+            .parse()
+            .map_err(|_| format!("\"{variable}\" is not an output: write y0, y1, ..."))?;
+        if index >= outputs {
+            return Err(format!(
+                "there is no output {variable}: the network has {outputs} (y0..y{})",
+                outputs.saturating_sub(1)
+            ));
+        }
+        coefficients[index] += sign * factor;
+    }
+    Ok((coefficients, constant))
+}
+
 /// Which inputs of a batch violate at least one of the properties (`true` = negative),
 /// given the outputs already computed.
 pub fn negatives_of(properties: &[Property], inputs: &Matrix, outputs: &Matrix) -> Vec<bool> {
@@ -344,6 +471,50 @@ pub fn classify(
     }
     let outputs = net.forward(inputs)?;
     Ok(negatives_of(properties, inputs, &outputs))
+}
+
+#[cfg(test)]
+mod custom_requirement_tests {
+    use super::*;
+
+    fn unit_box() -> InputBox {
+        InputBox::new(vec![0.0], vec![1.0]).unwrap()
+    }
+
+    #[test]
+    fn a_custom_requirement_marks_exactly_its_violations_unsafe() {
+        let p =
+            outputs_must_satisfy("c", unit_box(), 3, "y0 >= y1 + 0.5 and 2*y2 <= 1e-1").unwrap();
+        assert_eq!(p.unsafe_region.disjuncts.len(), 2);
+        let x = [0.5f32];
+        assert!(!p.is_negative(&x, &[1.0, 0.4, 0.0]), "both hold");
+        assert!(p.is_negative(&x, &[1.0, 0.6, 0.0]), "y0 < y1 + 0.5");
+        assert!(p.is_negative(&x, &[1.0, 0.0, 0.06]), "2 y2 > 0.1");
+        assert!(
+            p.is_negative(&x, &[1.0, 0.5, 0.0]),
+            "the boundary counts as unsafe"
+        );
+        assert!(!p.is_negative(&[2.0], &[0.0, 9.0, 9.0]), "outside the box");
+        let q = outputs_must_satisfy("d", unit_box(), 2, "Y_1 - 3 < -Y_0").unwrap();
+        assert!(!q.is_negative(&x, &[1.0, 1.0]));
+        assert!(q.is_negative(&x, &[2.0, 1.5]));
+    }
+
+    #[test]
+    fn bad_custom_requirements_say_what_is_wrong() {
+        for (text, expected) in [
+            ("y0", "compares nothing"),
+            ("y3 <= 1", "no output y3"),
+            ("y0 <= x", "neither a number nor an output"),
+            ("y0 <= yy", "not an output"),
+            ("1 <= 2", "does not mention an output"),
+            ("y0 <= ", "empty"),
+            ("abc*y0 <= 1", "not a number"),
+        ] {
+            let e = outputs_must_satisfy("e", unit_box(), 2, text).unwrap_err();
+            assert!(e.contains(expected), "{text}: {e}");
+        }
+    }
 }
 
 #[cfg(test)]

@@ -646,6 +646,29 @@ fn a_drawn_property_is_listed_drawn_and_checked() {
         "page errors: {:?}",
         page_errors(&b)
     );
+    // A custom linear requirement on the outputs: a typo is named, a good one is listed.
+    b.by_testid("property-draw").click();
+    b.drag(&canvas, (100, 100), (180, 180));
+    choose(&b, "property-requirement", "custom:");
+    let type_requirement = |text: &str| {
+        b.run(
+            "const e = document.querySelector('[data-testid=property-custom]');
+             e.value = arguments[0]; e.dispatchEvent(new Event('input', { bubbles: true }));",
+            vec![json!(text)],
+        );
+    };
+    type_requirement("y7 <= 1");
+    b.by_testid("property-add").click();
+    b.wait_for("the named typo", || {
+        b.text_of("error-banner")
+            .contains("no output y7")
+            .then_some(())
+    });
+    type_requirement("y1 >= y0 + 0.5");
+    b.by_testid("property-add").click();
+    b.wait_for("the custom property in the list", || {
+        b.text_of("property-list").contains("drawn-2").then_some(())
+    });
     // Settings show their defaults; a value the repair would refuse is refused at once.
     b.find("[data-testid=repair-settings] summary")
         .unwrap()
@@ -675,8 +698,9 @@ fn a_drawn_property_is_listed_drawn_and_checked() {
     assert!(url.contains("prop=drawn-1"), "{url}");
     b.goto(&url);
     wait_network(&b, "zones-relu");
-    b.wait_for("the drawn property after the reload", || {
-        (b.text_of("property-list").contains("drawn-1") && boxes() == json!(3)).then_some(())
+    b.wait_for("the drawn properties after the reload", || {
+        let list = b.text_of("property-list");
+        (list.contains("drawn-1") && list.contains("drawn-2") && boxes() == json!(4)).then_some(())
     });
 }
 

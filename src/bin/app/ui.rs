@@ -1467,13 +1467,18 @@ fn add_drawn_property(
         upper.push(z);
     }
     let input_box = birdnn::property::InputBox::new(lower, upper)?;
-    let (kind, class) = requirement.split_once(':').ok_or("choose a requirement")?;
-    let class: usize = class.parse().map_err(|_| "choose a requirement")?;
+    let (kind, detail) = requirement.split_once(':').ok_or("choose a requirement")?;
     let outputs = net.summary.meta.outputs.len();
     let rule = net.summary.meta.decision;
-    let property = match kind {
-        "must" => birdnn::property::decision_must_be(name, input_box, outputs, class, rule),
-        _ => birdnn::property::decision_must_not_be(name, input_box, outputs, class, rule),
+    let property = if kind == "custom" {
+        birdnn::property::outputs_must_satisfy(name, input_box, outputs, detail)
+            .map_err(|e| format!("The requirement cannot be read: {e}"))?
+    } else {
+        let class: usize = detail.parse().map_err(|_| "choose a requirement")?;
+        match kind {
+            "must" => birdnn::property::decision_must_be(name, input_box, outputs, class, rule),
+            _ => birdnn::property::decision_must_not_be(name, input_box, outputs, class, rule),
+        }
     };
     let text = birdnn::formats::vnnlib::write(&property);
     load_property(
@@ -1492,6 +1497,7 @@ fn add_drawn_property(
 fn DraftForm() -> impl IntoView {
     let state = expect_context::<AppState>();
     let requirement = RwSignal::new("must:0".to_string());
+    let custom = RwSignal::new("y0 >= y1".to_string());
     let reach = RwSignal::new(Reach::Band);
     let count = RwSignal::new(1u32);
     let outputs = move || {
@@ -1514,6 +1520,7 @@ fn DraftForm() -> impl IntoView {
                             .enumerate()
                             .map(|(j, n)| (format!("must:{j}"), format!("must be {n}")))
                             .chain(names.iter().enumerate().map(|(j, n)| (format!("not:{j}"), format!("must not be {n}"))))
+                            .chain(std::iter::once(("custom:".to_string(), "— or: the outputs must satisfy…".to_string())))
                             .collect();
                         options
                             .into_iter()
@@ -1524,6 +1531,17 @@ fn DraftForm() -> impl IntoView {
                             .collect_view()
                     }}
                 </select>
+                <Show when=move || requirement.get().starts_with("custom")>
+                    " "
+                    <input
+                        type="text"
+                        size="28"
+                        data-testid="property-custom"
+                        title="Linear comparisons of the outputs y0, y1, ... joined by 'and', e.g. y0 >= y1 + 0.5 and y2 <= 3"
+                        prop:value=move || custom.get()
+                        on:input=move |ev| custom.set(event_target_value(&ev))
+                    />
+                </Show>
                 <Show when=move || state.network.get().is_some_and(|n| n.summary.meta.inputs.len() > 2)>
                     " ; the other inputs: "
                     <select data-testid="property-reach" on:change=move |ev| {
@@ -1541,7 +1559,11 @@ fn DraftForm() -> impl IntoView {
                 " "
                 <button data-testid="property-add" on:click=move |_| {
                     let name = format!("drawn-{}", count.get_untracked());
-                    match add_drawn_property(state, &requirement.get_untracked(), reach.get_untracked(), &name) {
+                    let wanted = match requirement.get_untracked().as_str() {
+                        "custom:" => format!("custom:{}", custom.get_untracked()),
+                        other => other.to_string(),
+                    };
+                    match add_drawn_property(state, &wanted, reach.get_untracked(), &name) {
                         Ok(()) => count.update(|c| *c += 1),
                         Err(e) => state.error.set(Some(e)),
                     }
