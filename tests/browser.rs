@@ -646,6 +646,31 @@ fn a_drawn_property_is_listed_drawn_and_checked() {
         "page errors: {:?}",
         page_errors(&b)
     );
+    // Edit: the property goes back into a draft box with handles; moving it and adding it
+    // again lists it under a new name.
+    b.find("[data-testid=property-edit]").unwrap().click();
+    b.by_testid("draft-form");
+    assert!(!b.text_of("property-list").contains("drawn-1"));
+    let draft_x = || -> f64 {
+        b.run(
+            "return +document.querySelector('[data-testid=draft-box]').getAttribute('x')",
+            vec![],
+        )
+        .as_f64()
+        .unwrap()
+    };
+    let before = draft_x();
+    b.drag(&canvas, (-150, -150), (-120, -150));
+    let moved = b.wait_for("the moved box", || {
+        let x = draft_x();
+        ((x - before).abs() > 10.0).then_some(x - before)
+    });
+    assert!((moved - 30.0).abs() < 3.0, "moved by {moved} px");
+    choose(&b, "property-requirement", "must:1");
+    b.by_testid("property-add").click();
+    b.wait_for("the edited property in the list", || {
+        b.text_of("property-list").contains("drawn-2").then_some(())
+    });
     // A custom linear requirement on the outputs: a typo is named, a good one is listed.
     b.by_testid("property-draw").click();
     b.drag(&canvas, (100, 100), (180, 180));
@@ -667,7 +692,7 @@ fn a_drawn_property_is_listed_drawn_and_checked() {
     type_requirement("y1 >= y0 + 0.5");
     b.by_testid("property-add").click();
     b.wait_for("the custom property in the list", || {
-        b.text_of("property-list").contains("drawn-2").then_some(())
+        b.text_of("property-list").contains("drawn-3").then_some(())
     });
     // Settings show their defaults; a value the repair would refuse is refused at once.
     b.find("[data-testid=repair-settings] summary")
@@ -695,12 +720,12 @@ fn a_drawn_property_is_listed_drawn_and_checked() {
         .as_str()
         .unwrap()
         .to_string();
-    assert!(url.contains("prop=drawn-1"), "{url}");
+    assert!(url.contains("prop=drawn-2"), "{url}");
     b.goto(&url);
     wait_network(&b, "zones-relu");
     b.wait_for("the drawn properties after the reload", || {
         let list = b.text_of("property-list");
-        (list.contains("drawn-1") && list.contains("drawn-2") && boxes() == json!(4)).then_some(())
+        (list.contains("drawn-2") && list.contains("drawn-3") && boxes() == json!(4)).then_some(())
     });
 }
 

@@ -82,9 +82,62 @@ pub struct Draft {
     pub end: (f64, f64),
     /// The pointer is still down.
     pub dragging: bool,
+    /// While the whole box is being moved: where the pointer was last.
+    pub moving: Option<(f64, f64)>,
 }
 
+/// How close (as a share of the map) a press must be to a corner to grab it.
+const HANDLE_REACH: f64 = 0.03;
+
 impl Draft {
+    /// A new box from a press at `at`.
+    fn at(at: (f64, f64)) -> Self {
+        Draft {
+            start: at,
+            end: at,
+            dragging: true,
+            moving: None,
+        }
+    }
+
+    /// A press at `at` on a finished box: a corner resizes it (the opposite corner stays),
+    /// the inside moves it; elsewhere, `None` (a new box starts).
+    fn grab(&self, at: (f64, f64)) -> Option<Draft> {
+        let (l, t, r, b) = self.bounds();
+        for (cx, cy) in [(l, t), (r, t), (l, b), (r, b)] {
+            if (at.0 - cx).abs() <= HANDLE_REACH && (at.1 - cy).abs() <= HANDLE_REACH {
+                return Some(Draft {
+                    start: (l + r - cx, t + b - cy),
+                    end: (cx, cy),
+                    dragging: true,
+                    moving: None,
+                });
+            }
+        }
+        let inside = (l..=r).contains(&at.0) && (t..=b).contains(&at.1);
+        inside.then_some(Draft {
+            dragging: true,
+            moving: Some(at),
+            ..*self
+        })
+    }
+
+    /// Follows the pointer: moves the box (kept on the map) or its dragged corner.
+    fn follow(&mut self, at: (f64, f64)) {
+        let at = (at.0.clamp(0.0, 1.0), at.1.clamp(0.0, 1.0));
+        match self.moving {
+            Some(last) => {
+                let (l, t, r, b) = self.bounds();
+                let dx = (at.0 - last.0).clamp(-l, 1.0 - r);
+                let dy = (at.1 - last.1).clamp(-t, 1.0 - b);
+                self.start = (self.start.0 + dx, self.start.1 + dy);
+                self.end = (self.end.0 + dx, self.end.1 + dy);
+                self.moving = Some(at);
+            }
+            None => self.end = at,
+        }
+    }
+
     /// (left, top, right, bottom) fractions.
     fn bounds(&self) -> (f64, f64, f64, f64) {
         (
@@ -1131,7 +1184,7 @@ fn DecisionMap() -> impl IntoView {
         let fy = f64::from(ev.offset_y()) / PLOT;
         state.draft.update(|d| {
             if let Some(d) = d.as_mut().filter(|d| d.dragging) {
-                d.end = (fx.clamp(0.0, 1.0), fy.clamp(0.0, 1.0));
+                d.follow((fx, fy));
             }
         });
         let input = view.point_at(&net.summary.meta.inputs, fx, fy);
@@ -1200,13 +1253,15 @@ fn DecisionMap() -> impl IntoView {
                         if state.drawing.get_untracked() {
                             ev.prevent_default();
                             let at = (f64::from(ev.offset_x()) / PLOT, f64::from(ev.offset_y()) / PLOT);
-                            state.draft.set(Some(Draft { start: at, end: at, dragging: true }));
+                            let grabbed = state.draft.get_untracked().and_then(|d| d.grab(at));
+                            state.draft.set(Some(grabbed.unwrap_or_else(|| Draft::at(at))));
                         }
                     }
                     on:mouseup=move |_| {
                         state.draft.update(|d| {
                             if let Some(d) = d {
                                 d.dragging = false;
+                                d.moving = None;
                             }
                         });
                     }
@@ -1405,15 +1460,29 @@ fn DraftBox() -> impl IntoView {
     move || {
         let d = state.draft.get()?;
         let (l, t, r, b) = d.bounds();
+        let handle = |x: f64, y: f64| {
+            view! {
+                <rect
+                    class="draft-handle"
+                    x=MARGIN_LEFT + x * PLOT - 4.0
+                    y=MARGIN_TOP + y * PLOT - 4.0
+                    width=8.0
+                    height=8.0
+                />
+            }
+        };
         Some(view! {
-            <rect
-                class="draft-box"
-                data-testid="draft-box"
-                x=MARGIN_LEFT + l * PLOT
-                y=MARGIN_TOP + t * PLOT
-                width=(r - l) * PLOT
-                height=(b - t) * PLOT
-            />
+            <g>
+                <rect
+                    class="draft-box"
+                    data-testid="draft-box"
+                    x=MARGIN_LEFT + l * PLOT
+                    y=MARGIN_TOP + t * PLOT
+                    width=(r - l) * PLOT
+                    height=(b - t) * PLOT
+                />
+                {(!d.dragging).then(|| vec![handle(l, t), handle(r, t), handle(l, b), handle(r, b)])}
+            </g>
         })
     }
 }
@@ -1860,6 +1929,35 @@ fn PropertyList() -> impl IntoView {
                             bridge::send(&Request::ForgetProperty { property: slot });
                             state.properties.update(|l| l.retain(|q| q.slot != slot));
                         };
+                        // Editing takes the property back into a draft box on the slice
+                        // (handles to move and resize it, then a requirement and "Add").
+                        let first_box = p.summary.boxes.first().cloned();
+                        let edit = move |_| {
+                            let (Some(view), Some(b)) = (state.view.get_untracked(), first_box.clone()) else {
+                                return;
+                            };
+                            let fraction = |dim: usize, v: f64| axis_fraction(state, dim, v).map(|f| f.clamp(0.0, 1.0));
+                            let (Some(x0), Some(x1), Some(y0), Some(y1)) = (
+                                fraction(view.x_dim, b.lower[view.x_dim]),
+                                fraction(view.x_dim, b.upper[view.x_dim]),
+                                fraction(view.y_dim, b.lower[view.y_dim]),
+                                fraction(view.y_dim, b.upper[view.y_dim]),
+                            ) else {
+                                return;
+                            };
+                            bridge::send(&Request::ForgetProperty { property: slot });
+                            state.properties.update(|l| l.retain(|q| q.slot != slot));
+                            state.drawing.set(true);
+                            state.draft.set(Some(Draft {
+                                start: (x0, 1.0 - y1),
+                                end: (x1, 1.0 - y0),
+                                dragging: false,
+                                moving: None,
+                            }));
+                        };
+                        let editable = !p.from_demo
+                            && p.summary.boxes.len() == 1
+                            && state.view.get().is_some_and(|v| p.summary.boxes[0].dims() == v.fixed.len());
                         view! {
                             <div class="property">
                                 <b>{p.summary.name.clone()}</b>
@@ -1901,6 +1999,9 @@ fn PropertyList() -> impl IntoView {
                                     }
                                 }}
                                 <button class="remove" data-testid="property-export" on:click=export>"VNN-LIB"</button>
+                                {editable.then(|| view! {
+                                    <button class="remove" data-testid="property-edit" on:click=edit title="Edit its box on the map and choose its requirement again">"edit"</button>
+                                })}
                                 <button class="remove" on:click=remove aria-label="remove property">"remove"</button>
                             </div>
                         }
@@ -1977,6 +2078,28 @@ mod tests {
 
     fn text(el: &web_sys::HtmlElement) -> String {
         el.text_content().unwrap_or_default()
+    }
+
+    #[wasm_bindgen_test]
+    fn a_finished_box_moves_and_resizes_by_its_handles() {
+        let mut d = Draft::at((0.2, 0.2));
+        d.follow((0.4, 0.5));
+        d.dragging = false;
+        // A corner: the opposite one stays.
+        let mut corner = d.grab((0.41, 0.49)).expect("the bottom-right handle");
+        corner.follow((0.6, 0.7));
+        assert_eq!(corner.bounds(), (0.2, 0.2, 0.6, 0.7));
+        // The inside: the whole box moves, but not off the map.
+        let mut whole = d.grab((0.3, 0.3)).expect("inside");
+        whole.follow((0.4, 0.35));
+        let (l, t, r, b) = whole.bounds();
+        assert!((l - 0.3).abs() < 1e-12 && (t - 0.25).abs() < 1e-12);
+        assert!((r - 0.5).abs() < 1e-12 && (b - 0.55).abs() < 1e-12);
+        whole.follow((2.0, 2.0));
+        assert_eq!(whole.bounds().2, 1.0);
+        assert_eq!(whole.bounds().3, 1.0);
+        // Elsewhere: a new box.
+        assert!(d.grab((0.9, 0.1)).is_none());
     }
 
     #[wasm_bindgen_test]
