@@ -660,7 +660,15 @@ fn a_drawn_property_is_listed_drawn_and_checked() {
         .unwrap()
     };
     let before = draft_x();
-    b.drag(&canvas, (-150, -150), (-120, -150));
+    // Pressed at the box's own centre (the page may have scrolled since it was drawn).
+    let centre = b.run(
+        "document.querySelector('[data-testid=decision-map]').scrollIntoView({ block: 'center' });
+         const r = document.querySelector('[data-testid=draft-box]').getBoundingClientRect();
+         return [Math.round(r.x + r.width / 2), Math.round(r.y + r.height / 2)]",
+        vec![],
+    );
+    let (cx, cy) = (centre[0].as_i64().unwrap(), centre[1].as_i64().unwrap());
+    b.drag_in_viewport((cx, cy), (cx + 30, cy));
     let moved = b.wait_for("the moved box", || {
         let x = draft_x();
         ((x - before).abs() > 10.0).then_some(x - before)
@@ -673,7 +681,7 @@ fn a_drawn_property_is_listed_drawn_and_checked() {
     });
     // A custom linear requirement on the outputs: a typo is named, a good one is listed.
     b.by_testid("property-draw").click();
-    b.drag(&canvas, (100, 100), (180, 180));
+    b.drag(&canvas, (40, 40), (120, 120));
     choose(&b, "property-requirement", "custom:");
     let type_requirement = |text: &str| {
         b.run(

@@ -227,6 +227,25 @@ impl Browser {
         );
     }
 
+    /// Presses at `from` and releases at `to`, both in CSS pixels of the viewport (element
+    /// origins follow an element that moves while it is dragged).
+    pub fn drag_in_viewport(&self, from: (i64, i64), to: (i64, i64)) {
+        self.command(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{
+                "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+                "actions": [
+                    {"type": "pointerMove", "duration": 0, "x": from.0, "y": from.1, "origin": "viewport"},
+                    {"type": "pointerDown", "button": 0},
+                    {"type": "pointerMove", "duration": 100, "x": (from.0 + to.0) / 2, "y": (from.1 + to.1) / 2, "origin": "viewport"},
+                    {"type": "pointerMove", "duration": 100, "x": to.0, "y": to.1, "origin": "viewport"},
+                    {"type": "pointerUp", "button": 0}
+                ]
+            }]})),
+        );
+    }
+
     /// Moves the pointer to (`x`, `y`) CSS pixels from the element's centre.
     pub fn hover(&self, element: &Element, x: i64, y: i64) {
         self.command(

@@ -1248,7 +1248,16 @@ fn DecisionMap() -> impl IntoView {
                     style=format!("left:{MARGIN_LEFT}px;top:{MARGIN_TOP}px;width:{PLOT}px;height:{PLOT}px")
                     class:drawing=move || state.drawing.get()
                     on:mousemove=on_move
-                    on:mouseleave=move |_| state.hover.set(None)
+                    on:mouseleave=move |_| {
+                        state.hover.set(None);
+                        // Released outside the map or not: the box ends where it left it.
+                        state.draft.update(|d| {
+                            if let Some(d) = d.as_mut().filter(|d| d.dragging) {
+                                d.dragging = false;
+                                d.moving = None;
+                            }
+                        });
+                    }
                     on:mousedown=move |ev: web_sys::MouseEvent| {
                         if state.drawing.get_untracked() {
                             ev.prevent_default();
