@@ -857,6 +857,65 @@ fn bench_decision_maps_in_the_worker() {
     );
 }
 
+/// Verification speed in the worker, beside the native figures of `birdnn bench-verify`
+/// (prints a table; run with `cargo test --release --test browser -- --ignored --nocapture
+/// bench_verification`).
+#[test]
+#[ignore]
+fn bench_verification_in_the_worker() {
+    let Some(acas) = common::acasxu_dir() else {
+        return;
+    };
+    println!("pair        verdict in the worker    seconds (page to verdict)");
+    for (i, j, p) in [
+        (1, 1, 1),
+        (1, 1, 3),
+        (1, 1, 4),
+        (1, 2, 3),
+        (2, 2, 3),
+        (3, 7, 4),
+        (5, 9, 4),
+        (2, 1, 2),
+        (1, 9, 7),
+        (2, 9, 8),
+    ] {
+        let Some((_guard, b)) = open_app("") else {
+            return;
+        };
+        wait_network(&b, "zones-relu");
+        upload(
+            &b,
+            &acas.join(format!("onnx/ACASXU_run2a_{i}_{j}_batch_2000.onnx")),
+        );
+        wait_network(&b, &format!("ACASXU_run2a_{i}_{j}_batch_2000"));
+        upload_to(
+            &b,
+            "property-import",
+            &acas.join(format!("vnnlib/prop_{p}.vnnlib")),
+        );
+        b.wait_for("the property", || {
+            b.text_of("property-list")
+                .contains(&format!("prop_{p}"))
+                .then_some(())
+        });
+        let started = std::time::Instant::now();
+        b.by_testid("verify-run").click();
+        let badge = b.wait_for("the verdict", || {
+            (b.text_of("verify-status") == "done").then(|| {
+                b.run(
+                    "return Array.from(document.querySelectorAll('[data-testid=proof-badge]')).map(e => e.textContent).filter(t => t !== 'not proved yet').join(' ')",
+                    vec![],
+                )
+            })
+        });
+        println!(
+            "N{i},{j}/p{p}     {:<24} {:.2}",
+            badge.as_str().unwrap_or_default(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+}
+
 /// Screenshots of the app for people to look at (`BIRDNN_SCREENSHOTS=folder`); not a check.
 #[test]
 #[ignore]

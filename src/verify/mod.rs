@@ -349,8 +349,9 @@ impl Verifier {
         }
     }
 
-    /// Bounds of a box: for each disjunct not yet excluded the lower bound of its constraint closest to excluding it (`None` for an
-    /// empty conjunction, which nothing excludes).
+    /// Bounds of a box: for each disjunct not yet excluded, the lower bound of its
+    /// constraint closest to excluding it (`None` for an empty conjunction, which nothing
+    /// excludes).
     fn bound_box(
         &self,
         lower: &[f64],
