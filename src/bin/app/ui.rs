@@ -106,8 +106,10 @@ impl Draft {
         let (l, t, r, b) = self.bounds();
         for (cx, cy) in [(l, t), (r, t), (l, b), (r, b)] {
             if (at.0 - cx).abs() <= HANDLE_REACH && (at.1 - cy).abs() <= HANDLE_REACH {
+                // The opposite corner, taken as it is (no arithmetic, so it stays put exactly).
+                let opposite = (if cx == l { r } else { l }, if cy == t { b } else { t });
                 return Some(Draft {
-                    start: (l + r - cx, t + b - cy),
+                    start: opposite,
                     end: (cx, cy),
                     dragging: true,
                     moving: None,
