@@ -25,7 +25,7 @@ pub type PropertyId = u32;
 
 /// Version of the protocol, checked in the handshake (app and worker come from one build,
 /// but a cached old worker script must not be spoken to).
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// From the app to the worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
