@@ -5,10 +5,12 @@
 //! (Euclidean), chosen only among positives whose outputs are safe *with a margin*, so that
 //! imitating them does not land on the boundary. All weights are trained on
 //! `alpha * MSE(N(x-), target) + beta * MSE(N(x+), N_original(x+))` (plus hinges, below) by
-//! mini-batch Adam with steps relative to each layer's weights, in rounds. (The prototype's
-//! SGD with one learning rate wrecked classifiers whose logits are tens apart.) After each round the candidate is judged on validation data by
-//! violations *and* fidelity (decisions kept); a round that loses fidelity is rolled back and
-//! the learning rate shrinks; the best candidate, not the last, is kept.
+//! mini-batch Adam with steps relative to each layer's weights, in rounds (SGD with one
+//! learning rate, tuned on ACAS Xu, wrecked classifiers whose logits are tens apart). After
+//! each round the candidate is judged on validation data by violations *and* fidelity
+//! (decisions kept); a round that loses fidelity is rolled back and the learning rate
+//! shrinks; the best candidate, not the last, is kept. Then the falsifier searches it, and
+//! what it finds is learnt in further rounds.
 //!
 //! The nearest-output search is chunked (no distance matrix): memory is linear in the data.
 
