@@ -134,6 +134,24 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     total
 }
 
+/// The lowest value of `a . x + constant` over the box (each coefficient takes its worst
+/// corner), less the `f64` margin on every magnitude summed, `magnitude` (of the terms that
+/// made `constant`) included.
+fn lowest_over_box(a: &[f64], constant: f64, magnitude: f64, over: &Interval) -> f64 {
+    let mut value = constant;
+    let mut m = magnitude + constant.abs();
+    for (i, &ai) in a.iter().enumerate() {
+        let x = if ai >= 0.0 {
+            over.lower[i]
+        } else {
+            over.upper[i]
+        };
+        value += ai * x;
+        m += (ai * x).abs();
+    }
+    value - F64_MARGIN * m
+}
+
 fn gamma(n: usize) -> f64 {
     let nu = n as f64 * F32_UNIT;
     nu / (1.0 - nu)
@@ -492,19 +510,8 @@ impl BoundNetwork {
         (0..rows)
             .map(|r| {
                 let a = &lambda[r * self.inputs..(r + 1) * self.inputs];
-                let mut value = constant[r];
-                let mut m = magnitude[r] + constant[r].abs();
-                for (i, &ai) in a.iter().enumerate() {
-                    let x = if ai >= 0.0 {
-                        input.lower[i]
-                    } else {
-                        input.upper[i]
-                    };
-                    value += ai * x;
-                    m += (ai * x).abs();
-                }
                 LinearLowerBound {
-                    value: value - F64_MARGIN * m,
+                    value: lowest_over_box(a, constant[r], magnitude[r], input),
                     input_coefficients: a.to_vec(),
                 }
             })
@@ -555,22 +562,9 @@ impl BoundNetwork {
             BoundMethod::Interval => coefficients
                 .iter()
                 .zip(rhs)
-                .map(|(c, &b)| {
-                    let mut value = -b;
-                    let mut m = b.abs();
-                    for (i, &ci) in c.iter().enumerate() {
-                        let y = if ci >= 0.0 {
-                            out.lower[i]
-                        } else {
-                            out.upper[i]
-                        };
-                        value += ci * y;
-                        m += (ci * y).abs();
-                    }
-                    LinearLowerBound {
-                        value: value - F64_MARGIN * m,
-                        input_coefficients: vec![0.0; self.inputs],
-                    }
+                .map(|(c, &b)| LinearLowerBound {
+                    value: lowest_over_box(c, -b, 0.0, out),
+                    input_coefficients: vec![0.0; self.inputs],
                 })
                 .collect(),
             BoundMethod::Symbolic => {

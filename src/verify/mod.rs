@@ -14,7 +14,7 @@ pub mod bounds;
 
 use crate::falsify::{Falsifier, FalsifierConfig};
 use crate::network::Network;
-use crate::property::{Property, PropertyError};
+use crate::property::{clamp_f32_into, Property, PropertyError};
 use bounds::{BoundMethod, BoundNetwork, Interval, LinearLowerBound};
 use serde::{Deserialize, Serialize};
 
@@ -428,7 +428,12 @@ impl Verifier {
             }
         }
         for point in candidates {
-            let x = inside_f32(&point, &task.lower, &task.upper);
+            // Rounding to f32 can step outside a box given in f64: nudge it back in.
+            let x: Vec<f32> = point
+                .iter()
+                .zip(task.lower.iter().zip(&task.upper))
+                .map(|(&v, (&l, &u))| clamp_f32_into(v, l, u))
+                .collect();
             if let Some(c) = self.recheck(&x) {
                 return Some(c);
             }
@@ -534,39 +539,6 @@ impl Verifier {
 
 fn volume(b: &(Vec<f64>, Vec<f64>)) -> f64 {
     b.0.iter().zip(&b.1).map(|(l, u)| u - l).product()
-}
-
-/// `x` in `f32`, nudged so that it stays inside `[lower, upper]` (rounding to `f32` can
-/// step outside a box given in `f64`).
-fn inside_f32(x: &[f64], lower: &[f64], upper: &[f64]) -> Vec<f32> {
-    x.iter()
-        .zip(lower.iter().zip(upper))
-        .map(|(&v, (&l, &u))| {
-            let mut f = v as f32;
-            if (f as f64) < l {
-                f = f32_next_up(f);
-            }
-            if (f as f64) > u {
-                f = f32_next_down(f);
-            }
-            f
-        })
-        .collect()
-}
-
-fn f32_next_up(f: f32) -> f32 {
-    if f.is_nan() || f == f32::INFINITY {
-        return f;
-    }
-    if f == 0.0 {
-        return f32::from_bits(1);
-    }
-    let bits = f.to_bits();
-    f32::from_bits(if f > 0.0 { bits + 1 } else { bits - 1 })
-}
-
-fn f32_next_down(f: f32) -> f32 {
-    -f32_next_up(-f)
 }
 
 /// What is known about a property on a network: the verifier's verdict combined with the
