@@ -290,6 +290,16 @@ pub fn decision_must_be(
         .filter(|&j| j != class)
         .map(|j| vec![not_ahead(outputs, class, j, rule)])
         .collect();
+    on_one_box(name, input_box, outputs, disjuncts)
+}
+
+/// A property over one input box with the given unsafe disjuncts.
+fn on_one_box(
+    name: &str,
+    input_box: InputBox,
+    outputs: usize,
+    disjuncts: Vec<Vec<LinearConstraint>>,
+) -> Property {
     Property {
         name: name.into(),
         num_inputs: input_box.dims(),
@@ -312,15 +322,7 @@ pub fn decision_must_not_be(
         .filter(|&j| j != class)
         .map(|j| not_ahead(outputs, j, class, rule))
         .collect();
-    Property {
-        name: name.into(),
-        num_inputs: input_box.dims(),
-        num_outputs: outputs,
-        input_boxes: vec![input_box],
-        unsafe_region: UnsafeRegion {
-            disjuncts: vec![conjunction],
-        },
-    }
+    on_one_box(name, input_box, outputs, vec![conjunction])
 }
 
 /// "Inside `input_box`, the outputs must satisfy `requirement`": linear comparisons of the
@@ -363,13 +365,7 @@ pub fn outputs_must_satisfy(
         };
         disjuncts.push(vec![constraint]);
     }
-    Ok(Property {
-        name: name.into(),
-        num_inputs: input_box.dims(),
-        num_outputs: outputs,
-        input_boxes: vec![input_box],
-        unsafe_region: UnsafeRegion { disjuncts },
-    })
+    Ok(on_one_box(name, input_box, outputs, disjuncts))
 }
 
 /// A sum of terms `[number][*]y<k>` or numbers: coefficients per output and the constant.
