@@ -210,7 +210,17 @@ impl Browser {
 
     /// Drags with the mouse from `from` to `to` (CSS pixels from the element's centre).
     pub fn drag(&self, element: &Element, from: (i64, i64), to: (i64, i64)) {
-        let origin = json!({ ELEMENT_KEY: element.id });
+        self.drag_from_origin(json!({ ELEMENT_KEY: element.id }), from, to);
+    }
+
+    /// Presses at `from` and releases at `to`, both in CSS pixels of the viewport (element
+    /// origins follow an element that moves while it is dragged).
+    pub fn drag_in_viewport(&self, from: (i64, i64), to: (i64, i64)) {
+        self.drag_from_origin(json!("viewport"), from, to);
+    }
+
+    /// Press, two moves (through the midpoint), release; coordinates relative to `origin`.
+    fn drag_from_origin(&self, origin: Value, from: (i64, i64), to: (i64, i64)) {
         self.command(
             "POST",
             "/actions",
@@ -221,25 +231,6 @@ impl Browser {
                     {"type": "pointerDown", "button": 0},
                     {"type": "pointerMove", "duration": 100, "x": (from.0 + to.0) / 2, "y": (from.1 + to.1) / 2, "origin": origin},
                     {"type": "pointerMove", "duration": 100, "x": to.0, "y": to.1, "origin": origin},
-                    {"type": "pointerUp", "button": 0}
-                ]
-            }]})),
-        );
-    }
-
-    /// Presses at `from` and releases at `to`, both in CSS pixels of the viewport (element
-    /// origins follow an element that moves while it is dragged).
-    pub fn drag_in_viewport(&self, from: (i64, i64), to: (i64, i64)) {
-        self.command(
-            "POST",
-            "/actions",
-            Some(json!({"actions": [{
-                "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
-                "actions": [
-                    {"type": "pointerMove", "duration": 0, "x": from.0, "y": from.1, "origin": "viewport"},
-                    {"type": "pointerDown", "button": 0},
-                    {"type": "pointerMove", "duration": 100, "x": (from.0 + to.0) / 2, "y": (from.1 + to.1) / 2, "origin": "viewport"},
-                    {"type": "pointerMove", "duration": 100, "x": to.0, "y": to.1, "origin": "viewport"},
                     {"type": "pointerUp", "button": 0}
                 ]
             }]})),
