@@ -1036,17 +1036,7 @@ fn NetworkPicker() -> impl IntoView {
             </label>
             <label class="upload advanced">
                 "Open files… "
-                <input
-                    type="file"
-                    multiple=true
-                    accept=".onnx,.nnet,.json,.vnnlib"
-                    data-testid="network-upload"
-                    on:change=move |ev| {
-                        let input: web_sys::HtmlInputElement = event_target(&ev);
-                        load_files(state, input.files());
-                        input.set_value("");
-                    }
-                />
+                <FilePicker testid="network-upload" accept=".onnx,.nnet,.json,.vnnlib"/>
             </label>
             <span class="status" data-testid="worker-status">
                 {move || {
@@ -1303,6 +1293,34 @@ fn axis_fraction(state: AppState, dim: usize, network_value: f64) -> Option<f64>
     Some((network_value - lo) / (hi - lo))
 }
 
+/// Where a box (network units) lies on the map: (left, top, right, bottom) as fractions of
+/// the map from its top-left corner, clamped to it. `None` when the box does not fit the
+/// view, or, with `must_meet`, when some fixed input's value lies outside the box (the box
+/// does not reach this slice).
+fn box_on_map(
+    state: AppState,
+    view: &View,
+    lower: &[f64],
+    upper: &[f64],
+    must_meet: bool,
+) -> Option<(f64, f64, f64, f64)> {
+    if lower.len() != view.fixed.len() || upper.len() != view.fixed.len() {
+        return None;
+    }
+    let meets = (0..view.fixed.len())
+        .filter(|&d| d != view.x_dim && d != view.y_dim)
+        .all(|d| lower[d] <= view.fixed[d] && view.fixed[d] <= upper[d]);
+    if must_meet && !meets {
+        return None;
+    }
+    let fraction = |dim: usize, v: f64| axis_fraction(state, dim, v).map(|f| f.clamp(0.0, 1.0));
+    let x0 = fraction(view.x_dim, lower[view.x_dim])?;
+    let x1 = fraction(view.x_dim, upper[view.x_dim])?;
+    let y0 = fraction(view.y_dim, lower[view.y_dim])?;
+    let y1 = fraction(view.y_dim, upper[view.y_dim])?;
+    Some((x0, 1.0 - y1, x1, 1.0 - y0))
+}
+
 #[component]
 fn Axes() -> impl IntoView {
     let state = expect_context::<AppState>();
@@ -1379,35 +1397,20 @@ fn PropertyBoxes() -> impl IntoView {
         let mut out = Vec::new();
         for p in state.properties.get() {
             for b in &p.summary.boxes {
-                if b.lower.len() != view.fixed.len() {
-                    continue;
-                }
-                let meets = (0..view.fixed.len())
-                    .filter(|&d| d != view.x_dim && d != view.y_dim)
-                    .all(|d| b.lower[d] <= view.fixed[d] && view.fixed[d] <= b.upper[d]);
-                if !meets {
-                    continue;
-                }
-                let (Some(x0), Some(x1), Some(y0), Some(y1)) = (
-                    axis_fraction(state, view.x_dim, b.lower[view.x_dim]),
-                    axis_fraction(state, view.x_dim, b.upper[view.x_dim]),
-                    axis_fraction(state, view.y_dim, b.lower[view.y_dim]),
-                    axis_fraction(state, view.y_dim, b.upper[view.y_dim]),
-                ) else {
+                let Some((l, t, r, bottom)) = box_on_map(state, &view, &b.lower, &b.upper, true)
+                else {
                     continue;
                 };
-                let clamp = |f: f64| f.clamp(0.0, 1.0);
-                let (x0, x1, y0, y1) = (clamp(x0), clamp(x1), clamp(y0), clamp(y1));
                 out.push(view! {
                     <g class="property-box" data-testid="property-box">
                         <title>{p.summary.name.clone()}</title>
                         <rect
-                            x=MARGIN_LEFT + x0 * PLOT
-                            y=MARGIN_TOP + (1.0 - y1) * PLOT
-                            width=(x1 - x0) * PLOT
-                            height=(y1 - y0) * PLOT
+                            x=MARGIN_LEFT + l * PLOT
+                            y=MARGIN_TOP + t * PLOT
+                            width=(r - l) * PLOT
+                            height=(bottom - t) * PLOT
                         />
-                        <text x=MARGIN_LEFT + x0 * PLOT + 3.0 y=MARGIN_TOP + (1.0 - y1) * PLOT + 12.0>{p.summary.name.clone()}</text>
+                        <text x=MARGIN_LEFT + l * PLOT + 3.0 y=MARGIN_TOP + t * PLOT + 12.0>{p.summary.name.clone()}</text>
                     </g>
                 });
             }
@@ -1431,31 +1434,17 @@ fn ProvedBoxes() -> impl IntoView {
         let mut out = Vec::new();
         for (_, verdict) in &proof.verdicts {
             for (lower, upper) in &verdict.proved_boxes {
-                if lower.len() != view.fixed.len() {
-                    continue;
-                }
-                let meets = (0..view.fixed.len())
-                    .filter(|&d| d != view.x_dim && d != view.y_dim)
-                    .all(|d| lower[d] <= view.fixed[d] && view.fixed[d] <= upper[d]);
-                let corners = (
-                    axis_fraction(state, view.x_dim, lower[view.x_dim]),
-                    axis_fraction(state, view.x_dim, upper[view.x_dim]),
-                    axis_fraction(state, view.y_dim, lower[view.y_dim]),
-                    axis_fraction(state, view.y_dim, upper[view.y_dim]),
-                );
-                let (true, (Some(x0), Some(x1), Some(y0), Some(y1))) = (meets, corners) else {
+                let Some((l, t, r, b)) = box_on_map(state, &view, lower, upper, true) else {
                     continue;
                 };
-                let clamp = |f: f64| f.clamp(0.0, 1.0);
-                let (x0, x1, y0, y1) = (clamp(x0), clamp(x1), clamp(y0), clamp(y1));
                 out.push(view! {
                     <rect
                         class="proved-box"
                         data-testid="proved-box"
-                        x=MARGIN_LEFT + x0 * PLOT
-                        y=MARGIN_TOP + (1.0 - y1) * PLOT
-                        width=(x1 - x0) * PLOT
-                        height=(y1 - y0) * PLOT
+                        x=MARGIN_LEFT + l * PLOT
+                        y=MARGIN_TOP + t * PLOT
+                        width=(r - l) * PLOT
+                        height=(b - t) * PLOT
                     />
                 });
             }
@@ -1899,6 +1888,27 @@ fn NetworkInfo() -> impl IntoView {
     }
 }
 
+/// A file input whose files go through [`load_files`] (properties by their `.vnnlib`
+/// extension, networks otherwise); emptied after each choice so that the same file can be
+/// chosen again.
+#[component]
+fn FilePicker(testid: &'static str, accept: &'static str) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <input
+            type="file"
+            multiple=true
+            accept=accept
+            data-testid=testid
+            on:change=move |ev| {
+                let input: web_sys::HtmlInputElement = event_target(&ev);
+                load_files(state, input.files());
+                input.set_value("");
+            }
+        />
+    }
+}
+
 /// Loaded properties, whether each fits the network, and a way to remove them.
 #[component]
 fn PropertyList() -> impl IntoView {
@@ -1908,17 +1918,7 @@ fn PropertyList() -> impl IntoView {
             <h2>"Properties"</h2>
             <label class="upload">
                 "Import VNN-LIB… "
-                <input
-                    type="file"
-                    multiple=true
-                    accept=".vnnlib"
-                    data-testid="property-import"
-                    on:change=move |ev| {
-                        let input: web_sys::HtmlInputElement = event_target(&ev);
-                        load_files(state, input.files());
-                        input.set_value("");
-                    }
-                />
+                <FilePicker testid="property-import" accept=".vnnlib"/>
             </label>
             {move || {
                 let props = state.properties.get();
@@ -1947,21 +1947,16 @@ fn PropertyList() -> impl IntoView {
                             let (Some(view), Some(b)) = (state.view.get_untracked(), first_box.clone()) else {
                                 return;
                             };
-                            let fraction = |dim: usize, v: f64| axis_fraction(state, dim, v).map(|f| f.clamp(0.0, 1.0));
-                            let (Some(x0), Some(x1), Some(y0), Some(y1)) = (
-                                fraction(view.x_dim, b.lower[view.x_dim]),
-                                fraction(view.x_dim, b.upper[view.x_dim]),
-                                fraction(view.y_dim, b.lower[view.y_dim]),
-                                fraction(view.y_dim, b.upper[view.y_dim]),
-                            ) else {
+                            // The box where it lies on the map, even off this slice.
+                            let Some((l, t, r, bottom)) = box_on_map(state, &view, &b.lower, &b.upper, false) else {
                                 return;
                             };
                             bridge::send(&Request::ForgetProperty { property: slot });
                             state.properties.update(|l| l.retain(|q| q.slot != slot));
                             state.drawing.set(true);
                             state.draft.set(Some(Draft {
-                                start: (x0, 1.0 - y1),
-                                end: (x1, 1.0 - y0),
+                                start: (l, t),
+                                end: (r, bottom),
                                 dragging: false,
                                 moving: None,
                             }));
