@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 /// descends: for the disjunct closest to holding, the sum of its constraints' positive
 /// slacks. Unlike the max-slack margin, this pushes on every unmet constraint at once
 /// instead of zig-zagging between them.
-fn descent_objective_gradient(region: &UnsafeRegion, y: &[f32], grad: &mut [f32]) {
+pub(crate) fn descent_objective_gradient(region: &UnsafeRegion, y: &[f32], grad: &mut [f32]) {
     let mut best: Option<(f64, &Vec<LinearConstraint>)> = None;
     for conj in &region.disjuncts {
         let total: f64 = conj.iter().map(|c| c.slack(y).max(0.0)).sum();

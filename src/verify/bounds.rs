@@ -94,6 +94,20 @@ struct Layer64 {
     activation: Activation,
 }
 
+impl Layer64 {
+    /// The weights from the inputs `rows` to the outputs `columns` (`rows x columns`,
+    /// row-major).
+    fn gather(&self, rows: &[usize], columns: &[usize]) -> Vec<f64> {
+        let n = self.outputs;
+        let mut out = Vec::with_capacity(rows.len() * columns.len());
+        for &i in rows {
+            let row = &self.weights[i * n..(i + 1) * n];
+            out.extend(columns.iter().map(|&o| row[o]));
+        }
+        out
+    }
+}
+
 /// Bounds of every layer for one input box.
 #[derive(Clone, Debug)]
 pub struct LayerBounds {
@@ -104,9 +118,22 @@ pub struct LayerBounds {
     relaxations: Vec<Vec<Relaxation>>,
     /// Post-activation bounds of every layer; the last is the output.
     pub post: Vec<Interval>,
+    /// Neurons of every layer whose output is not identically 0 on the box (a ReLU that is
+    /// off everywhere contributes nothing, so back-substitution skips it).
+    live: Vec<Vec<usize>>,
+    /// Each layer's weights from the live neurons before it to all its neurons
+    /// (`live inputs x outputs`, row-major).
+    into: Vec<Vec<f64>>,
+    /// Each layer's weights from the live neurons before it to its live neurons.
+    between: Vec<Vec<f64>>,
 }
 
 /// A linear function of the outputs, `coefficients . y - rhs`, bounded below over a box.
+///
+/// Besides the bound's value over the box it was computed for, it keeps the linear function
+/// of the inputs behind it, `input_coefficients . x + constant`, which is a lower bound of the
+/// output function at every point of that box: concretised over any sub-box
+/// ([`LinearLowerBound::lowest_over`]) it stays sound and gets tighter.
 #[derive(Clone, Debug, Default)]
 pub struct LinearLowerBound {
     /// The bound: the function is at least this everywhere in the box.
@@ -114,6 +141,63 @@ pub struct LinearLowerBound {
     /// Coefficients of the linear lower bound in terms of the inputs: the bound is reached at
     /// the box corner these point away from, and they say which inputs matter most.
     pub input_coefficients: Vec<f64>,
+    /// Constant term of the linear lower bound.
+    pub constant: f64,
+    /// Sum of the magnitudes of the terms that made `constant`, for the `f64` margin.
+    pub magnitude: f64,
+    /// A bound that holds regardless of the input (from interval bounds of the outputs).
+    pub floor: f64,
+}
+
+impl LinearLowerBound {
+    /// The bound over a sub-box of the box it was computed for (sound only there).
+    pub fn lowest_over(&self, sub_box: &Interval) -> f64 {
+        if self.input_coefficients.is_empty() {
+            return self.floor;
+        }
+        lowest_over_box(
+            &self.input_coefficients,
+            self.constant,
+            self.magnitude,
+            sub_box,
+        )
+        .max(self.floor)
+    }
+
+    /// The smallest box containing every point of `within` where the linear lower bound is
+    /// at most 0 (`None` when there is none): where it is positive, so is the output
+    /// function, so a constraint `function <= 0` cannot hold there.
+    pub fn clip(&self, within: &Interval) -> Option<Interval> {
+        if self.floor > 0.0 {
+            return None;
+        }
+        let a = &self.input_coefficients;
+        if a.is_empty() {
+            return Some(within.clone());
+        }
+        let lowest = lowest_over_box(a, self.constant, self.magnitude, within);
+        if lowest > 0.0 {
+            return None;
+        }
+        let mut clipped = within.clone();
+        for (i, &ai) in a.iter().enumerate() {
+            let (l, u) = (within.lower[i], within.upper[i]);
+            if ai == 0.0 || u <= l {
+                continue;
+            }
+            // The rest of the function is at least `lowest - (its part at the worst corner)`,
+            // so `ai * x_i` may reach at most `-that` where the function can be <= 0.
+            let reach = -lowest / ai.abs();
+            // Outward by far more than the rounding of these few operations.
+            let pad = 1e-12 * (l.abs() + u.abs() + reach.abs()) + 1e-300;
+            if ai > 0.0 {
+                clipped.upper[i] = u.min(l + reach + pad);
+            } else {
+                clipped.lower[i] = l.max(u - reach - pad);
+            }
+        }
+        Some(clipped)
+    }
 }
 
 /// Dot product with four running sums (the order does not matter here: the `f64` margin
@@ -393,16 +477,47 @@ impl BoundNetwork {
 
     /// Bounds of every layer over the box `input`.
     pub fn layer_bounds(&self, input: &Interval, method: BoundMethod) -> LayerBounds {
+        self.layer_bounds_within(input, method, None)
+    }
+
+    /// Bounds of every layer over the box `input`, which lies inside a box whose
+    /// pre-activation bounds are `enclosing`: those hold here too, so each neuron keeps the
+    /// tighter of the two, and a neuron the enclosing box already decided needs no symbolic
+    /// bound of its own.
+    pub fn layer_bounds_within(
+        &self,
+        input: &Interval,
+        method: BoundMethod,
+        enclosing: Option<&[Interval]>,
+    ) -> LayerBounds {
+        let depth = self.layers.len();
         let mut bounds = LayerBounds {
-            pre: Vec::with_capacity(self.layers.len()),
-            errors: Vec::with_capacity(self.layers.len()),
-            relaxations: Vec::with_capacity(self.layers.len()),
-            post: Vec::with_capacity(self.layers.len()),
+            pre: Vec::with_capacity(depth),
+            errors: Vec::with_capacity(depth),
+            relaxations: Vec::with_capacity(depth),
+            post: Vec::with_capacity(depth),
+            live: Vec::with_capacity(depth),
+            into: Vec::with_capacity(depth),
+            between: Vec::with_capacity(depth),
         };
+        let all_inputs: Vec<usize> = (0..self.inputs).collect();
         for (k, layer) in self.layers.iter().enumerate() {
             let previous = if k == 0 { input } else { &bounds.post[k - 1] };
             let (mut pre, errors) = Self::affine_interval(layer, previous);
             bounds.errors.push(errors);
+            let live_in = if k == 0 {
+                &all_inputs
+            } else {
+                &bounds.live[k - 1]
+            };
+            let all_outputs: Vec<usize> = (0..layer.outputs).collect();
+            bounds.into.push(layer.gather(live_in, &all_outputs));
+            if let Some(outer) = enclosing.and_then(|e| e.get(k)) {
+                for o in 0..layer.outputs {
+                    pre.lower[o] = pre.lower[o].max(outer.lower[o]);
+                    pre.upper[o] = pre.upper[o].min(outer.upper[o]);
+                }
+            }
             if method == BoundMethod::Symbolic && k > 0 {
                 // Only neurons that intervals leave undecided need symbolic bounds when the
                 // activation is piecewise linear: elsewhere its relaxation is exact anyway.
@@ -416,18 +531,17 @@ impl BoundNetwork {
                     })
                     .collect();
                 if !rows.is_empty() {
-                    let mut spec = vec![0.0; rows.len() * layer.outputs];
+                    // Lower bounds of z and of -z, in one pass.
+                    let n = rows.len();
+                    let mut spec = vec![0.0; 2 * n * layer.outputs];
                     for (r, &o) in rows.iter().enumerate() {
                         spec[r * layer.outputs + o] = 1.0;
+                        spec[(n + r) * layer.outputs + o] = -1.0;
                     }
-                    let lower = self.back_substitute(&bounds, input, k, &spec, rows.len(), false);
-                    let mut negated = spec.clone();
-                    negated.iter_mut().for_each(|v| *v = -*v);
-                    let upper =
-                        self.back_substitute(&bounds, input, k, &negated, rows.len(), false);
+                    let found = self.back_substitute(&bounds, input, k, &spec, 2 * n, false);
                     for (r, &o) in rows.iter().enumerate() {
-                        pre.lower[o] = pre.lower[o].max(lower[r].value);
-                        pre.upper[o] = pre.upper[o].min(-upper[r].value);
+                        pre.lower[o] = pre.lower[o].max(found[r].value);
+                        pre.upper[o] = pre.upper[o].min(-found[n + r].value);
                     }
                 }
             }
@@ -438,6 +552,17 @@ impl BoundNetwork {
             let (lo, hi): (Vec<f64>, Vec<f64>) = (0..layer.outputs)
                 .map(|o| act_range(act, pre.lower[o], pre.upper[o]))
                 .unzip();
+            let live: Vec<usize> = match act {
+                Activation::Relu => (0..layer.outputs).filter(|&o| pre.upper[o] > 0.0).collect(),
+                _ => all_outputs,
+            };
+            let live_in = if k == 0 {
+                &all_inputs
+            } else {
+                &bounds.live[k - 1]
+            };
+            bounds.between.push(layer.gather(live_in, &live));
+            bounds.live.push(live);
             bounds.pre.push(pre);
             bounds.relaxations.push(relaxations);
             bounds.post.push(Interval::new(lo, hi));
@@ -457,7 +582,11 @@ impl BoundNetwork {
         rows: usize,
         through_activation: bool,
     ) -> Vec<LinearLowerBound> {
+        let all_outputs: Vec<usize> = (0..self.layers[k].outputs).collect();
+        // `lambda` holds coefficients on the neurons `columns` of layer `j` (all of them at
+        // the start, the live ones below).
         let mut lambda = spec.to_vec();
+        let mut columns: &[usize] = &all_outputs;
         let mut constant = vec![0.0f64; rows];
         let mut magnitude = vec![0.0f64; rows];
         if through_activation {
@@ -466,31 +595,39 @@ impl BoundNetwork {
                 &mut constant,
                 &mut magnitude,
                 &bounds.relaxations[k],
+                columns,
                 rows,
             );
         }
         let mut j = k;
         loop {
             let layer = &self.layers[j];
-            let (n_in, n_out) = (layer.inputs, layer.outputs);
+            let width = columns.len();
             // z_j = a_{j-1} W + b + delta, |delta| <= errors[j].
             for r in 0..rows {
-                let lam = &lambda[r * n_out..(r + 1) * n_out];
+                let lam = &lambda[r * width..(r + 1) * width];
                 let mut c = 0.0;
                 let mut m = 0.0;
-                for ((&l, &b), &e) in lam.iter().zip(&layer.bias).zip(&bounds.errors[j]) {
+                for (&l, &o) in lam.iter().zip(columns) {
+                    let (b, e) = (layer.bias[o], bounds.errors[j][o]);
                     c += l * b - l.abs() * e;
                     m += (l * b).abs() + l.abs() * e;
                 }
                 constant[r] += c;
                 magnitude[r] += m;
             }
+            let weights = if j == k {
+                &bounds.into[j]
+            } else {
+                &bounds.between[j]
+            };
+            let n_in = weights.len().checked_div(width).unwrap_or(0);
             let mut next = vec![0.0f64; rows * n_in];
             for r in 0..rows {
-                let lam = &lambda[r * n_out..(r + 1) * n_out];
+                let lam = &lambda[r * width..(r + 1) * width];
                 let out = &mut next[r * n_in..(r + 1) * n_in];
                 for (i, slot) in out.iter_mut().enumerate() {
-                    *slot = dot(lam, &layer.weights[i * n_out..(i + 1) * n_out]);
+                    *slot = dot(lam, &weights[i * width..(i + 1) * width]);
                 }
             }
             lambda = next;
@@ -498,11 +635,18 @@ impl BoundNetwork {
                 break;
             }
             j -= 1;
+            columns = &bounds.live[j];
+            if columns.is_empty() {
+                // Every neuron of layer j is off: the functions are constant on the box.
+                lambda = vec![0.0; rows * self.inputs];
+                break;
+            }
             Self::relax_into(
                 &mut lambda,
                 &mut constant,
                 &mut magnitude,
                 &bounds.relaxations[j],
+                columns,
                 rows,
             );
         }
@@ -513,33 +657,39 @@ impl BoundNetwork {
                 LinearLowerBound {
                     value: lowest_over_box(a, constant[r], magnitude[r], input),
                     input_coefficients: a.to_vec(),
+                    constant: constant[r],
+                    magnitude: magnitude[r],
+                    floor: f64::NEG_INFINITY,
                 }
             })
             .collect()
     }
 
-    /// Replaces coefficients on post-activation values by coefficients on pre-activation
-    /// values, choosing each neuron's lower or upper relaxation by the coefficient's sign.
+    /// Replaces coefficients on the post-activation values of the neurons `columns` by
+    /// coefficients on their pre-activation values, choosing each neuron's lower or upper
+    /// relaxation by the coefficient's sign.
     fn relax_into(
         lambda: &mut [f64],
         constant: &mut [f64],
         magnitude: &mut [f64],
         relaxations: &[Relaxation],
+        columns: &[usize],
         rows: usize,
     ) {
-        let n = relaxations.len();
+        let n = columns.len();
         for r in 0..rows {
-            for (i, rel) in relaxations.iter().enumerate() {
-                let a = lambda[r * n + i];
+            for (c, &o) in columns.iter().enumerate() {
+                let a = lambda[r * n + c];
                 if a == 0.0 {
                     continue;
                 }
+                let rel = &relaxations[o];
                 let (slope, offset) = if a >= 0.0 {
                     (rel.lower_slope, rel.lower_offset)
                 } else {
                     (rel.upper_slope, rel.upper_offset)
                 };
-                lambda[r * n + i] = a * slope;
+                lambda[r * n + c] = a * slope;
                 constant[r] += a * offset;
                 magnitude[r] += (a * offset).abs();
             }
@@ -562,9 +712,15 @@ impl BoundNetwork {
             BoundMethod::Interval => coefficients
                 .iter()
                 .zip(rhs)
-                .map(|(c, &b)| LinearLowerBound {
-                    value: lowest_over_box(c, -b, 0.0, out),
-                    input_coefficients: vec![0.0; self.inputs],
+                .map(|(c, &b)| {
+                    let value = lowest_over_box(c, -b, 0.0, out);
+                    LinearLowerBound {
+                        value,
+                        input_coefficients: Vec::new(),
+                        constant: value,
+                        magnitude: 0.0,
+                        floor: value,
+                    }
                 })
                 .collect(),
             BoundMethod::Symbolic => {
@@ -587,10 +743,10 @@ impl BoundNetwork {
                     .zip(interval)
                     .zip(rhs)
                     .map(|((mut s, i), &b)| {
-                        s.value -= b * (1.0 + F64_MARGIN.copysign(b));
-                        if i.value > s.value {
-                            s.value = i.value;
-                        }
+                        s.constant -= b;
+                        s.magnitude += b.abs();
+                        s.floor = i.value;
+                        s.value = s.lowest_over(input);
                         s
                     })
                     .collect()

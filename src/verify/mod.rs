@@ -10,12 +10,15 @@
 //! pass before it is reported. The work is cut into steps, so the browser worker can run it
 //! with progress and cancel.
 
+mod attack;
 pub mod bounds;
+mod search;
 
 use crate::falsify::{Falsifier, FalsifierConfig};
 use crate::network::Network;
-use crate::property::{clamp_f32_into, Property, PropertyError};
-use bounds::{BoundMethod, BoundNetwork, Interval, LinearLowerBound};
+use crate::property::{Property, PropertyError};
+use bounds::BoundNetwork;
+use search::{Constraints, Frontier, Search, Tally, Task};
 use serde::{Deserialize, Serialize};
 
 /// Settings of a verification run.
@@ -26,10 +29,36 @@ pub struct VerifyConfig {
     pub max_boxes: usize,
     /// Boxes examined per `step()` (default 16): bounds the work of one step.
     pub boxes_per_step: usize,
-    /// Splits along one path at most (default 40): deeper boxes are left unknown.
+    /// Splits along one path at most (default 60): deeper boxes are left unknown.
     pub max_depth: u32,
     /// The falsifier run before splitting (default: 256 starts, stops at the first find).
     pub falsifier: FalsifierConfig,
+    /// How the input to split is chosen (default: the sb score).
+    pub branching: Branching,
+    /// Shrink each box to the part where its linear bounds allow a counterexample before
+    /// splitting it (default true).
+    pub clip_boxes: bool,
+    /// Each box keeps its enclosing box's neuron and constraint bounds where they are
+    /// tighter than its own (default true).
+    pub reuse_enclosing_bounds: bool,
+    /// Signed-gradient steps of the attack on every box not proved (default 6; 0 only
+    /// tries the centre and the corners the bounds point to).
+    pub attack_steps: usize,
+    /// Random starting points of that attack besides the centre and the corners (default 2;
+    /// drawn from a generator seeded by the box, so runs repeat exactly).
+    pub attack_random_starts: usize,
+}
+
+/// The rule that picks the input along which a box is split.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Branching {
+    /// For each input the largest `|coefficient| x width` over every constraint of every
+    /// open disjunct (alpha-beta-CROWN's "sb" input-split score).
+    Sb,
+    /// birdnn's first rule: the best constraint's coefficients only, and every third level
+    /// the widest input (kept for the ablation benchmark).
+    Legacy,
 }
 
 impl Default for VerifyConfig {
@@ -37,12 +66,17 @@ impl Default for VerifyConfig {
         VerifyConfig {
             max_boxes: 1_000_000,
             boxes_per_step: 16,
-            max_depth: 40,
+            max_depth: 60,
             falsifier: FalsifierConfig {
                 starts: 256,
                 max_counterexamples: 1,
                 ..Default::default()
             },
+            branching: Branching::Sb,
+            clip_boxes: true,
+            reuse_enclosing_bounds: true,
+            attack_steps: 6,
+            attack_random_starts: 2,
         }
     }
 }
@@ -119,20 +153,9 @@ pub struct VerifyProgress {
     pub done: bool,
 }
 
-/// One box of branch and bound.
-struct Task {
-    lower: Vec<f64>,
-    upper: Vec<f64>,
-    /// Disjuncts of the unsafe region not yet excluded on this box.
-    disjuncts: Vec<usize>,
-    depth: u32,
-    /// Share of the property's region.
-    share: f64,
-}
-
 enum Stage {
     Falsifying(Box<Falsifier>),
-    Splitting(Vec<Task>),
+    Splitting(Frontier),
 }
 
 /// A verification run over several properties, one after the other.
@@ -143,10 +166,10 @@ pub struct Verifier {
     config: VerifyConfig,
     current: usize,
     stage: Option<Stage>,
-    proved: f64,
-    unknown: f64,
+    tally: Tally,
     boxes: usize,
-    proved_boxes: Vec<(Vec<f64>, Vec<f64>)>,
+    /// The current property's constraints, flattened.
+    constraints: Constraints,
     /// Widths of the current property's bounding box (positive where any box has width).
     root_widths: Vec<f64>,
     verdicts: Vec<Verdict>,
@@ -169,10 +192,9 @@ impl Verifier {
             config,
             current: 0,
             stage: None,
-            proved: 0.0,
-            unknown: 0.0,
+            tally: Tally::default(),
             boxes: 0,
-            proved_boxes: Vec::new(),
+            constraints: Constraints::default(),
             root_widths: Vec::new(),
             verdicts: Vec::new(),
         };
@@ -181,10 +203,8 @@ impl Verifier {
     }
 
     fn start_property(&mut self) -> Result<(), PropertyError> {
-        self.proved = 0.0;
-        self.unknown = 0.0;
+        self.tally = Tally::default();
         self.boxes = 0;
-        self.proved_boxes.clear();
         self.stage = match self.properties.get(self.current) {
             None => None,
             Some(p) => {
@@ -194,6 +214,7 @@ impl Verifier {
                     .into_iter()
                     .map(|w| if w > 0.0 { w } else { 1.0 })
                     .collect();
+                self.constraints = Constraints::of(p);
                 let f = Falsifier::new(
                     &self.net,
                     std::slice::from_ref(p),
@@ -205,7 +226,7 @@ impl Verifier {
         Ok(())
     }
 
-    fn root_tasks(&self) -> Vec<Task> {
+    fn root_tasks(&self) -> Frontier {
         let p = &self.properties[self.current];
         let weights: Vec<f64> = p.input_boxes.iter().map(|b| b.sampling_weight()).collect();
         let total: f64 = weights.iter().sum();
@@ -213,6 +234,7 @@ impl Verifier {
         p.input_boxes
             .iter()
             .zip(&weights)
+            .rev()
             .map(|(b, &w)| Task {
                 lower: b.lower.clone(),
                 upper: b.upper.clone(),
@@ -223,8 +245,13 @@ impl Verifier {
                 } else {
                     1.0 / p.input_boxes.len() as f64
                 },
+                enclosing: None,
+                priority: f64::NEG_INFINITY,
             })
-            .collect()
+            .fold(Frontier::default(), |mut f, t| {
+                f.push(t);
+                f
+            })
     }
 
     /// Whether every property has its verdict.
@@ -241,11 +268,10 @@ impl Verifier {
     /// proved so far for the current one).
     pub fn stop(mut self) -> Vec<Verdict> {
         while self.current < self.properties.len() {
-            let fraction = self.proved;
+            let fraction = self.tally.proved;
             self.finish(VerifyStatus::Unknown, fraction, None);
-            self.proved = 0.0;
+            self.tally = Tally::default();
             self.boxes = 0;
-            self.proved_boxes.clear();
         }
         self.verdicts
     }
@@ -256,7 +282,7 @@ impl Verifier {
         proved_fraction: f64,
         counterexample: Option<VerifiedCounterexample>,
     ) {
-        let mut boxes = std::mem::take(&mut self.proved_boxes);
+        let mut boxes = std::mem::take(&mut self.tally.proved_boxes);
         boxes.sort_by(|a, b| volume(b).total_cmp(&volume(a)));
         boxes.truncate(MAX_PROVED_BOXES);
         self.verdicts.push(Verdict {
@@ -271,14 +297,15 @@ impl Verifier {
         self.stage = None;
     }
 
-    /// The network's output on `x` if `x` is a counterexample of the current property.
-    fn recheck(&self, x: &[f32]) -> Option<VerifiedCounterexample> {
-        let p = &self.properties[self.current];
-        let y = self.net.forward_one(x).ok()?;
-        p.is_negative(x, &y).then(|| VerifiedCounterexample {
-            input: x.to_vec(),
-            output: y,
-        })
+    fn search(&self) -> Search<'_> {
+        Search {
+            net: &self.net,
+            bound_net: &self.bound_net,
+            property: &self.properties[self.current],
+            constraints: &self.constraints,
+            config: &self.config,
+            root_widths: &self.root_widths,
+        }
     }
 
     /// One bounded slice of work.
@@ -294,7 +321,7 @@ impl Verifier {
                 let found = f
                     .counterexamples()
                     .iter()
-                    .find_map(|c| self.recheck(&c.input));
+                    .find_map(|c| self.search().recheck(&c.input));
                 if let Some(c) = found {
                     self.finish(VerifyStatus::Counterexample, 0.0, Some(c));
                     self.start_next();
@@ -305,6 +332,8 @@ impl Verifier {
                 }
             }
             Some(Stage::Splitting(mut tasks)) => {
+                let mut tally = std::mem::take(&mut self.tally);
+                let mut found = None;
                 for _ in 0..self.config.boxes_per_step {
                     let Some(task) = tasks.pop() else {
                         break;
@@ -314,14 +343,17 @@ impl Verifier {
                         break;
                     }
                     self.boxes += 1;
-                    if let Some(c) = self.examine(task, &mut tasks) {
-                        self.finish(VerifyStatus::Counterexample, self.proved, Some(c));
-                        self.start_next();
-                        return self.progress();
+                    found = self.search().examine(task, &mut tasks, &mut tally);
+                    if found.is_some() {
+                        break;
                     }
                 }
-                if tasks.is_empty() || self.boxes >= self.config.max_boxes {
-                    let status = if tasks.is_empty() && self.unknown == 0.0 {
+                self.tally = tally;
+                if let Some(c) = found {
+                    self.finish(VerifyStatus::Counterexample, self.tally.proved, Some(c));
+                    self.start_next();
+                } else if tasks.is_empty() || self.boxes >= self.config.max_boxes {
+                    let status = if tasks.is_empty() && self.tally.unknown == 0.0 {
                         VerifyStatus::Proved
                     } else {
                         VerifyStatus::Unknown
@@ -329,7 +361,7 @@ impl Verifier {
                     let fraction = if status == VerifyStatus::Proved {
                         1.0
                     } else {
-                        self.proved
+                        self.tally.proved
                     };
                     self.finish(status, fraction, None);
                     self.start_next();
@@ -349,164 +381,6 @@ impl Verifier {
         }
     }
 
-    /// Bounds of a box: for each disjunct not yet excluded, the lower bound of its
-    /// constraint closest to excluding it (`None` for an empty conjunction, which nothing
-    /// excludes).
-    fn bound_box(
-        &self,
-        lower: &[f64],
-        upper: &[f64],
-        disjuncts: &[usize],
-    ) -> Vec<(usize, Option<LinearLowerBound>)> {
-        let p = &self.properties[self.current];
-        let input = Interval::new(lower.to_vec(), upper.to_vec());
-        // Every constraint of every open disjunct, bounded below at once.
-        let mut coefficients = Vec::new();
-        let mut rhs = Vec::new();
-        let mut owner = Vec::new();
-        for &d in disjuncts {
-            for c in &p.unsafe_region.disjuncts[d] {
-                coefficients.push(c.coefficients.clone());
-                rhs.push(c.rhs);
-                owner.push(d);
-            }
-        }
-        let layer_bounds = self.bound_net.layer_bounds(&input, BoundMethod::Symbolic);
-        let mut bounds = self.bound_net.lower_bounds_of_outputs(
-            &layer_bounds,
-            &input,
-            &coefficients,
-            &rhs,
-            BoundMethod::Symbolic,
-        );
-        let mut open = Vec::new();
-        for &d in disjuncts {
-            let best = (0..bounds.len())
-                .filter(|&r| owner[r] == d)
-                .max_by(|&a, &b| bounds[a].value.total_cmp(&bounds[b].value));
-            match best {
-                Some(r) if bounds[r].value > 0.0 => {}
-                Some(r) => open.push((d, Some(std::mem::take(&mut bounds[r])))),
-                None => open.push((d, None)),
-            }
-        }
-        open
-    }
-
-    /// Bounds one box: proved, a counterexample, or split (children pushed on `tasks`).
-    fn examine(&mut self, task: Task, tasks: &mut Vec<Task>) -> Option<VerifiedCounterexample> {
-        let open = self.bound_box(&task.lower, &task.upper, &task.disjuncts);
-        if open.is_empty() {
-            self.proved += task.share;
-            if self.proved_boxes.len() < 4 * MAX_PROVED_BOXES {
-                self.proved_boxes.push((task.lower, task.upper));
-            }
-            return None;
-        }
-        // Attack: the centre, and the corners where the open constraints' bounds are lowest.
-        let mut candidates = vec![task
-            .lower
-            .iter()
-            .zip(&task.upper)
-            .map(|(l, u)| 0.5 * (l + u))
-            .collect::<Vec<f64>>()];
-        for (_, bound) in &open {
-            if let Some(b) = bound {
-                candidates.push(
-                    b.input_coefficients
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &a)| {
-                            if a >= 0.0 {
-                                task.lower[i]
-                            } else {
-                                task.upper[i]
-                            }
-                        })
-                        .collect(),
-                );
-            }
-        }
-        for point in candidates {
-            // Rounding to f32 can step outside a box given in f64: nudge it back in.
-            let x: Vec<f32> = point
-                .iter()
-                .zip(task.lower.iter().zip(&task.upper))
-                .map(|(&v, (&l, &u))| clamp_f32_into(v, l, u))
-                .collect();
-            if let Some(c) = self.recheck(&x) {
-                return Some(c);
-            }
-        }
-        let widths: Vec<f64> = task
-            .lower
-            .iter()
-            .zip(&task.upper)
-            .map(|(l, u)| u - l)
-            .collect();
-        if task.depth >= self.config.max_depth || widths.iter().all(|&w| w <= 0.0) {
-            self.unknown += task.share;
-            return None;
-        }
-        let disjuncts: Vec<usize> = open.iter().map(|(d, _)| *d).collect();
-        let dim = self.split_dimension(&task, &widths, &open);
-        let mid = 0.5 * (task.lower[dim] + task.upper[dim]);
-        let mut left_upper = task.upper.clone();
-        left_upper[dim] = mid;
-        let mut right_lower = task.lower.clone();
-        right_lower[dim] = mid;
-        tasks.push(Task {
-            lower: right_lower,
-            upper: task.upper,
-            disjuncts: disjuncts.clone(),
-            depth: task.depth + 1,
-            share: 0.5 * task.share,
-        });
-        tasks.push(Task {
-            lower: task.lower,
-            upper: left_upper,
-            disjuncts,
-            depth: task.depth + 1,
-            share: 0.5 * task.share,
-        });
-        None
-    }
-
-    /// The input to split a box along: the one whose width times influence on the open
-    /// bounds is largest; every third level, the widest relative to the property's box, so
-    /// that no input is left unsplit (influence alone can keep halving the same input while
-    /// the looseness comes from another, and never finish).
-    fn split_dimension(
-        &self,
-        task: &Task,
-        widths: &[f64],
-        open: &[(usize, Option<LinearLowerBound>)],
-    ) -> usize {
-        let splittable = (0..widths.len()).filter(|&i| widths[i] > 0.0);
-        if task.depth % 3 == 2 {
-            let root = &self.root_widths;
-            let relative = |i: usize| widths[i] / root[i];
-            return splittable
-                .max_by(|&a, &b| relative(a).total_cmp(&relative(b)))
-                .expect("some width is positive");
-        }
-        let mut score = vec![0.0f64; widths.len()];
-        for (_, bound) in open {
-            if let Some(b) = bound {
-                for (i, a) in b.input_coefficients.iter().enumerate() {
-                    score[i] += a.abs() * widths[i];
-                }
-            }
-        }
-        splittable
-            .max_by(|&a, &b| {
-                score[a]
-                    .total_cmp(&score[b])
-                    .then(widths[a].total_cmp(&widths[b]))
-            })
-            .expect("some width is positive")
-    }
-
     /// Progress now.
     pub fn progress(&self) -> VerifyProgress {
         let (stage, open) = match &self.stage {
@@ -518,7 +392,7 @@ impl Verifier {
             property: self.current.min(self.properties.len()),
             properties: self.properties.len(),
             stage: stage.into(),
-            proved_fraction: self.proved,
+            proved_fraction: self.tally.proved,
             boxes: self.boxes,
             open_boxes: open,
             done: self.is_done(),

@@ -139,10 +139,15 @@ enum Command {
     },
     /// Verify ACAS Xu (network, property) pairs with the sound verifier and print a table.
     BenchVerify {
-        /// violated (the 36 pairs that violate their property) or standard (properties 1, 3
-        /// and 4 on all 45 networks).
-        #[arg(long, value_enum, default_value = "violated")]
-        pairs: crate::bench::VerifySet,
+        /// vnncomp2021 (the 186 instances of the VNN-COMP 2021 benchmark), violated (the 36
+        /// pairs that violate their property), standard (properties 1, 3 and 4 on all 45
+        /// networks) or subset (12 instances, easy and hard).
+        #[arg(long, value_enum, default_value = "vnncomp2021")]
+        pairs: crate::bench_verify::VerifySet,
+        /// Run each pair once per refinement of the verifier switched off (sb branching,
+        /// box clipping, reused enclosing bounds, the per-box attack) and compare.
+        #[arg(long)]
+        ablation: bool,
         /// Seconds per pair before it is reported unknown.
         #[arg(long, default_value_t = 60.0)]
         timeout: f64,
@@ -316,15 +321,17 @@ pub fn main() -> ExitCode {
         }
         Command::BenchVerify {
             pairs,
+            ablation,
             timeout,
             data,
             threads,
             out,
-        } => crate::bench::bench_verify(
+        } => crate::bench_verify::bench_verify(
             &acasxu_dir(data),
             pairs,
             timeout,
             threads_or_cores(threads),
+            ablation,
             out.as_ref(),
         ),
     };
