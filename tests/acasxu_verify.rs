@@ -1,6 +1,6 @@
 //! The verifier on ACAS Xu: never a proof where VNN-COMP reports a violation (and a
-//! re-checked counterexample for as many of those as it can), and proofs of properties 1, 3
-//! and 4 on networks where they hold.
+//! re-checked counterexample for each of those), proofs of properties 1, 3 and 4 on networks
+//! where they hold, and the instances that defeated its first version.
 
 mod common;
 
@@ -57,8 +57,9 @@ fn no_proof_on_a_violated_pair_and_counterexamples_for_nearly_all() {
             found += 1;
         }
     }
-    // Measured: all but N5,3 (whose counterexamples sampling misses too) within 0.3 s each.
-    assert!(found >= 35, "counterexamples for {found} of 36 pairs");
+    // Measured: each within 500 boxes, N5,3 (whose counterexamples sampling and the falsifier
+    // miss) included: the attack on every open box finds its pocket.
+    assert_eq!(found, 36, "counterexamples for {found} of 36 pairs");
 }
 
 #[test]
@@ -85,5 +86,42 @@ fn properties_1_3_and_4_are_proved_where_they_hold() {
         );
         assert_eq!(v.proved_fraction, 1.0);
         assert!(v.counterexample.is_none());
+    }
+}
+
+/// N5,3 / property 2 is violated only in a sliver (COC wins by 8e-6 at the input below, the
+/// one a VNN-COMP verifier reports); N4,7 / p1 and N2,8 / p1 hold but took the first
+/// verifier past 60 s. Each is decided now.
+#[test]
+fn the_instances_the_first_verifier_left_unknown_are_decided() {
+    let Some(dir) = common::acasxu_dir() else {
+        return;
+    };
+    let (net, property) = load(&dir, 5, 3, 2);
+    let known: [f32; 5] = [
+        0.675_105_7,
+        -0.006_480_545,
+        -0.046_433_14,
+        0.462_769_8,
+        -0.462_978_84,
+    ];
+    let y = net.forward_one(&known).unwrap();
+    assert!(property.is_negative(&known, &y), "{y:?}");
+    let v = verify(&net, &property, 1_000_000);
+    assert_eq!(v.status, VerifyStatus::Counterexample);
+    let c = v.counterexample.unwrap();
+    assert_eq!(net.forward_one(&c.input).unwrap(), c.output);
+    assert!(property.is_negative(&c.input, &c.output));
+
+    for (i, j) in [(4, 7), (2, 8)] {
+        let (net, property) = load(&dir, i, j, 1);
+        let v = verify(&net, &property, 1_000_000);
+        assert_eq!(
+            v.status,
+            VerifyStatus::Proved,
+            "N{i},{j}/p1: {:.3} % proved in {} boxes",
+            100.0 * v.proved_fraction,
+            v.boxes
+        );
     }
 }

@@ -119,6 +119,99 @@ fn bounds_tighten_as_boxes_shrink_and_symbolic_beats_intervals() {
     }
 }
 
+/// The refinements branch and bound stands on stay sound: bounds of a sub-box computed with
+/// its enclosing box's bounds, a linear bound re-concretised over a sub-box, the box clipped by
+/// a linear bound (no point it cuts away can meet the constraint), and optimised ReLU slopes
+/// (never below the plain bound, never above a sampled value).
+#[test]
+fn sub_box_bounds_clipping_and_optimised_slopes_are_sound() {
+    let mut rng = SplitMix64::new(99);
+    let mut clipped_points = 0;
+    let mut raised = 0;
+    for act in activations() {
+        for seed in 0..5 {
+            let net = Network::random(&[3, 16, 16, 16, 3], act, 100 + seed).unwrap();
+            let bound_net = BoundNetwork::new(&net);
+            for _ in 0..10 {
+                let b = random_box(&mut rng, 3);
+                let outer = interval_of(&b);
+                let layers = bound_net.layer_bounds(&outer, BoundMethod::Symbolic);
+                let coefficients: Vec<f64> = (0..3).map(|_| 2.0 * rng.next_f64() - 1.0).collect();
+                let outputs = bound_net.output_bounds(&outer, BoundMethod::Symbolic);
+                // A threshold inside the output's range, so the constraint is open.
+                let rhs = (0..3)
+                    .map(|o| coefficients[o] * 0.5 * (outputs.lower[o] + outputs.upper[o]))
+                    .sum::<f64>();
+                let plain = bound_net
+                    .lower_bounds_of_outputs(
+                        &layers,
+                        &outer,
+                        std::slice::from_ref(&coefficients),
+                        &[rhs],
+                        BoundMethod::Symbolic,
+                    )
+                    .remove(0);
+                let optimised = bound_net.optimised_lower_bound(
+                    &layers,
+                    &outer,
+                    &coefficients,
+                    rhs,
+                    &plain,
+                    10,
+                );
+                assert!(optimised.value >= plain.value, "{act}");
+                if optimised.value > plain.value {
+                    raised += 1;
+                }
+                let clipped = plain.clip(&outer);
+                // A sub-box: a random corner half of the box.
+                let mut sub = outer.clone();
+                for i in 0..3 {
+                    let mid = 0.5 * (sub.lower[i] + sub.upper[i]);
+                    if rng.next_u64() % 2 == 0 {
+                        sub.upper[i] = mid;
+                    } else {
+                        sub.lower[i] = mid;
+                    }
+                }
+                let sub_layers =
+                    bound_net.layer_bounds_within(&sub, BoundMethod::Symbolic, Some(&layers.pre));
+                let inherited = plain.lowest_over(&sub);
+                let x = sample_box(&mut rng, &b, 300);
+                let trace = net.forward_trace(&x).unwrap();
+                for r in 0..x.rows() {
+                    let (point, y) = (x.row(r), trace.output().row(r));
+                    let slack = coefficients
+                        .iter()
+                        .zip(y)
+                        .map(|(&c, &v)| c * v as f64)
+                        .sum::<f64>()
+                        - rhs;
+                    assert!(slack >= plain.value && slack >= optimised.value, "{act}");
+                    let inside_clip = clipped.as_ref().is_some_and(|c| c.contains(point));
+                    // (A box with a width of 0 may hold no f32 point at all.)
+                    if outer.contains(point) && !inside_clip {
+                        clipped_points += 1;
+                        assert!(slack > 0.0, "{act}: clipping cut away {point:?} ({slack})");
+                    }
+                    if sub.contains(point) {
+                        assert!(slack >= inherited, "{act}");
+                        for (k, pre) in sub_layers.pre.iter().enumerate() {
+                            assert!(pre.contains(trace.pre[k].row(r)), "{act} layer {k}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+    // The checks above had something to check.
+    assert!(
+        clipped_points > 1000,
+        "{clipped_points} points clipped away"
+    );
+    assert!(raised > 10, "slope optimisation raised {raised} bounds");
+}
+
 /// "Output 0 must stay below `limit` on the box": unsafe when y0 >= limit.
 fn upper_limit(b: InputBox, limit: f64) -> Property {
     Property {

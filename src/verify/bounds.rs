@@ -11,6 +11,8 @@
 
 use crate::network::{Activation, Network};
 
+mod alpha;
+
 /// Unit roundoff of `f32`.
 const F32_UNIT: f64 = 5.960_464_477_539_063e-8;
 /// Relative margin for the verifier's own `f64` rounding.
@@ -582,6 +584,30 @@ impl BoundNetwork {
         rows: usize,
         through_activation: bool,
     ) -> Vec<LinearLowerBound> {
+        self.back_substitute_relaxed(
+            bounds,
+            &bounds.relaxations,
+            input,
+            k,
+            spec,
+            rows,
+            through_activation,
+        )
+    }
+
+    /// [`Self::back_substitute`] with every neuron's relaxation given (any sound
+    /// relaxations of the box's neurons, such as optimised lower slopes).
+    #[allow(clippy::too_many_arguments)]
+    fn back_substitute_relaxed(
+        &self,
+        bounds: &LayerBounds,
+        relaxations: &[Vec<Relaxation>],
+        input: &Interval,
+        k: usize,
+        spec: &[f64],
+        rows: usize,
+        through_activation: bool,
+    ) -> Vec<LinearLowerBound> {
         let all_outputs: Vec<usize> = (0..self.layers[k].outputs).collect();
         // `lambda` holds coefficients on the neurons `columns` of layer `j` (all of them at
         // the start, the live ones below).
@@ -594,7 +620,7 @@ impl BoundNetwork {
                 &mut lambda,
                 &mut constant,
                 &mut magnitude,
-                &bounds.relaxations[k],
+                &relaxations[k],
                 columns,
                 rows,
             );
@@ -645,7 +671,7 @@ impl BoundNetwork {
                 &mut lambda,
                 &mut constant,
                 &mut magnitude,
-                &bounds.relaxations[j],
+                &relaxations[j],
                 columns,
                 rows,
             );

@@ -1,14 +1,14 @@
 //! Proof where proof is cheap (method.md, section 7): sound bounds with input splitting.
 //!
 //! For every property, the verifier first runs the falsifier (most violated properties fall
-//! to it in a moment), then branch and bound over the property's input boxes: a box is
-//! *proved* when, for every disjunct of the unsafe region, the symbolic lower bound of some
-//! constraint's slack is positive, so no output in the box can satisfy that disjunct. Boxes
-//! that are not proved are attacked (the corners the bounds point to and the centre are run
-//! through the network) and otherwise split in two along the input whose width times
-//! influence on the bound is largest. Every counterexample is re-checked by a plain forward
-//! pass before it is reported. The work is cut into steps, so the browser worker can run it
-//! with progress and cancel.
+//! to it in a moment), then branch and bound over the property's input boxes
+//! (`search.rs`): a box is *proved* when, for every disjunct of the unsafe region, the
+//! symbolic lower bound of some constraint's slack is positive, so no output in the box can
+//! satisfy that disjunct. A box that is not proved is clipped to where a counterexample can
+//! still be, attacked (`attack.rs`: a few gradient steps), and split; the least proved box
+//! waits least. Every counterexample is re-checked by a plain forward pass before it is
+//! reported. The work is cut into steps, so the browser worker can run it with progress and
+//! cancel.
 
 mod attack;
 pub mod bounds;
@@ -47,6 +47,13 @@ pub struct VerifyConfig {
     /// Random starting points of that attack besides the centre and the corners (default 2;
     /// drawn from a generator seeded by the box, so runs repeat exactly).
     pub attack_random_starts: usize,
+    /// Rounds of ReLU lower-slope optimisation (alpha-CROWN) on the constraint closest to
+    /// excluding each open disjunct (default 10; 0: off).
+    pub alpha_steps: usize,
+    /// Largest ratio between the relative widths of the least and the most finely split
+    /// inputs of a box before the sb score is overruled and the least split input is split
+    /// (default 16).
+    pub split_balance: f64,
 }
 
 /// The rule that picks the input along which a box is split.
@@ -77,6 +84,8 @@ impl Default for VerifyConfig {
             reuse_enclosing_bounds: true,
             attack_steps: 6,
             attack_random_starts: 2,
+            alpha_steps: 10,
+            split_balance: 16.0,
         }
     }
 }

@@ -213,16 +213,51 @@ impl Search<'_> {
             &rhs,
             BoundMethod::Symbolic,
         );
-        let mut bounds: Vec<Option<LinearLowerBound>> = vec![None; self.constraints.count()];
-        for (&c, mut own) in ids.iter().zip(computed) {
+        // Branching follows the bounds before slope optimisation: optimised bounds are
+        // flatter in the inputs (their slack sits in the relaxations), so they say less about
+        // which input to split.
+        let mut branching_bounds: Vec<Option<LinearLowerBound>> =
+            vec![None; self.constraints.count()];
+        let mut bounds = branching_bounds.clone();
+        for (&c, own) in ids.iter().zip(computed) {
+            let mut best = own;
             if let Some(outer) = enclosing.and_then(|e| e.constraints[c].as_ref()) {
                 let inherited = outer.lowest_over(&input);
-                if inherited > own.value {
-                    own = outer.clone();
-                    own.value = inherited;
+                if inherited > best.value {
+                    best = outer.clone();
+                    best.value = inherited;
                 }
             }
-            bounds[c] = Some(own);
+            branching_bounds[c] = Some(best.clone());
+            bounds[c] = Some(best);
+        }
+        if self.config.alpha_steps > 0 {
+            // Optimised slopes for the constraint closest to excluding each open disjunct.
+            for &d in &task.disjuncts {
+                let ids = &self.constraints.by_disjunct[d];
+                let best = ids
+                    .iter()
+                    .copied()
+                    .filter(|&c| bounds[c].is_some())
+                    .max_by(|&a, &b| {
+                        let value =
+                            |c: usize| bounds[c].as_ref().map_or(f64::NEG_INFINITY, |b| b.value);
+                        value(a).total_cmp(&value(b))
+                    });
+                let Some(c) = best else { continue };
+                let Some(plain) = bounds[c].as_ref().filter(|b| b.value <= 0.0) else {
+                    continue;
+                };
+                let optimised = self.bound_net.optimised_lower_bound(
+                    &layers,
+                    &input,
+                    &self.constraints.rows[c],
+                    self.constraints.rhs[c],
+                    plain,
+                    self.config.alpha_steps,
+                );
+                bounds[c] = Some(optimised);
+            }
         }
         let excluded = |d: usize| {
             let ids = &self.constraints.by_disjunct[d];
@@ -247,9 +282,13 @@ impl Search<'_> {
             let mut hull: Option<Interval> = None;
             open.retain(|&d| {
                 let mut clipped = Some(input.clone());
+                // Both the plain and the optimised bound of a constraint are sound: each
+                // clips the box on its own.
                 for &c in &self.constraints.by_disjunct[d] {
-                    if let (Some(inside), Some(b)) = (&clipped, &bounds[c]) {
-                        clipped = b.clip(inside);
+                    for b in [&branching_bounds[c], &bounds[c]].into_iter().flatten() {
+                        if let Some(inside) = &clipped {
+                            clipped = b.clip(inside);
+                        }
                     }
                 }
                 match clipped {
@@ -337,8 +376,10 @@ impl Search<'_> {
             return None;
         }
         let dim = match self.config.branching {
-            Branching::Sb => self.sb_dimension(&widths, &open, &bounds),
-            Branching::Legacy => self.legacy_dimension(task.depth, &widths, &open, &bounds),
+            Branching::Sb => self.sb_dimension(&widths, &open, &branching_bounds),
+            Branching::Legacy => {
+                self.legacy_dimension(task.depth, &widths, &open, &branching_bounds)
+            }
         };
         let mid = 0.5 * (region.lower[dim] + region.upper[dim]);
         let enclosing = Arc::new(Enclosing {
@@ -407,7 +448,13 @@ impl Search<'_> {
             .filter(|&i| widths[i] > 0.0)
             .max_by(|&a, &b| score[a].total_cmp(&score[b]))
             .expect("some width is positive");
-        if score[best] > f64::NEG_INFINITY && best_has_coefficients {
+        let relative = |i: usize| widths[i] / self.root_widths[i];
+        let widest = self.widest_relative(widths);
+        // The fallback that guarantees progress: an input already split far finer than the
+        // least split one is not split again (the score alone can starve an input whose
+        // looseness only shows in the relaxations, and never finish).
+        let balanced = relative(best) * self.config.split_balance >= relative(widest);
+        if best_has_coefficients && balanced {
             best
         } else {
             self.widest_relative(widths)

@@ -272,6 +272,20 @@ fn ablation_variants() -> Vec<(&'static str, VerifyConfig)> {
             },
         ),
         (
+            "no-alpha",
+            VerifyConfig {
+                alpha_steps: 0,
+                ..full.clone()
+            },
+        ),
+        (
+            "no-balance",
+            VerifyConfig {
+                split_balance: f64::INFINITY,
+                ..full.clone()
+            },
+        ),
+        (
             "no-attack",
             VerifyConfig {
                 attack_steps: 0,

@@ -145,7 +145,8 @@ enum Command {
         #[arg(long, value_enum, default_value = "vnncomp2021")]
         pairs: crate::bench_verify::VerifySet,
         /// Run each pair once per refinement of the verifier switched off (sb branching,
-        /// box clipping, reused enclosing bounds, the per-box attack) and compare.
+        /// box clipping, reused enclosing bounds, slope optimisation, the split balance, the
+        /// per-box attack) and compare.
         #[arg(long)]
         ablation: bool,
         /// Seconds per pair before it is reported unknown.

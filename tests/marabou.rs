@@ -1,0 +1,185 @@
+//! A second verifier checks birdnn's: the Marabou verifier (maraboupy, from PyPI) reads the
+//! same ONNX and VNN-LIB files and must agree with every verdict it reaches. Needs Python
+//! with maraboupy and onnx (`pip install maraboupy==2.0.0 onnx`); skipped with a message where
+//! they are missing, except under CI (`CI=true`), where that is a failure.
+
+mod common;
+
+use birdnn::formats;
+use birdnn::network::Network;
+use birdnn::property::Property;
+use birdnn::verify::{Verdict, Verifier, VerifyConfig, VerifyStatus};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Seconds Marabou gets per problem: the instances below take it 0.5-3 s on one thread.
+const MARABOU_TIMEOUT: u32 = 60;
+
+fn skip(reason: &str) -> Option<Vec<String>> {
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("maraboupy is required under CI: {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+    None
+}
+
+/// Marabou's answer line for each (model, property); `None` when it is not installed.
+fn marabou(problems: &[(PathBuf, PathBuf)]) -> Option<Vec<String>> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/marabou_verify.py");
+    let mut cmd = Command::new("python3");
+    cmd.arg(script).arg(MARABOU_TIMEOUT.to_string());
+    for (model, property) in problems {
+        cmd.args([model, property]);
+    }
+    let out = match cmd.output() {
+        Ok(out) => out,
+        Err(e) => return skip(&format!("python3 cannot run: {e}")),
+    };
+    match out.status.code() {
+        Some(0) => {}
+        Some(3) => return skip(&String::from_utf8_lossy(&out.stderr)),
+        _ => panic!("Marabou failed: {}", String::from_utf8_lossy(&out.stderr)),
+    }
+    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    assert_eq!(lines.len(), problems.len(), "one answer per problem");
+    Some(lines)
+}
+
+fn birdnn_verdict(net: &Network, property: &Property) -> Verdict {
+    Verifier::new(net, std::slice::from_ref(property), VerifyConfig::default())
+        .unwrap()
+        .run(|_| true)
+        .remove(0)
+}
+
+/// Checks every problem: where Marabou decides, the verdicts must agree (`unsat` = proved,
+/// `sat` = a counterexample, which birdnn's forward pass must also confirm for Marabou's
+/// input up to Marabou's own tolerance). Returns how many Marabou decided.
+fn cross_check(problems: &[(String, Network, Property, PathBuf, PathBuf)]) -> Option<usize> {
+    let files: Vec<(PathBuf, PathBuf)> = problems
+        .iter()
+        .map(|(_, _, _, m, p)| (m.clone(), p.clone()))
+        .collect();
+    let answers = marabou(&files)?;
+    let mut decided = 0;
+    for ((name, net, property, _, _), answer) in problems.iter().zip(&answers) {
+        let ours = birdnn_verdict(net, property);
+        if let Some(c) = &ours.counterexample {
+            let y = net.forward_one(&c.input).unwrap();
+            assert!(property.is_negative(&c.input, &y), "{name}: {c:?}");
+        }
+        let theirs = answer.split_whitespace().next().unwrap_or("");
+        match theirs {
+            "unsat" => {
+                decided += 1;
+                assert_eq!(
+                    ours.status,
+                    VerifyStatus::Proved,
+                    "{name}: Marabou proves it, birdnn says {} ({:.2} % proved)",
+                    ours.status,
+                    100.0 * ours.proved_fraction
+                );
+            }
+            "sat" => {
+                decided += 1;
+                assert_ne!(
+                    ours.status,
+                    VerifyStatus::Proved,
+                    "{name}: birdnn proves it, Marabou has a counterexample: {answer}"
+                );
+                let x: Vec<f32> = answer
+                    .split_whitespace()
+                    .skip(1)
+                    .map(|v| v.parse::<f64>().unwrap() as f32)
+                    .collect();
+                let y = net.forward_one(&x).unwrap();
+                let (margin, _) = property.unsafe_region.violation_margin(&y);
+                assert!(
+                    margin <= 1e-4,
+                    "{name}: Marabou's input is not unsafe in birdnn's forward pass \
+                     (margin {margin}): {answer}"
+                );
+            }
+            _ => eprintln!("{name}: Marabou did not decide ({answer})"),
+        }
+        eprintln!("{name}: birdnn {}, Marabou {theirs}", ours.status);
+    }
+    Some(decided)
+}
+
+#[test]
+fn marabou_agrees_on_acasxu_instances_it_decides() {
+    let Some(dir) = common::acasxu_dir() else {
+        return;
+    };
+    // Properties that hold (p3 on N3,3 and N5,5, p4 on N2,2 and N4,4) and that are violated
+    // (p2 on N2,1, N4,6 and N5,7; p3 on N1,7): Marabou decides each within a few seconds.
+    let instances = [
+        ((3, 3), 3),
+        ((5, 5), 3),
+        ((2, 2), 4),
+        ((4, 4), 4),
+        ((2, 1), 2),
+        ((4, 6), 2),
+        ((5, 7), 2),
+        ((1, 7), 3),
+    ];
+    let problems: Vec<_> = instances
+        .iter()
+        .map(|&((i, j), p)| {
+            let model = common::network_path(&dir, i, j, "onnx");
+            let vnnlib = dir.join(format!("vnnlib/prop_{p}.vnnlib"));
+            let net = formats::load_network(&model).unwrap();
+            let property = formats::load_property(&vnnlib).unwrap();
+            (format!("N{i},{j}/p{p}"), net, property, model, vnnlib)
+        })
+        .collect();
+    let Some(decided) = cross_check(&problems) else {
+        return;
+    };
+    assert!(decided >= 6, "Marabou decided only {decided} of 8");
+}
+
+#[test]
+fn marabou_agrees_on_the_demo_properties() {
+    let demos = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/demos");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut problems = Vec::new();
+    for (demo, properties) in [
+        (
+            "zones-relu",
+            &[
+                "zones-relu-patch-must-be-below",
+                "zones-relu-centre-must-be-centre",
+            ][..],
+        ),
+        (
+            "braking",
+            &[
+                "braking-far-and-slow-must-cruise",
+                "braking-wet-and-close-must-brake-hard",
+            ][..],
+        ),
+    ] {
+        let net = formats::load_network(&demos.join(format!("{demo}.json"))).unwrap();
+        // Marabou reads ONNX: the network goes through birdnn's own ONNX writer.
+        let model = tmp.path().join(format!("{demo}.onnx"));
+        formats::save_network(&model, &net).unwrap();
+        for p in properties {
+            let vnnlib = demos.join(format!("{p}.vnnlib"));
+            let property = formats::load_property(&vnnlib).unwrap();
+            problems.push((p.to_string(), net.clone(), property, model.clone(), vnnlib));
+        }
+    }
+    let Some(decided) = cross_check(&problems) else {
+        return;
+    };
+    assert_eq!(
+        decided,
+        problems.len(),
+        "Marabou decides every demo property"
+    );
+}
