@@ -168,7 +168,7 @@ fn sub_box_bounds_clipping_and_optimised_slopes_are_sound() {
                 let mut sub = outer.clone();
                 for i in 0..3 {
                     let mid = 0.5 * (sub.lower[i] + sub.upper[i]);
-                    if rng.next_u64() % 2 == 0 {
+                    if rng.next_u64().is_multiple_of(2) {
                         sub.upper[i] = mid;
                     } else {
                         sub.lower[i] = mid;
