@@ -5,6 +5,7 @@
 
 #[cfg(not(target_arch = "wasm32"))]
 mod bench;
+#[cfg(not(target_arch = "wasm32"))]
 mod bench_verify;
 #[cfg(not(target_arch = "wasm32"))]
 mod cli;
