@@ -876,8 +876,10 @@ fn bench_verification_in_the_worker() {
         (3, 7, 4),
         (5, 9, 4),
         (2, 1, 2),
+        (5, 3, 2),
         (1, 9, 7),
         (2, 9, 8),
+        (2, 2, 1),
     ] {
         let Some((_guard, b)) = open_app("") else {
             return;
