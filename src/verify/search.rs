@@ -317,17 +317,17 @@ impl Search<'_> {
             }
         }
 
-        // Attack: the centre and the corners where each open constraint's bound is lowest,
-        // each descended a few steps.
+        // Attack: the centre and, for each open disjunct, the corner where the bound of its
+        // constraint closest to excluding it is lowest, each descended a few steps.
         let mut starts = vec![centre(&region)];
         for &d in &open {
-            for &c in &self.constraints.by_disjunct[d] {
-                if let Some(b) = bounds[c]
-                    .as_ref()
-                    .filter(|b| !b.input_coefficients.is_empty())
-                {
-                    starts.push(lowest_corner(&b.input_coefficients, &region));
-                }
+            let closest = self.constraints.by_disjunct[d]
+                .iter()
+                .filter_map(|&c| bounds[c].as_ref())
+                .filter(|b| !b.input_coefficients.is_empty())
+                .max_by(|a, b| a.value.total_cmp(&b.value));
+            if let Some(b) = closest {
+                starts.push(lowest_corner(&b.input_coefficients, &region));
             }
         }
         starts.extend(random_points(&region, self.config.attack_random_starts));

@@ -20,7 +20,7 @@ pub enum VerifySet {
     Violated,
     /// Properties 1, 3 and 4 on all 45 networks.
     Standard,
-    /// A fixed subset of 12 instances (easy and hard, holding and violated) for quick runs
+    /// A fixed subset of 13 instances (easy and hard, holding and violated) for quick runs
     /// and the ablation.
     Subset,
 }
@@ -60,6 +60,7 @@ fn verify_pairs(set: VerifySet) -> Vec<Pair> {
             .collect(),
         VerifySet::Subset => vec![
             ((1, 1), 1),
+            ((2, 2), 1),
             ((4, 7), 1),
             ((1, 1), 2),
             ((1, 5), 2),
@@ -130,6 +131,11 @@ struct Row {
 
 fn pair_name(((i, j), p): Pair) -> String {
     format!("N{i},{j}/p{p}")
+}
+
+/// The pair as two CSV fields: `network,property` (`1_9,7`).
+fn pair_csv(((i, j), p): Pair) -> String {
+    format!("{i}_{j},{p}")
 }
 
 /// Runs every (pair, variant) on `threads` threads, the slowest-looking first.
@@ -298,7 +304,7 @@ fn ablation_variants() -> Vec<(&'static str, VerifyConfig)> {
 
 fn print_verdicts(rows: &[Row], published: &BTreeMap<Pair, Published>) -> String {
     let mut csv = String::from(
-        "pair,truth,status,proved_fraction,seconds,boxes,nnenum_seconds,abcrown_seconds\n",
+        "network,property,truth,status,proved_fraction,seconds,boxes,nnenum_seconds,abcrown_seconds\n",
     );
     println!(
         "{:<12} {:<9} {:<15} {:>9} {:>8} {:>9} {:>8} {:>8}",
@@ -331,7 +337,8 @@ fn print_verdicts(rows: &[Row], published: &BTreeMap<Pair, Published>) -> String
                     seconds_or_dash(abcrown),
                 );
                 csv.push_str(&format!(
-                    "{name},{truth},{},{:.6},{seconds:.3},{},{},{}\n",
+                    "{},{truth},{},{:.6},{seconds:.3},{},{},{}\n",
+                    pair_csv(row.pair),
                     v.status,
                     v.proved_fraction,
                     v.boxes,
@@ -376,7 +383,7 @@ fn print_verdicts(rows: &[Row], published: &BTreeMap<Pair, Published>) -> String
 }
 
 fn print_ablation(rows: &[Row], variants: &[(&'static str, VerifyConfig)]) -> String {
-    let mut csv = String::from("pair,variant,status,seconds,boxes\n");
+    let mut csv = String::from("network,property,variant,status,seconds,boxes\n");
     print!("{:<12}", "pair");
     for (v, _) in variants {
         print!(" {v:>24}");
@@ -394,7 +401,7 @@ fn print_ablation(rows: &[Row], variants: &[(&'static str, VerifyConfig)]) -> St
                     Ok((v, s)) => {
                         csv.push_str(&format!(
                             "{},{variant},{},{s:.3},{}\n",
-                            pair_name(pair),
+                            pair_csv(pair),
                             v.status,
                             v.boxes
                         ));

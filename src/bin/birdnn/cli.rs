@@ -141,7 +141,7 @@ enum Command {
     BenchVerify {
         /// vnncomp2021 (the 186 instances of the VNN-COMP 2021 benchmark), violated (the 36
         /// pairs that violate their property), standard (properties 1, 3 and 4 on all 45
-        /// networks) or subset (12 instances, easy and hard).
+        /// networks) or subset (13 instances, easy and hard).
         #[arg(long, value_enum, default_value = "vnncomp2021")]
         pairs: crate::bench_verify::VerifySet,
         /// Run each pair once per refinement of the verifier switched off (sb branching,
