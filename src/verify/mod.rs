@@ -53,7 +53,7 @@ pub struct VerifyConfig {
     pub alpha_steps: usize,
     /// Largest ratio between the relative widths of the least and the most finely split
     /// inputs of a box before the sb score is overruled and the least split input is split
-    /// (default 16).
+    /// (default 64).
     pub split_balance: f64,
 }
 
@@ -86,7 +86,7 @@ impl Default for VerifyConfig {
             attack_steps: 4,
             attack_random_starts: 2,
             alpha_steps: 3,
-            split_balance: 16.0,
+            split_balance: 64.0,
         }
     }
 }
