@@ -180,7 +180,17 @@ impl LinearLowerBound {
         if a.is_empty() {
             return Some(within.clone());
         }
-        let lowest = lowest_over_box(a, self.constant, self.magnitude, within);
+        // The linear function is a sound bound at a point x only less the f64 margin of the
+        // magnitudes at x; take the largest margin over the whole box, so that what is cut
+        // away below is positive after its own margin too.
+        let mut exact_lowest = self.constant;
+        let mut magnitude = self.magnitude + self.constant.abs();
+        for (i, &ai) in a.iter().enumerate() {
+            let (l, u) = (within.lower[i], within.upper[i]);
+            exact_lowest += ai * if ai >= 0.0 { l } else { u };
+            magnitude += ai.abs() * l.abs().max(u.abs());
+        }
+        let lowest = exact_lowest - F64_MARGIN * magnitude;
         if lowest > 0.0 {
             return None;
         }
