@@ -1,5 +1,6 @@
-//! Prints a fingerprint of what every repair method produces from a fixed seed, so that the
-//! native build and a wasm32 build can be compared line by line (`./dev test` does).
+//! Prints a fingerprint of what every repair method produces from a fixed seed, and of what
+//! the verifier concludes about each network, so that the native build and a wasm32 build can
+//! be compared line by line (`./dev test` does).
 //! Self-contained: a random network and a property built here, data drawn by the core.
 
 use birdnn::falsify::FalsifierConfig;
@@ -11,6 +12,7 @@ use birdnn::repair::{
 };
 use birdnn::rng::SplitMix64;
 use birdnn::sampling::sample_box;
+use birdnn::verify::{Verifier, VerifyConfig};
 
 /// FNV-1a over the bit patterns of every parameter.
 fn fingerprint(net: &Network) -> u64 {
@@ -19,6 +21,26 @@ fn fingerprint(net: &Network) -> u64 {
         .fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
             (h ^ v.to_bits() as u64).wrapping_mul(0x0000_0100_0000_01b3)
         })
+}
+
+/// The verifier's verdict, boxes examined, share proved (its bits) and counterexample, so
+/// that the sound verifier's search is compared too.
+fn verdict(net: &Network, properties: &[Property]) -> String {
+    let config = VerifyConfig {
+        max_boxes: 20_000,
+        ..Default::default()
+    };
+    let v = Verifier::new(net, properties, config)
+        .unwrap()
+        .run(|_| true)
+        .remove(0);
+    format!(
+        "{} {} boxes {:016x} {:?}",
+        v.status,
+        v.boxes,
+        v.proved_fraction.to_bits(),
+        v.counterexample.map(|c| c.input)
+    )
 }
 
 fn main() {
@@ -81,6 +103,7 @@ fn main() {
             })
             .expect("a suitable seed");
         println!("{act} network {:016x}", fingerprint(&net));
+        println!("{act} network verdict {}", verdict(&net, &properties));
         let data = RepairData::sampled(&net, &properties, &plan, 3).unwrap();
         let held_out = HeldOut::sampled(&net, &properties, &plan, 3).unwrap();
         println!(
@@ -105,11 +128,12 @@ fn main() {
                 });
             match result {
                 Ok(out) => println!(
-                    "{act} {method} {:016x} violations {} fidelity {} pac {}",
+                    "{act} {method} {:016x} violations {} fidelity {} pac {} verdict {}",
                     fingerprint(&out.network),
                     out.report.fresh_violations.after,
                     out.report.fidelity_domain,
-                    out.report.pac.is_some()
+                    out.report.pac.is_some(),
+                    verdict(&out.network, &properties)
                 ),
                 Err(e) => println!("{act} {method} error {e}"),
             }
