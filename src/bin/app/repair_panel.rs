@@ -60,10 +60,10 @@ pub struct RepairState {
     pub result: Option<(LoadedNetwork, RepairReport)>,
 }
 
-/// Boxes the verifier may examine per property from the page. Natively, every ACAS Xu
-/// instance of VNN-COMP 2021 that birdnn decides needs at most 292,459 (N4,2 / p2: 99 s and
-/// 155 MB), and the worker runs about 1.5x slower: the longest take a couple of minutes, with
-/// progress and Stop on screen.
+/// Boxes the verifier may examine per property from the page. Natively, the hardest ACAS Xu
+/// instance of VNN-COMP 2021 needs 113,073 (N3,3 / p2, 31 s), and the worker runs about 1.5x
+/// slower; the limit leaves room for harder (repaired) networks, with progress and Stop on
+/// screen (300k boxes took 155 MB natively).
 const VERIFY_MAX_BOXES: usize = 400_000;
 
 /// What the verifier has said about the properties, for one network.
