@@ -180,17 +180,7 @@ impl LinearLowerBound {
         if a.is_empty() {
             return Some(within.clone());
         }
-        // The linear function is a sound bound at a point x only less the f64 margin of the
-        // magnitudes at x; take the largest margin over the whole box, so that what is cut
-        // away below is positive after its own margin too.
-        let mut exact_lowest = self.constant;
-        let mut magnitude = self.magnitude + self.constant.abs();
-        for (i, &ai) in a.iter().enumerate() {
-            let (l, u) = (within.lower[i], within.upper[i]);
-            exact_lowest += ai * if ai >= 0.0 { l } else { u };
-            magnitude += ai.abs() * l.abs().max(u.abs());
-        }
-        let lowest = exact_lowest - F64_MARGIN * magnitude;
+        let lowest = lowest_over_box(a, self.constant, self.magnitude, within);
         if lowest > 0.0 {
             return None;
         }
@@ -235,18 +225,16 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 
 /// The lowest value of `a . x + constant` over the box (each coefficient takes its worst
 /// corner), less the `f64` margin on every magnitude summed, `magnitude` (of the terms that
-/// made `constant`) included.
+/// made `constant`) included. The margin takes each input at its largest magnitude in the box,
+/// not at the corner, so that `a . x + constant - margin` is below the function at *every*
+/// point of the box (clipping relies on that).
 fn lowest_over_box(a: &[f64], constant: f64, magnitude: f64, over: &Interval) -> f64 {
     let mut value = constant;
     let mut m = magnitude + constant.abs();
     for (i, &ai) in a.iter().enumerate() {
-        let x = if ai >= 0.0 {
-            over.lower[i]
-        } else {
-            over.upper[i]
-        };
-        value += ai * x;
-        m += (ai * x).abs();
+        let (l, u) = (over.lower[i], over.upper[i]);
+        value += ai * if ai >= 0.0 { l } else { u };
+        m += ai.abs() * l.abs().max(u.abs());
     }
     value - F64_MARGIN * m
 }
