@@ -155,6 +155,16 @@ pub struct LinearLowerBound {
 }
 
 impl LinearLowerBound {
+    /// This bound of `coefficients . y` turned into one of `coefficients . y - rhs`, with
+    /// `floor` (an input-free bound of the same) and its value over `input`.
+    fn less_rhs(mut self, rhs: f64, floor: f64, input: &Interval) -> Self {
+        self.constant -= rhs;
+        self.magnitude += rhs.abs();
+        self.floor = floor;
+        self.value = self.lowest_over(input);
+        self
+    }
+
     /// The bound over a sub-box of the box it was computed for (sound only there).
     pub fn lowest_over(&self, sub_box: &Interval) -> f64 {
         if self.input_coefficients.is_empty() {
@@ -591,13 +601,7 @@ impl BoundNetwork {
                     .into_iter()
                     .zip(interval)
                     .zip(rhs)
-                    .map(|((mut s, i), &b)| {
-                        s.constant -= b;
-                        s.magnitude += b.abs();
-                        s.floor = i.value;
-                        s.value = s.lowest_over(input);
-                        s
-                    })
+                    .map(|((s, i), &b)| s.less_rhs(b, i.value, input))
                     .collect()
             }
         }

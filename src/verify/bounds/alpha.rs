@@ -75,11 +75,7 @@ impl BoundNetwork {
                 1,
                 true,
             );
-            let mut candidate = found.remove(0);
-            candidate.constant -= rhs;
-            candidate.magnitude += rhs.abs();
-            candidate.floor = start.floor;
-            candidate.value = candidate.lowest_over(input);
+            let candidate = found.remove(0).less_rhs(rhs, start.floor, input);
             if candidate.value > best.value {
                 best = candidate;
             }
