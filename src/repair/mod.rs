@@ -9,11 +9,13 @@
 //! Same seed, same data, same settings: same repaired network, natively and on wasm32. The
 //! work done by a step is counted in samples and batches, never in time.
 
+pub mod certified;
 pub mod data;
 pub mod domain;
 pub mod finetune;
 pub mod retrain;
 
+pub use certified::{CertifiedConfig, CertifiedSummary};
 pub use data::{HeldOut, RepairData, SamplingPlan};
 pub use domain::{DomainConfig, InnerMethod};
 pub use finetune::{FinetuneConfig, LayerChoice, NeuronId};
@@ -26,6 +28,8 @@ use crate::property::{Property, PropertyError};
 use crate::rng::SplitMix64;
 use crate::sampling::{sample_box, sample_property};
 use crate::tensor::Matrix;
+use crate::verify::{overall, Verdict, Verifier, VerifyConfig, VerifyStatus};
+use certified::CertifiedRepair;
 use domain::{certification_seed, Certification};
 use finetune::FineTuner;
 use retrain::Retrainer;
@@ -72,6 +76,9 @@ pub enum Method {
     Finetune,
     /// Repair until fresh samples and the falsifier find nothing: a PAC statement.
     Domain,
+    /// Certified last-layer repair: the hidden layers stay, the last layer is solved for so
+    /// that every property provably holds (see [`certified`]).
+    Certified,
 }
 
 impl std::str::FromStr for Method {
@@ -81,8 +88,9 @@ impl std::str::FromStr for Method {
             "retrain" => Ok(Method::Retrain),
             "finetune" => Ok(Method::Finetune),
             "domain" => Ok(Method::Domain),
+            "certified" => Ok(Method::Certified),
             other => Err(format!(
-                "unknown method '{other}' (expected retrain, finetune or domain)"
+                "unknown method '{other}' (expected retrain, finetune, domain or certified)"
             )),
         }
     }
@@ -94,6 +102,7 @@ impl std::fmt::Display for Method {
             Method::Retrain => "retrain",
             Method::Finetune => "finetune",
             Method::Domain => "domain",
+            Method::Certified => "certified",
         })
     }
 }
@@ -112,12 +121,66 @@ pub struct RepairSettings {
     pub finetune: FinetuneConfig,
     /// Domain-wise repair settings.
     pub domain: DomainConfig,
+    /// Certified last-layer repair settings (the method, and the hand-over of the others).
+    pub certified: CertifiedConfig,
+    /// The verifier in the loop: what every method's result goes through before it is
+    /// final.
+    pub proving: ProvingConfig,
+}
+
+/// The verifier in the repair loop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProvingConfig {
+    /// Run the verifier on each result (default true). When it finds a counterexample,
+    /// retraining learns it and goes on; when it cannot prove the result, certified
+    /// last-layer repair takes over from it.
+    pub enabled: bool,
+    /// Boxes the verifier may examine per property on each result (default 100,000).
+    pub verify_boxes: usize,
+    /// Hand a result the verifier cannot prove to certified last-layer repair (default
+    /// true).
+    pub hand_over: bool,
+    /// Uniform samples of the input domain whose decisions certified last-layer repair
+    /// keeps, besides the repair's positives (default 50,000).
+    pub kept_samples: usize,
+}
+
+impl Default for ProvingConfig {
+    fn default() -> Self {
+        ProvingConfig {
+            enabled: true,
+            verify_boxes: 100_000,
+            hand_over: true,
+            kept_samples: 50_000,
+        }
+    }
 }
 
 impl RepairSettings {
     /// Checks every setting of the chosen method.
     pub fn check(&self) -> Result<(), RepairError> {
+        if self.proving.verify_boxes == 0 || self.proving.verify_boxes > 100_000_000 {
+            return Err(setting_error(
+                "proving",
+                "verify_boxes",
+                self.proving.verify_boxes,
+                "between 1 and 100000000",
+            ));
+        }
+        if self.proving.kept_samples > 2_000_000 {
+            return Err(setting_error(
+                "proving",
+                "kept_samples",
+                self.proving.kept_samples,
+                "at most 2000000",
+            ));
+        }
+        if self.method == Method::Certified || (self.proving.enabled && self.proving.hand_over) {
+            self.certified.check()?;
+        }
         match self.method {
+            Method::Certified => Ok(()),
             Method::Retrain => self.retrain.check(),
             Method::Finetune => self.finetune.check(),
             Method::Domain => {
@@ -147,6 +210,10 @@ pub enum Phase {
     Certifying,
     /// Running the falsifier on a retrained candidate: what it finds is learnt next.
     Falsifying,
+    /// Running the verifier on a result.
+    Proving,
+    /// Solving for a certified last layer.
+    Solving,
     /// Finished.
     Done,
 }
@@ -234,6 +301,8 @@ impl Validation {
 enum Inner {
     Retrain(Box<Retrainer>),
     Finetune(Box<FineTuner>),
+    /// No sample-based method: certified last-layer repair starts from this network.
+    Frozen(Box<Network>),
 }
 
 impl Inner {
@@ -241,6 +310,7 @@ impl Inner {
         match self {
             Inner::Retrain(r) => r.best().clone(),
             Inner::Finetune(f) => f.best(),
+            Inner::Frozen(n) => (**n).clone(),
         }
     }
 
@@ -248,6 +318,7 @@ impl Inner {
         match self {
             Inner::Retrain(r) => r.is_done(),
             Inner::Finetune(f) => f.is_done(),
+            Inner::Frozen(_) => true,
         }
     }
 
@@ -255,9 +326,22 @@ impl Inner {
         match self {
             Inner::Retrain(r) => r.step(validation),
             Inner::Finetune(f) => f.step(validation),
+            Inner::Frozen(n) => Ok(RepairProgress {
+                phase: Phase::Solving,
+                iteration: 0,
+                max_iterations: 0,
+                cost: f64::NAN,
+                violations: validation.violations(n)?,
+                fidelity: validation.fidelity(n)?,
+                elapsed_ms: 0.0,
+                done: false,
+            }),
         }
     }
 }
+
+/// Verifier steps (of its own bounded size) per repair step while proving a result.
+const PROVING_STEPS_PER_STEP: usize = 32;
 
 /// Milliseconds from some fixed origin; the session only takes differences.
 pub type Clock = fn() -> f64;
@@ -303,6 +387,14 @@ pub struct RepairSession {
     /// something (each one followed by more training).
     search: Option<Falsifier>,
     searches: usize,
+    /// The verifier on a result, and the result.
+    proving: Option<(Box<Verifier>, Network)>,
+    /// Certified last-layer repair, and the result it started from (with that result's
+    /// verdicts, when the verifier ran on it).
+    last_layer: Option<(Box<CertifiedRepair>, Network, Vec<Verdict>)>,
+    /// The verifier's verdicts on the result, when it ran.
+    verdicts: Vec<Verdict>,
+    certified_summary: Option<CertifiedSummary>,
     clock: Clock,
     elapsed_ms: f64,
     last: Option<RepairProgress>,
@@ -312,7 +404,7 @@ pub struct RepairSession {
 fn starts_with_finetune(settings: &RepairSettings) -> bool {
     match settings.method {
         Method::Finetune => true,
-        Method::Retrain => false,
+        Method::Retrain | Method::Certified => false,
         Method::Domain => settings.domain.inner != InnerMethod::Retrain,
     }
 }
@@ -366,6 +458,18 @@ impl RepairSession {
             return Err(RepairError::NothingToRepair);
         }
         let validation = Validation::new(original, properties, &data)?;
+        if settings.method == Method::Certified {
+            let mut session = RepairSession::with_inner(
+                original,
+                properties,
+                data,
+                settings,
+                validation,
+                Inner::Frozen(Box::new(original.clone())),
+            );
+            session.start_last_layer(original.clone(), Vec::new())?;
+            return Ok(session);
+        }
         let inner = start_inner(
             starts_with_finetune(&settings),
             &settings,
@@ -376,7 +480,20 @@ impl RepairSession {
             &validation,
             settings.seed,
         )?;
-        Ok(RepairSession {
+        Ok(RepairSession::with_inner(
+            original, properties, data, settings, validation, inner,
+        ))
+    }
+
+    fn with_inner(
+        original: &Network,
+        properties: &[Property],
+        data: RepairData,
+        settings: RepairSettings,
+        validation: Validation,
+        inner: Inner,
+    ) -> Self {
+        RepairSession {
             round_start: original.clone(),
             tries: Vec::new(),
             candidate: None,
@@ -393,10 +510,14 @@ impl RepairSession {
             result: None,
             search: None,
             searches: 0,
+            proving: None,
+            last_layer: None,
+            verdicts: Vec::new(),
+            certified_summary: None,
             clock: default_clock,
             elapsed_ms: 0.0,
             last: None,
-        })
+        }
     }
 
     /// Replaces the clock used for `elapsed_ms` (the browser worker passes
@@ -471,6 +592,12 @@ impl RepairSession {
                 done: self.result.is_some(),
             });
         }
+        if self.last_layer.is_some() {
+            return self.step_last_layer();
+        }
+        if self.proving.is_some() {
+            return self.step_proving();
+        }
         if self.search.is_some() {
             return self.step_search();
         }
@@ -498,7 +625,11 @@ impl RepairSession {
                 return Ok(progress);
             }
             if self.settings.method != Method::Domain {
-                self.result = Some(self.inner.best());
+                self.conclude(self.inner.best())?;
+                if self.result.is_none() {
+                    progress.phase = Phase::Proving;
+                    progress.done = false;
+                }
                 return Ok(progress);
             }
             progress.phase = Phase::Certifying;
@@ -566,7 +697,7 @@ impl RepairSession {
         if search.is_done() {
             let found = self.search.take().expect("running").into_counterexamples();
             if found.is_empty() {
-                self.result = Some(best.clone());
+                self.conclude(best.clone())?;
             } else {
                 let mut inputs = Matrix::zeros(0, self.original.input_size());
                 for c in &found {
@@ -587,6 +718,171 @@ impl RepairSession {
             },
             iteration: searched.starts_used,
             max_iterations: searched.starts_total,
+            cost: f64::NAN,
+            violations: self.validation.violations(&best)?,
+            fidelity: self.validation.fidelity(&best)?,
+            elapsed_ms: 0.0,
+            done: self.result.is_some(),
+        })
+    }
+
+    /// A result of a method: final at once without the verifier in the loop, else proved
+    /// first.
+    fn conclude(&mut self, net: Network) -> Result<(), RepairError> {
+        if !self.settings.proving.enabled {
+            self.result = Some(net);
+            return Ok(());
+        }
+        let config = VerifyConfig {
+            max_boxes: self.settings.proving.verify_boxes,
+            ..Default::default()
+        };
+        let verifier = Verifier::new(&net, &self.properties, config)?;
+        self.proving = Some((Box::new(verifier), net));
+        Ok(())
+    }
+
+    /// A bounded slice of the verifier's work on a result; on its verdict, the result is
+    /// final (proved), learnt from (a counterexample, while retraining has rounds left), or
+    /// handed to certified last-layer repair.
+    fn step_proving(&mut self) -> Result<RepairProgress, RepairError> {
+        let (verifier, _) = self.proving.as_mut().expect("proving");
+        for _ in 0..PROVING_STEPS_PER_STEP {
+            if verifier.is_done() {
+                break;
+            }
+            verifier.step();
+        }
+        let progress = verifier.progress();
+        let share = (progress.property as f64 + progress.proved_fraction)
+            / progress.properties.max(1) as f64;
+        if verifier.is_done() {
+            let (verifier, net) = self.proving.take().expect("proving");
+            let verdicts = verifier.verdicts().to_vec();
+            let status = overall(&verdicts);
+            let learn = status == VerifyStatus::Counterexample
+                && self.settings.method == Method::Retrain
+                && self.searches < self.settings.retrain.falsifier_rounds;
+            if status == VerifyStatus::Proved {
+                self.verdicts = verdicts;
+                self.result = Some(net);
+            } else if learn {
+                let mut inputs = Matrix::zeros(0, self.original.input_size());
+                for c in verdicts.iter().filter_map(|v| v.counterexample.as_ref()) {
+                    inputs.push_row(&c.input).expect("input width");
+                }
+                self.data.add_negatives(&inputs);
+                self.validation.add_negatives(&inputs);
+                self.searches += 1;
+                self.inner =
+                    self.new_inner(false, &net, self.round_seed(0x9F00 + self.searches as u64))?;
+            } else if self.settings.proving.hand_over {
+                self.start_last_layer(net, verdicts)?;
+            } else {
+                self.verdicts = verdicts;
+                self.result = Some(net);
+            }
+        }
+        let best = self.current_best();
+        Ok(RepairProgress {
+            phase: if self.result.is_some() {
+                Phase::Done
+            } else {
+                Phase::Proving
+            },
+            iteration: (share * 1000.0).round() as usize,
+            max_iterations: 1000,
+            cost: f64::NAN,
+            violations: self.validation.violations(&best)?,
+            fidelity: self.validation.fidelity(&best)?,
+            elapsed_ms: 0.0,
+            done: self.result.is_some(),
+        })
+    }
+
+    /// Inputs whose decisions certified last-layer repair keeps: the repair's positives and
+    /// fresh uniform samples of the domain the original network does not get wrong.
+    fn kept_inputs(&self) -> Result<Matrix, RepairError> {
+        let mut rng = SplitMix64::new(self.settings.seed ^ 0x6B65_7074);
+        let fresh = sample_box(
+            &mut rng,
+            &input_domain(&self.original),
+            self.settings.proving.kept_samples,
+        );
+        let outputs = self.original.forward(&fresh)?;
+        let negative = crate::property::negatives_of(&self.properties, &fresh, &outputs);
+        let keep: Vec<usize> = (0..fresh.rows()).filter(|&r| !negative[r]).collect();
+        let mut kept = self.data.positives.clone();
+        kept.append_rows(&self.data.validation_positives)
+            .expect("same width");
+        kept.append_rows(&fresh.select_rows(&keep))
+            .expect("same width");
+        Ok(kept)
+    }
+
+    /// Hands `start` (with the verifier's verdicts on it, if any) to certified last-layer
+    /// repair; a network it cannot serve (an output activation) stays the result as it is.
+    fn start_last_layer(
+        &mut self,
+        start: Network,
+        verdicts: Vec<Verdict>,
+    ) -> Result<(), RepairError> {
+        let kept = self.kept_inputs()?;
+        match CertifiedRepair::new(
+            &self.original,
+            &start,
+            &self.properties,
+            &kept,
+            self.settings.certified.clone(),
+        ) {
+            Ok(repair) => {
+                self.last_layer = Some((Box::new(repair), start, verdicts));
+                Ok(())
+            }
+            Err(e) if self.settings.method == Method::Certified => Err(e),
+            Err(_) => {
+                self.verdicts = verdicts;
+                self.result = Some(start);
+                Ok(())
+            }
+        }
+    }
+
+    /// One program of certified last-layer repair; when it ends, its network is the result
+    /// if the verifier proved it, or if what it started from is known to be unsafe and this
+    /// one is not.
+    fn step_last_layer(&mut self) -> Result<RepairProgress, RepairError> {
+        let (repair, _, _) = self.last_layer.as_mut().expect("solving");
+        repair.step()?;
+        let (rounds, max_rounds) = (repair.rounds(), self.settings.certified.max_rounds);
+        if repair.is_done() {
+            let (repair, start, start_verdicts) = self.last_layer.take().expect("solving");
+            let summary = repair.summary().cloned();
+            let certified = summary.as_ref().is_some_and(|s| s.certified);
+            let start_unsafe = overall(&start_verdicts) == VerifyStatus::Counterexample;
+            let repaired_verdicts = repair.verdicts().to_vec();
+            let repaired_unsafe = overall(&repaired_verdicts) == VerifyStatus::Counterexample;
+            let take_repaired = certified
+                || self.settings.method == Method::Certified
+                || (start_unsafe && !repaired_verdicts.is_empty() && !repaired_unsafe);
+            if take_repaired {
+                self.verdicts = repaired_verdicts;
+                self.result = Some(repair.network().clone());
+            } else {
+                self.verdicts = start_verdicts;
+                self.result = Some(start);
+            }
+            self.certified_summary = summary;
+        }
+        let best = self.current_best();
+        Ok(RepairProgress {
+            phase: if self.result.is_some() {
+                Phase::Done
+            } else {
+                Phase::Solving
+            },
+            iteration: rounds,
+            max_iterations: max_rounds,
             cost: f64::NAN,
             violations: self.validation.violations(&best)?,
             fidelity: self.validation.fidelity(&best)?,
@@ -640,8 +936,7 @@ impl RepairSession {
         let cert = self.certification.take().expect("certifying");
         if let Some(statement) = cert.statement(&self.properties, &self.settings.domain) {
             self.pac = Some(statement);
-            self.result = Some(candidate);
-            return Ok(());
+            return self.conclude(candidate);
         }
         self.round += 1;
         if self.round >= self.settings.domain.max_rounds {
@@ -652,8 +947,7 @@ impl RepairSession {
                 cert.per_region,
                 cert.falsifier_found
             ));
-            self.result = Some(candidate);
-            return Ok(());
+            return self.conclude(candidate);
         }
         // Learn from what certification found, and repair again from the candidate.
         self.data.add_negatives(&cert.negatives);
@@ -670,10 +964,22 @@ impl RepairSession {
 
     /// The best network so far (the original until a candidate exists).
     pub fn current_best(&self) -> Network {
-        self.result
-            .clone()
-            .or_else(|| self.candidate.clone())
-            .unwrap_or_else(|| self.inner.best())
+        if let Some(net) = &self.result {
+            return net.clone();
+        }
+        if let Some((repair, _, _)) = &self.last_layer {
+            return repair.network().clone();
+        }
+        if let Some((_, net)) = &self.proving {
+            return net.clone();
+        }
+        self.candidate.clone().unwrap_or_else(|| self.inner.best())
+    }
+
+    /// The verifier's verdicts on the result (empty while there is none, or when the
+    /// verifier is not in the loop).
+    pub fn verdicts(&self) -> &[Verdict] {
+        &self.verdicts
     }
 
     /// The last progress reported.
@@ -717,6 +1023,13 @@ impl RepairSession {
         report.pac = self.pac.clone();
         report.pac_failure = self.pac_failure.clone();
         report.settings = self.settings.clone();
+        let pac = report.pac.is_some();
+        report.proofs = self
+            .verdicts
+            .iter()
+            .map(|v| crate::verify::PropertyProof::from_verdict(v, pac, 0.0))
+            .collect();
+        report.certified = self.certified_summary.clone();
         if let Inner::Finetune(f) = &self.inner {
             let (neurons, weights) = f.patch();
             report.patch = Some(Patch {
@@ -832,6 +1145,9 @@ pub struct RepairReport {
     /// (the command line and the app run it after the repair).
     #[serde(default)]
     pub proofs: Vec<crate::verify::PropertyProof>,
+    /// How certified last-layer repair ended, when it ran.
+    #[serde(default)]
+    pub certified: Option<CertifiedSummary>,
 }
 
 /// A repaired network and its report.
@@ -914,6 +1230,7 @@ pub fn measure(
         )?,
         wall_ms: 0.0,
         proofs: Vec::new(),
+        certified: None,
         rounds: 1,
         training_negatives: 0,
         training_positives: 0,

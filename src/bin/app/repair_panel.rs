@@ -573,6 +573,7 @@ fn method_help(method: Method) -> &'static str {
         Method::Retrain => "Retrain the last layers so that each counterexample imitates the nearest correct behaviour, keeping the other decisions.",
         Method::Finetune => "Find the neurons that behave most differently on counterexamples and rescale a few of them (particle swarm search); smallest change.",
         Method::Domain => "Repair, then test with fresh samples and the falsifier until nothing is found: ends with a probably-approximately-correct statement.",
+        Method::Certified => "Keep the hidden layers and solve for a new last layer under constraints that make every property hold on every cell of its region; ends proved when the verifier confirms it.",
     }
 }
 
@@ -690,6 +691,7 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
                     <option value="retrain" selected=move || r.method.get() == Method::Retrain>"retrain"</option>
                     <option value="finetune" selected=move || r.method.get() == Method::Finetune>"fine-tune"</option>
                     <option value="domain" selected=move || r.method.get() == Method::Domain>"domain-wise (PAC)"</option>
+                    <option value="certified" selected=move || r.method.get() == Method::Certified>"certified last layer"</option>
                 </select>
             </label>
             " "
@@ -821,6 +823,22 @@ fn settings_of(method: Method) -> Vec<NumberSetting> {
                 help: "How long the particle swarm searches for the rescaling at most.",
                 get: |s| s.finetune.iterations as f64,
                 set: |s, v| s.finetune.iterations = v as usize,
+                whole: true,
+            },
+        ],
+        Method::Certified => vec![
+            NumberSetting {
+                label: "cells at the start",
+                help: "How many cells each property box is cut into before the first program; cells the program cannot certify are split.",
+                get: |s| s.certified.initial_cells as f64,
+                set: |s, v| s.certified.initial_cells = v as usize,
+                whole: true,
+            },
+            NumberSetting {
+                label: "programs",
+                help: "How many programs are solved at most (each refines the cells and protects the decisions the last one changed).",
+                get: |s| s.certified.max_rounds as f64,
+                set: |s, v| s.certified.max_rounds = v as usize,
                 whole: true,
             },
         ],

@@ -181,7 +181,7 @@ struct RepairArgs {
     /// VNN-LIB property files (all are repaired together).
     #[arg(required = true)]
     properties: Vec<PathBuf>,
-    /// retrain, finetune or domain.
+    /// retrain, finetune, domain or certified.
     #[arg(long, default_value = "retrain")]
     method: Method,
     /// CSV of counterexamples to learn from (e.g. the paper's counterexample set).
