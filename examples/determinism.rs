@@ -111,7 +111,12 @@ fn main() {
             data.negatives.rows(),
             data.positives.rows()
         );
-        for method in [Method::Retrain, Method::Finetune, Method::Domain] {
+        for method in [
+            Method::Retrain,
+            Method::Finetune,
+            Method::Domain,
+            Method::Certified,
+        ] {
             let mut settings = RepairSettings {
                 method,
                 seed: 5,

@@ -618,11 +618,7 @@ impl WorkerCore {
                     return Ok((
                         Response::RepairProgress {
                             job,
-                            stage: if progress.done {
-                                "measuring on data the repair never saw".into()
-                            } else {
-                                "repairing".into()
-                            },
+                            stage: repair_stage_text(&progress),
                             progress: Some(progress),
                         },
                         false,
@@ -706,6 +702,28 @@ fn missing_network(job: JobId, network: NetworkId) -> Response {
     Response::Failed {
         job,
         message: format!("the worker holds no network {network} (was it replaced?)"),
+    }
+}
+
+/// What a repair step is doing, in words for the page.
+fn repair_stage_text(progress: &crate::repair::RepairProgress) -> String {
+    use crate::repair::Phase;
+    if progress.done {
+        return "measuring on data the repair never saw".into();
+    }
+    match progress.phase {
+        Phase::Proving => format!(
+            "proving the result: {:.1} % of the regions proved",
+            100.0 * progress.iteration as f64 / progress.max_iterations.max(1) as f64
+        ),
+        Phase::Solving => format!(
+            "solving for a certified last layer: program {} of at most {}",
+            progress.iteration + 1,
+            progress.max_iterations
+        ),
+        Phase::Falsifying => "searching the result for counterexamples".into(),
+        Phase::Certifying => "testing with fresh samples for a PAC statement".into(),
+        Phase::Training | Phase::Searching | Phase::Done => "repairing".into(),
     }
 }
 

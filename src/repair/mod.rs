@@ -144,6 +144,10 @@ pub struct ProvingConfig {
     /// Uniform samples of the input domain whose decisions certified last-layer repair
     /// keeps, besides the repair's positives (default 50,000).
     pub kept_samples: usize,
+    /// Also hand a proved result to certified last-layer repair, which refits the last
+    /// layer to the original outputs; its network replaces the result only when it is
+    /// proved too and keeps more of the sampled decisions (default true).
+    pub polish: bool,
 }
 
 impl Default for ProvingConfig {
@@ -153,6 +157,7 @@ impl Default for ProvingConfig {
             verify_boxes: 100_000,
             hand_over: true,
             kept_samples: 50_000,
+            polish: true,
         }
     }
 }
@@ -763,7 +768,9 @@ impl RepairSession {
             let learn = status == VerifyStatus::Counterexample
                 && self.settings.method == Method::Retrain
                 && self.searches < self.settings.retrain.falsifier_rounds;
-            if status == VerifyStatus::Proved {
+            if status == VerifyStatus::Proved && self.settings.proving.polish {
+                self.start_last_layer(net, verdicts)?;
+            } else if status == VerifyStatus::Proved {
                 self.verdicts = verdicts;
                 self.result = Some(net);
             } else if learn {
@@ -862,9 +869,15 @@ impl RepairSession {
             let start_unsafe = overall(&start_verdicts) == VerifyStatus::Counterexample;
             let repaired_verdicts = repair.verdicts().to_vec();
             let repaired_unsafe = overall(&repaired_verdicts) == VerifyStatus::Counterexample;
-            let take_repaired = certified
-                || self.settings.method == Method::Certified
-                || (start_unsafe && !repaired_verdicts.is_empty() && !repaired_unsafe);
+            let start_proved =
+                overall(&start_verdicts) == VerifyStatus::Proved && !start_verdicts.is_empty();
+            let take_repaired = if start_proved {
+                certified && repair.kept_count(repair.network())? > repair.kept_count(&start)?
+            } else {
+                certified
+                    || self.settings.method == Method::Certified
+                    || (start_unsafe && !repaired_verdicts.is_empty() && !repaired_unsafe)
+            };
             if take_repaired {
                 self.verdicts = repaired_verdicts;
                 self.result = Some(repair.network().clone());

@@ -521,7 +521,8 @@ pub(crate) fn verify_each(
 }
 
 /// Tries to prove every property on a repaired network and records the result in its
-/// report (nothing when `timeout` is 0).
+/// report (nothing when `timeout` is 0, or when the repair's verifier in the loop proved
+/// them all).
 pub(crate) fn prove_repair(
     report: &mut RepairReport,
     repaired: &Network,
@@ -529,7 +530,10 @@ pub(crate) fn prove_repair(
     timeout: f64,
     seed: u64,
 ) -> CliResult {
-    if timeout <= 0.0 {
+    let already_proved =
+        !report.proofs.is_empty() && report.proofs.iter().all(|p| p.status == "proved");
+    if timeout <= 0.0 || already_proved {
+        // The repair's own loop proved every property already.
         return Ok(());
     }
     let mut config = VerifyConfig::default();
@@ -960,6 +964,45 @@ fn repair(args: &RepairArgs, json_output: bool) -> CliResult {
     Ok(())
 }
 
+/// One verdict line per property, first, so that no count of counterexamples found stands
+/// alone as if it meant safe.
+fn print_verdicts(r: &RepairReport) {
+    if r.proofs.is_empty() {
+        println!(
+            "  verdict                       not checked by the verifier: {} counterexamples found by sampling and the falsifier, which is not a proof",
+            r.fresh_violations.after.count + r.falsifier_counterexamples
+        );
+        return;
+    }
+    for p in &r.proofs {
+        let detail = match p.status.as_str() {
+            "proved" => "proved safe on its whole region".to_string(),
+            "violated" => match &p.counterexample {
+                Some(c) => format!("VIOLATED: counterexample x = {:?}", c.input),
+                None => "VIOLATED".into(),
+            },
+            "pac" => format!(
+                "not proved ({:.2} % of the region proved); PAC statement only: {}",
+                100.0 * p.proved_fraction,
+                r.pac.as_ref().map_or(String::new(), |s| s.to_string())
+            ),
+            _ => format!(
+                "unknown: {:.2} % of the region proved, no counterexample found; not proved safe",
+                100.0 * p.proved_fraction
+            ),
+        };
+        let when = if p.seconds > 0.0 {
+            format!("{:.2} s", p.seconds)
+        } else {
+            "by the verifier in the repair loop".into()
+        };
+        println!(
+            "  {:<29} {detail} ({when})",
+            format!("verdict on {}", p.property)
+        );
+    }
+}
+
 fn print_report(r: &RepairReport, net: &Network) {
     println!(
         "{} repair of {} (seed {}){}",
@@ -968,6 +1011,17 @@ fn print_report(r: &RepairReport, net: &Network) {
         r.seed,
         if r.finished { "" } else { " - stopped early" }
     );
+    print_verdicts(r);
+    if let Some(c) = &r.certified {
+        println!(
+            "  last layer                    {} after {} program(s) on {} cells, {} decisions protected{}",
+            if c.certified { "certified" } else { "not certified" },
+            c.rounds,
+            c.cells,
+            c.protected,
+            c.failure.as_ref().map_or(String::new(), |f| format!(" ({f})"))
+        );
+    }
     println!(
         "  time                          {:.2} s, {} round(s)",
         r.wall_ms / 1000.0,
@@ -1011,18 +1065,5 @@ fn print_report(r: &RepairReport, net: &Network) {
     }
     if let Some(why) = &r.pac_failure {
         println!("  PAC: none - {why}");
-    }
-    for p in &r.proofs {
-        let detail = match p.status.as_str() {
-            "proved" => String::new(),
-            "violated" => " (counterexample found)".into(),
-            _ => format!(" ({:.2} % of the region proved)", 100.0 * p.proved_fraction),
-        };
-        println!(
-            "  {:<29} {}{detail}, {:.2} s",
-            format!("proof of {}", p.property),
-            p.status,
-            p.seconds
-        );
     }
 }

@@ -63,8 +63,8 @@ impl Default for CertifiedConfig {
             max_rounds: 24,
             margin: 1e-3,
             ridge: 1e-4,
-            decision_weight: 100.0,
-            max_protected: 2000,
+            decision_weight: 1000.0,
+            max_protected: 10_000,
             solver_iterations: 200,
             verify_boxes: 20_000,
             fidelity_rounds: 3,
@@ -327,6 +327,11 @@ impl CertifiedRepair {
         self.cells.len()
     }
 
+    /// Cells the last program or the re-check could not certify (split before the next).
+    pub fn open_cells(&self) -> usize {
+        self.open.len()
+    }
+
     /// Programs solved so far.
     pub fn rounds(&self) -> usize {
         self.rounds
@@ -536,6 +541,12 @@ impl CertifiedRepair {
         scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         let take = ((self.cells.len() as f64 * fraction).ceil() as usize).max(1);
         scored.into_iter().take(take).map(|(_, c)| c).collect()
+    }
+
+    /// How many kept samples `net` (the start's hidden layers with any last layer) decides
+    /// as the original does.
+    pub fn kept_count(&self, net: &Network) -> Result<usize, RepairError> {
+        Ok(self.kept_decisions.len() - self.flipped_count(net)?)
     }
 
     fn flipped_count(&self, net: &Network) -> Result<usize, RepairError> {
