@@ -136,7 +136,7 @@ pub struct ProvingConfig {
     /// retraining learns it and goes on; when it cannot prove the result, certified
     /// last-layer repair takes over from it.
     pub enabled: bool,
-    /// Boxes the verifier may examine per property on each result (default 100,000).
+    /// Boxes the verifier may examine per property on each result (default 20,000).
     pub verify_boxes: usize,
     /// Hand a result the verifier cannot prove to certified last-layer repair (default
     /// true).
@@ -154,7 +154,7 @@ impl Default for ProvingConfig {
     fn default() -> Self {
         ProvingConfig {
             enabled: true,
-            verify_boxes: 100_000,
+            verify_boxes: 20_000,
             hand_over: true,
             kept_samples: 50_000,
             polish: true,
@@ -344,6 +344,9 @@ impl Inner {
         }
     }
 }
+
+/// Programs at most when certified last-layer repair polishes a result already proved.
+const POLISH_ROUNDS: usize = 4;
 
 /// Verifier steps (of its own bounded size) per repair step while proving a result.
 const PROVING_STEPS_PER_STEP: usize = 32;
@@ -835,13 +838,12 @@ impl RepairSession {
         verdicts: Vec<Verdict>,
     ) -> Result<(), RepairError> {
         let kept = self.kept_inputs()?;
-        match CertifiedRepair::new(
-            &self.original,
-            &start,
-            &self.properties,
-            &kept,
-            self.settings.certified.clone(),
-        ) {
+        let mut config = self.settings.certified.clone();
+        if overall(&verdicts) == VerifyStatus::Proved && !verdicts.is_empty() {
+            // Polishing a proved result is worth a few programs, not a long search.
+            config.max_rounds = config.max_rounds.min(POLISH_ROUNDS);
+        }
+        match CertifiedRepair::new(&self.original, &start, &self.properties, &kept, config) {
             Ok(repair) => {
                 self.last_layer = Some((Box::new(repair), start, verdicts));
                 Ok(())

@@ -286,13 +286,12 @@ pub(crate) fn widest_relative(lower: &[f64], upper: &[f64], root: &[f64]) -> Opt
     best.map(|(j, _)| j)
 }
 
+/// A box's lower and upper corners.
+pub(crate) type Corners = (Vec<f64>, Vec<f64>);
+
 /// The two halves of a box along input `j` (they share the midpoint, so together they
 /// cover every point of the box).
-pub(crate) fn bisect(
-    lower: &[f64],
-    upper: &[f64],
-    j: usize,
-) -> ((Vec<f64>, Vec<f64>), (Vec<f64>, Vec<f64>)) {
+pub(crate) fn bisect(lower: &[f64], upper: &[f64], j: usize) -> (Corners, Corners) {
     let mid = 0.5 * (lower[j] + upper[j]);
     let mut left_upper = upper.to_vec();
     left_upper[j] = mid;
@@ -312,8 +311,8 @@ pub(crate) fn split_input(
     let widest = widest_relative(&cell.lower, &cell.upper, root_widths)?;
     let relative = |j: usize| (cell.upper[j] - cell.lower[j]) / root_widths[j];
     let mut best: Option<(usize, f64)> = None;
-    for j in 0..cell.lower.len() {
-        if root_widths[j] <= 0.0 || cell.upper[j] <= cell.lower[j] {
+    for (j, &root) in root_widths.iter().enumerate() {
+        if root <= 0.0 || cell.upper[j] <= cell.lower[j] {
             continue;
         }
         let score = slope(j).abs() * (cell.upper[j] - cell.lower[j]);

@@ -30,7 +30,7 @@ pub struct CertifiedConfig {
     pub initial_cells: usize,
     /// Most cells in all (default 20,000): past it, the repair stops uncertified.
     pub max_cells: usize,
-    /// Most programs solved (default 24).
+    /// Most programs solved (default 8).
     pub max_rounds: usize,
     /// Margin every witness constraint must be violated by, relative to the spread of the
     /// original outputs (default 1e-3): it covers the `f32` rounding of the new layer.
@@ -60,7 +60,7 @@ impl Default for CertifiedConfig {
         CertifiedConfig {
             initial_cells: 64,
             max_cells: 20_000,
-            max_rounds: 24,
+            max_rounds: 8,
             margin: 1e-3,
             ridge: 1e-4,
             decision_weight: 1000.0,
@@ -430,7 +430,18 @@ impl CertifiedRepair {
         // While the program itself leaves cells uncertified it rarely succeeds, so it is
         // asked only every fourth such round.
         let verdicts = if open.is_empty() || self.rounds % 4 == 1 {
-            Verifier::new(&candidate, &self.properties, self.verify_config())?.run(|_| true)
+            // Each cell is a root box of the verifier's search: the partition that let the
+            // program certify the network is the best start of the proof.
+            let mut verdicts = Verifier::new(
+                &candidate,
+                &self.partitioned_properties(),
+                self.verify_config(),
+            )?
+            .run(|_| true);
+            for (v, p) in verdicts.iter_mut().zip(&self.properties) {
+                v.property = p.name.clone();
+            }
+            verdicts
         } else {
             Vec::new()
         };

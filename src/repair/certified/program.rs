@@ -89,7 +89,7 @@ impl Triplets {
     }
 
     fn into_csc(mut self, rows: usize, cols: usize) -> CscMatrix<f64> {
-        self.entries.sort_by(|a, b| (a.1, a.0).cmp(&(b.1, b.0)));
+        self.entries.sort_by_key(|&(r, c, _)| (c, r));
         let mut colptr = vec![0usize; cols + 1];
         let mut rowval = Vec::with_capacity(self.entries.len());
         let mut nzval: Vec<f64> = Vec::with_capacity(self.entries.len());
