@@ -202,6 +202,7 @@ fn cells_the_first_program_cannot_certify_are_split_until_it_can() {
     let kept = sample_box(&mut SplitMix64::new(5), &domain_box(), 5000);
     let config = CertifiedConfig {
         initial_cells: 1,
+        max_rounds: 24,
         ..Default::default()
     };
     let mut repair = CertifiedRepair::new(&net, &net, &props, &kept, config).unwrap();

@@ -207,12 +207,30 @@ pub(crate) fn requirement_lower_bound(
     weight: impl Fn(usize, usize) -> f64,
     bias: impl Fn(usize) -> f64,
 ) -> f64 {
-    let inputs = cell.lower.len();
-    let mut g = vec![0.0; inputs];
-    let mut constant = -d;
-    for (o, &ro) in r.iter().enumerate() {
-        constant += ro * bias(o);
-    }
+    let (g, features_constant) = requirement_affine(cell, r, weight);
+    let constant = features_constant - d
+        + r.iter()
+            .enumerate()
+            .map(|(o, &ro)| ro * bias(o))
+            .sum::<f64>();
+    let centre = cell.centre();
+    let radius = cell.radius();
+    constant
+        + g.iter()
+            .zip(&centre)
+            .zip(&radius)
+            .map(|((gj, c), rad)| gj * c - gj.abs() * rad)
+            .sum::<f64>()
+}
+
+/// The linear lower bound of `r . W h` on the cell: its slopes in the inputs and constant.
+fn requirement_affine(
+    cell: &Cell,
+    r: &[f64],
+    weight: impl Fn(usize, usize) -> f64,
+) -> (Vec<f64>, f64) {
+    let mut g = vec![0.0; cell.lower.len()];
+    let mut constant = 0.0;
     for f in &cell.features {
         let a: f64 = r
             .iter()
@@ -225,14 +243,7 @@ pub(crate) fn requirement_lower_bound(
             *gj += a * c;
         }
     }
-    let centre = cell.centre();
-    let radius = cell.radius();
-    constant
-        + g.iter()
-            .zip(&centre)
-            .zip(&radius)
-            .map(|((gj, c), rad)| gj * c - gj.abs() * rad)
-            .sum::<f64>()
+    (g, constant)
 }
 
 /// The cells' first partition: every input box of every property bisected, widest input
@@ -332,19 +343,7 @@ pub(crate) fn requirement_slopes(
     r: &[f64],
     weight: impl Fn(usize, usize) -> f64,
 ) -> Vec<f64> {
-    let mut g = vec![0.0; cell.lower.len()];
-    for f in &cell.features {
-        let a: f64 = r
-            .iter()
-            .enumerate()
-            .map(|(o, &ro)| ro * weight(o, f.feature))
-            .sum();
-        let chosen = if a >= 0.0 { &f.lower } else { &f.upper };
-        for (gj, c) in g.iter_mut().zip(&chosen.coefficients) {
-            *gj += a * c;
-        }
-    }
-    g
+    requirement_affine(cell, r, weight).0
 }
 
 #[cfg(test)]
