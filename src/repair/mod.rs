@@ -133,7 +133,7 @@ pub struct RepairSettings {
 #[serde(default)]
 pub struct ProvingConfig {
     /// Run the verifier on each result (default true). When it finds a counterexample,
-    /// retraining learns it and goes on; when it cannot prove the result, certified
+    /// the method learns it and repairs again; when it cannot prove the result, certified
     /// last-layer repair takes over from it.
     pub enabled: bool,
     /// Boxes the verifier may examine per property on each result (default 20,000).
@@ -141,6 +141,11 @@ pub struct ProvingConfig {
     /// Hand a result the verifier cannot prove to certified last-layer repair (default
     /// true).
     pub hand_over: bool,
+    /// Times a counterexample the verifier found in a result (with the pocket of wrong
+    /// inputs around it) is learnt and the method repairs again from that result (default
+    /// 12; not for certified repair, which hands over instead). These rounds are the
+    /// verifier's own: the falsifier's may all be spent by then.
+    pub learn_rounds: usize,
     /// Uniform samples of the input domain whose decisions certified last-layer repair
     /// keeps, besides the repair's positives (default 50,000).
     pub kept_samples: usize,
@@ -156,6 +161,7 @@ impl Default for ProvingConfig {
             enabled: true,
             verify_boxes: 20_000,
             hand_over: true,
+            learn_rounds: 12,
             kept_samples: 50_000,
             polish: true,
         }
@@ -179,6 +185,14 @@ impl RepairSettings {
                 "kept_samples",
                 self.proving.kept_samples,
                 "at most 2000000",
+            ));
+        }
+        if self.proving.learn_rounds > 1000 {
+            return Err(setting_error(
+                "proving",
+                "learn_rounds",
+                self.proving.learn_rounds,
+                "at most 1000",
             ));
         }
         if self.method == Method::Certified || (self.proving.enabled && self.proving.hand_over) {
@@ -345,6 +359,9 @@ impl Inner {
     }
 }
 
+/// Random neighbours of a verifier's counterexample tried as lessons with it.
+const POCKET_SAMPLES: usize = 256;
+
 /// Programs at most when certified last-layer repair polishes a result already proved.
 const POLISH_ROUNDS: usize = 4;
 
@@ -395,6 +412,8 @@ pub struct RepairSession {
     /// something (each one followed by more training).
     search: Option<Falsifier>,
     searches: usize,
+    /// How many of the verifier's counterexamples retraining has learnt.
+    lessons: usize,
     /// The verifier on a result, and the result.
     proving: Option<(Box<Verifier>, Network)>,
     /// Certified last-layer repair, and the result it started from (with that result's
@@ -518,6 +537,7 @@ impl RepairSession {
             result: None,
             search: None,
             searches: 0,
+            lessons: 0,
             proving: None,
             last_layer: None,
             verdicts: Vec::new(),
@@ -615,8 +635,10 @@ impl RepairSession {
             return Ok(progress);
         }
         if self.inner.is_done() {
+            // Each lesson from the verifier earns one more search: a pocket the verifier
+            // found may have neighbours the falsifier, started from it, finds at once.
             if self.settings.method == Method::Retrain
-                && self.searches < self.settings.retrain.falsifier_rounds
+                && self.searches < self.settings.retrain.falsifier_rounds + self.lessons
             {
                 let config = FalsifierConfig {
                     seed: self.round_seed(0x5EA2C4 + self.searches as u64),
@@ -769,8 +791,8 @@ impl RepairSession {
             let verdicts = verifier.verdicts().to_vec();
             let status = overall(&verdicts);
             let learn = status == VerifyStatus::Counterexample
-                && self.settings.method == Method::Retrain
-                && self.searches < self.settings.retrain.falsifier_rounds;
+                && self.settings.method != Method::Certified
+                && self.lessons < self.settings.proving.learn_rounds;
             if status == VerifyStatus::Proved && self.settings.proving.polish {
                 self.start_last_layer(net, verdicts)?;
             } else if status == VerifyStatus::Proved {
@@ -779,13 +801,32 @@ impl RepairSession {
             } else if learn {
                 let mut inputs = Matrix::zeros(0, self.original.input_size());
                 for c in verdicts.iter().filter_map(|v| v.counterexample.as_ref()) {
-                    inputs.push_row(&c.input).expect("input width");
+                    let seed = self.round_seed(0x90C4 + self.lessons as u64);
+                    inputs
+                        .append_rows(&data::pocket_around(
+                            &net,
+                            &self.properties,
+                            &c.input,
+                            POCKET_SAMPLES,
+                            seed,
+                        )?)
+                        .expect("input width");
                 }
                 self.data.add_negatives(&inputs);
                 self.validation.add_negatives(&inputs);
-                self.searches += 1;
-                self.inner =
-                    self.new_inner(false, &net, self.round_seed(0x9F00 + self.searches as u64))?;
+                self.lessons += 1;
+                if self.settings.method == Method::Domain {
+                    // The PAC statement was about the candidate the verifier just refuted:
+                    // the next candidate is certified afresh.
+                    self.pac = None;
+                    self.round_start = net.clone();
+                    self.candidate = None;
+                }
+                self.inner = self.new_inner(
+                    starts_with_finetune(&self.settings),
+                    &net,
+                    self.round_seed(0x9F00 + self.lessons as u64),
+                )?;
             } else if self.settings.proving.hand_over {
                 self.start_last_layer(net, verdicts)?;
             } else {
