@@ -1,13 +1,18 @@
 //! A second verifier checks birdnn's: the Marabou verifier (maraboupy, from PyPI) reads the
 //! same ONNX and VNN-LIB files and must agree with every verdict it reaches. Needs Python
 //! with maraboupy and onnx (`pip install maraboupy==2.0.0 onnx`); skipped with a message where
-//! they are missing, except under CI (`CI=true`), where that is a failure.
+//! they are missing, except under CI (`CI=true`), where that is a failure. Repaired networks
+//! are checked the same way, from the ONNX files birdnn exports.
 
 mod common;
 
 use birdnn::formats;
+use birdnn::measures;
 use birdnn::network::Network;
 use birdnn::property::Property;
+use birdnn::repair::{
+    HeldOut, RepairData, RepairSession, RepairSettings, ReportPlan, SamplingPlan,
+};
 use birdnn::verify::{Verdict, Verifier, VerifyConfig, VerifyStatus};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -181,5 +186,87 @@ fn marabou_agrees_on_the_demo_properties() {
         decided,
         problems.len(),
         "Marabou decides every demo property"
+    );
+}
+
+#[test]
+fn marabou_agrees_that_repaired_demo_networks_are_safe() {
+    // The demos' networks repaired by the default method, with the verifier in the loop:
+    // every property the session calls proved must be proved by Marabou too, reading the
+    // repaired network from birdnn's exported ONNX file.
+    let demos = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/demos");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut problems = Vec::new();
+    for (demo, names) in [
+        (
+            "zones-relu",
+            [
+                "zones-relu-patch-must-be-below",
+                "zones-relu-centre-must-be-centre",
+            ],
+        ),
+        (
+            "braking",
+            [
+                "braking-far-and-slow-must-cruise",
+                "braking-wet-and-close-must-brake-hard",
+            ],
+        ),
+    ] {
+        let net = formats::load_network(&demos.join(format!("{demo}.json"))).unwrap();
+        let vnnlibs: Vec<PathBuf> = names
+            .iter()
+            .map(|p| demos.join(format!("{p}.vnnlib")))
+            .collect();
+        let properties: Vec<Property> = vnnlibs
+            .iter()
+            .map(|v| formats::load_property(v).unwrap())
+            .collect();
+        let plan = SamplingPlan::default();
+        let data = RepairData::sampled(&net, &properties, &plan, 1).unwrap();
+        let before = measures::violations(&net, &properties, &data.negatives).unwrap();
+        assert!(
+            before.count > 0,
+            "{demo}: the demo network violates a property"
+        );
+        let held_out = HeldOut::sampled(&net, &properties, &plan, 2).unwrap();
+        let settings = RepairSettings {
+            seed: 1,
+            ..Default::default()
+        };
+        let mut session = RepairSession::new(&net, &properties, data, settings).unwrap();
+        session.run(|_| {}).unwrap();
+        let outcome = session.finish(&held_out, &ReportPlan::default()).unwrap();
+        let statuses: Vec<&str> = outcome
+            .report
+            .proofs
+            .iter()
+            .map(|p| p.status.as_str())
+            .collect();
+        assert_eq!(
+            statuses,
+            ["proved", "proved"],
+            "{demo}: the session's verdicts"
+        );
+        let model = tmp.path().join(format!("{demo}-repaired.onnx"));
+        formats::save_network(&model, &outcome.network).unwrap();
+        let repaired = formats::load_network(&model).unwrap();
+        for ((name, property), vnnlib) in names.iter().zip(properties).zip(vnnlibs) {
+            problems.push((
+                format!("{name} (repaired)"),
+                repaired.clone(),
+                property,
+                model.clone(),
+                vnnlib,
+            ));
+        }
+    }
+    let Some(decided) = cross_check(&problems) else {
+        return;
+    };
+    assert_eq!(
+        decided,
+        problems.len(),
+        "Marabou decides every property of the repaired networks"
     );
 }
