@@ -91,21 +91,39 @@ enum Command {
         hints: Option<PathBuf>,
     },
     /// Prove the properties with sound bounds and input splitting, or find a counterexample.
+    ///
+    /// Two forms: `verify NET PROPERTY...` (a verdict per property), and the VNN-LIB 2.0
+    /// solver interface `verify QUERY --network NAME=MODEL.onnx [--timeout S]
+    /// [--serialise-assignments DIR]` (sat, unsat, unknown or timed-out first on stdout).
     Verify {
-        /// Network file.
+        /// Network file (or, with --network, the VNN-LIB query).
         net: PathBuf,
-        /// VNN-LIB property files (each gets its own verdict).
-        #[arg(required = true)]
+        /// VNN-LIB property files (each gets its own verdict); none with --network.
         properties: Vec<PathBuf>,
-        /// Give up on a property (status unknown) after this many seconds.
-        #[arg(long, default_value_t = 60.0)]
-        timeout: f64,
+        /// The query's network: NAME=MODEL.onnx (VNN-LIB 2.0 solver interface).
+        #[arg(long = "network", value_name = "NAME=MODEL")]
+        networks: Vec<String>,
+        /// Give up on a property (status unknown) after this many seconds (default 60; no
+        /// limit but the verifier's box budget with --network).
+        #[arg(long)]
+        timeout: Option<f64>,
+        /// With --network: on sat, also write each variable as DIR/NAME.pb (ONNX
+        /// TensorProto).
+        #[arg(long, value_name = "DIR")]
+        serialise_assignments: Option<PathBuf>,
         /// Seed of the falsifier that runs before splitting.
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Decision rule to use instead of the network's own (argmax or argmin).
         #[arg(long)]
         decision: Option<DecisionRule>,
+    },
+    /// Answer a capability question of the VNN-LIB 2.0 solver interface, e.g.
+    /// `supports --onnx-operators`.
+    Supports {
+        /// The capability, e.g. --onnx-element-types.
+        #[arg(allow_hyphen_values = true)]
+        capability: String,
     },
     /// Repair a network so that it satisfies the properties, and report what changed.
     Repair(RepairArgs),
@@ -234,6 +252,18 @@ struct RepairArgs {
 
 /// Runs the command line program.
 pub fn main() -> ExitCode {
+    // The solver interface's global options print just the name or the version.
+    match std::env::args().skip(1).collect::<Vec<_>>().as_slice() {
+        [flag] if flag == "--name" => {
+            println!("{}", crate::solver::NAME);
+            return ExitCode::SUCCESS;
+        }
+        [flag] if flag == "--version" => {
+            println!("{}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info { net } => info(&net, cli.json),
@@ -283,10 +313,50 @@ pub fn main() -> ExitCode {
         Command::Verify {
             net,
             properties,
+            networks,
             timeout,
+            serialise_assignments,
             seed,
             decision,
-        } => verify(&net, &properties, timeout, seed, decision, cli.json),
+        } => {
+            if !networks.is_empty() {
+                if !properties.is_empty() {
+                    Err(
+                        "with --network, verify takes one VNN-LIB query and no property files"
+                            .into(),
+                    )
+                } else {
+                    crate::solver::verify(
+                        &net,
+                        &networks,
+                        timeout,
+                        serialise_assignments.as_deref(),
+                    )
+                }
+            } else if properties.is_empty() {
+                Err("verify needs a network and at least one property file (or a query and --network NAME=MODEL)".into())
+            } else if serialise_assignments.is_some() {
+                Err("--serialise-assignments belongs to the --network form of verify".into())
+            } else {
+                verify(
+                    &net,
+                    &properties,
+                    timeout.unwrap_or(60.0),
+                    seed,
+                    decision,
+                    cli.json,
+                )
+            }
+        }
+        Command::Supports { capability } => match crate::solver::supports(&capability) {
+            Some(lines) => {
+                for line in lines {
+                    println!("{line}");
+                }
+                Ok(())
+            }
+            None => Err(format!("unknown capability '{capability}'").into()),
+        },
         Command::Repair(args) => repair(&args, cli.json),
         Command::Bench {
             instances,

@@ -140,12 +140,14 @@ const V2_NAMES: Names = Names {
 };
 
 /// A number as both versions accept it: Rust prints `f64` in shortest round-tripping
-/// decimal form without an exponent (2.0's grammar has none), and `-0` as `0`.
+/// decimal form without an exponent (2.0's grammar has none); a whole number gets `.0`,
+/// since 2.0's type checker reads `1` as an integer, which a `float32` term refuses.
 fn number(v: f64) -> String {
-    if v == 0.0 {
-        "0".into()
+    let text = if v == 0.0 { "0".into() } else { v.to_string() };
+    if text.contains('.') {
+        text
     } else {
-        v.to_string()
+        format!("{text}.0")
     }
 }
 
@@ -172,7 +174,7 @@ fn write_constraint(out: &mut String, c: &LinearConstraint, names: &Names) {
             }
             if nonzero.is_empty() {
                 // 2.0 refuses comparisons without a variable: 0 * Y is one.
-                write!(out, " (* 0 {})", (names.output)(0)).expect("string");
+                write!(out, " (* 0.0 {})", (names.output)(0)).expect("string");
             }
             write!(out, ") {rhs})")
         }
