@@ -574,6 +574,13 @@ fn check_repair_switch_cancel_and_export_a_demo() {
     let property =
         birdnn::formats::read_property("p.vnnlib", vnnlib.as_bytes()).expect("the export parses");
     assert_eq!((property.num_inputs, property.num_outputs), (2, 3));
+    b.find("[data-testid=property-export-v2]").unwrap().click();
+    let v2 = blob_text(3);
+    assert!(v2.contains("(vnnlib-version <2.0>)"), "{v2}");
+    let again =
+        birdnn::formats::read_property("p2.vnnlib", v2.as_bytes()).expect("the 2.0 export parses");
+    assert_eq!(again.input_boxes, property.input_boxes);
+    assert_eq!(again.unsafe_region, property.unsafe_region);
     // Repair again from the result: it is safe already, and the page says so; the way back
     // still leads to the very first network.
     b.by_testid("use-repaired").click();

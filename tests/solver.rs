@@ -276,7 +276,10 @@ fn verify_refuses_what_does_not_match_the_query_on_stderr() {
     std::fs::write(&wide, text.replace("Y float32 [1,5]", "Y float32 [1,6]")).unwrap();
     let binding = format!("network={}", s(&model));
     let cases: Vec<(Vec<String>, &str)> = vec![
-        (vec![s(&query).into()], "or a query and --network NAME=MODEL"),
+        (
+            vec![s(&query).into()],
+            "or a query and --network NAME=MODEL",
+        ),
         (
             vec![
                 s(&query).into(),

@@ -1932,9 +1932,24 @@ fn PropertyList() -> impl IntoView {
                         let fit = net.as_ref().map(|n| p.summary.fit(&n.summary));
                         let slot = p.slot;
                         let (file_name, bytes) = (p.summary.file_name.clone(), p.bytes.clone());
+                        let stem = file_name.strip_suffix(".vnnlib").unwrap_or(&file_name).to_string();
                         let export = move |_| {
-                            let name = if file_name.ends_with(".vnnlib") { file_name.clone() } else { format!("{file_name}.vnnlib") };
-                            repair_panel::download(&name, &bytes, "text/plain");
+                            repair_panel::download(&format!("{stem}.vnnlib"), &bytes, "text/plain");
+                        };
+                        // The same property as a VNN-LIB 2.0 query (typed, shaped declarations),
+                        // for harnesses that read the newer standard.
+                        let summary = p.summary.clone();
+                        let export_v2 = move |_| {
+                            let property = birdnn::property::Property {
+                                name: summary.name.clone(),
+                                num_inputs: summary.num_inputs,
+                                num_outputs: summary.num_outputs,
+                                input_boxes: summary.boxes.clone(),
+                                unsafe_region: summary.unsafe_region.clone(),
+                            };
+                            let text = birdnn::formats::vnnlib::write_v2(&property);
+                            let stem = summary.file_name.strip_suffix(".vnnlib").unwrap_or(&summary.file_name);
+                            repair_panel::download(&format!("{stem}-2.0.vnnlib"), text.as_bytes(), "text/plain");
                         };
                         let remove = move |_| {
                             bridge::send(&Request::ForgetProperty { property: slot });
@@ -2004,7 +2019,8 @@ fn PropertyList() -> impl IntoView {
                                         <span class=format!("badge badge-{status}") data-testid="proof-badge" data-status=status>{text}</span>
                                     }
                                 }}
-                                <button class="remove" data-testid="property-export" on:click=export>"VNN-LIB"</button>
+                                <button class="remove" data-testid="property-export" on:click=export title="The property as it was loaded">"VNN-LIB"</button>
+                                <button class="remove" data-testid="property-export-v2" on:click=export_v2 title="The property as a VNN-LIB 2.0 query (typed, shaped declarations)">"2.0"</button>
                                 {editable.then(|| view! {
                                     <button class="remove" data-testid="property-edit" on:click=edit title="Edit its box on the map and choose its requirement again">"edit"</button>
                                 })}
