@@ -29,6 +29,16 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         "own.vnnlib".into(),
         formats::vnnlib::write(&prop).into_bytes(),
     ));
+    // The same property as a 2.0 query, and one with strict comparisons, != and a scalar.
+    files.push((
+        "own-2.0.vnnlib".into(),
+        formats::vnnlib::write_v2(&prop).into_bytes(),
+    ));
+    files.push((
+        "strict-2.0.vnnlib".into(),
+        b"(vnnlib-version <2.0>)\n(declare-network n\n (declare-input X float32 [1, 2])\n           (declare-output Y float32 []))\n(assert (and (> X[0,0] -1.5) (< X[0,0] 1.0)           (>= X[0,1] 0.0) (<= X[0,1] 2.0)))\n(assert (or (!= Y 0.5) (== (- Y (* 2.0 Y)) 3.0)))\n"
+            .to_vec(),
+    ));
     files.push(("own.csv".into(), b"x0,x1,x2\n0.5,1,-2\n3,4e-3,5\n".to_vec()));
     // Quietly: the benchmark's absence is reported by the tests that need it.
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/acasxu");

@@ -445,4 +445,48 @@ mod tests {
         .unwrap_err();
         assert!(e.to_string().contains("expected ']'"), "{e}");
     }
+
+    #[test]
+    fn every_construct_of_the_standard_is_read_or_named_as_not_supported() {
+        let network = |body: &str| format!("(vnnlib-version <2.0>)\n{body}\n");
+        let served = [
+            // A shaped input and output, a version with a minor number.
+            "(declare-network f (declare-input X float32 [1,4]) (declare-output Y float32 [1,2]))\n(assert (and (>= X[0,0] 0.0) (<= X[0,0] 1.0) (>= X[0,1] 0.0) (<= X[0,1] 1.0) (>= X[0,2] 0.0) (<= X[0,2] 1.0) (>= X[0,3] 0.0) (<= X[0,3] 1.0)))\n(assert (<= Y[0,1] 0.5))",
+            // Real-valued semantics.
+            "(declare-network f (declare-input X real [2]) (declare-output Y real [1]))\n(assert (>= X[0] -1.0)) (assert (<= X[0] 1.0)) (assert (>= X[1] 0.0)) (assert (<= X[1] 2.0))\n(assert (> Y[0] (+ 0.5 (* 0.25 Y[0]))))",
+            // A scalar output, referenced without an index; unary minus and n-ary minus.
+            "(declare-network f (declare-input X float32 [1,2]) (declare-output Y float32 []))\n(assert (and (>= X[0,0] 0.0) (<= X[0,0] 1.0) (>= X[0,1] (- 1.0)) (<= X[0,1] (- 3.0 1.0 1.0))))\n(assert (<= Y 0.5))",
+            // A rank-3 input.
+            "(declare-network f (declare-input X float32 [1,2,2]) (declare-output Y float32 [1,3]))\n(assert (and (>= X[0,0,0] 0.0) (<= X[0,0,0] 1.0) (>= X[0,0,1] 0.0) (<= X[0,0,1] 1.0) (>= X[0,1,0] 0.0) (<= X[0,1,0] 1.0) (>= X[0,1,1] 0.0) (<= X[0,1,1] 1.0)))\n(assert (or (>= Y[0,1] Y[0,0]) (>= Y[0,2] Y[0,0])))",
+        ];
+        for body in served {
+            let q =
+                read_query("s.vnnlib", &network(body)).unwrap_or_else(|e| panic!("{e}\n{body}"));
+            assert_eq!(q.property.input_boxes.len(), 1, "{body}");
+        }
+        let q = read_query("s.vnnlib", &network(served[3])).unwrap();
+        assert_eq!(q.input.element_name(3), "X[0,1,1]");
+        assert_eq!(q.property.num_inputs, 4);
+        let refused = [
+            ("(declare-network f (declare-input X float32 [1,2]) (declare-hidden H float32 [1,8] \"dense_1\") (declare-output Y float32 [1,2]))", "hidden node H"),
+            ("(declare-network f (declare-input X float32 [1,2]) (declare-output Y float32 [1,2]))\n(declare-network g (isomorphic-to f) (declare-input A float32 [1,2]) (declare-output B float32 [1,2]))", "a second network"),
+            ("(declare-network g (equal-to f) (declare-input A float32 [1,2]) (declare-output B float32 [1,2]))", "'equal-to'"),
+            ("(declare-network f (declare-input X float32 [1,2]) (declare-input Z float32 [1]) (declare-output Y float32 [1,2]))", "2 inputs and 1 outputs"),
+            ("(declare-network f (declare-input X float32 [1,2] initialized) (declare-output Y float32 [1,2]))", "'initialized'"),
+            ("(declare-network f (declare-input X int8 [1,2]) (declare-output Y float32 [1,2]))", "element type 'int8'"),
+            ("(declare-network f (declare-input X float32 [1,2]) (declare-output Y float32 [1,2]))\n(assert (<= (+ X[0,0] X[0,1]) 1.0))", "several inputs"),
+            ("(declare-network f (declare-input X float32 [1,2]) (declare-output Y float32 [1,2]))\n(assert (<= X[0,0] Y[0,1]))", "mixing inputs and outputs"),
+        ];
+        for (body, what) in refused {
+            let mut text = network(body);
+            if !text.contains("(assert") {
+                text.push_str("(assert (<= X[0,0] 1.0))\n");
+            }
+            let e = read_query("r.vnnlib", &text).unwrap_err().to_string();
+            assert!(
+                e.contains("not supported") && e.contains(what),
+                "{body}: {e}"
+            );
+        }
+    }
 }
