@@ -1,0 +1,154 @@
+//! VNN-COMP's scripts (`tools/vnncomp/prepare_instance.sh`, `run_instance.sh`) run as the
+//! competition runs them on ACAS Xu instances: the result files' verdicts, and each `sat`
+//! counterexample checked by onnxruntime on the original ONNX file.
+
+mod common;
+
+use birdnn::formats;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tools/vnncomp")
+        .join(name)
+}
+
+fn run(name: &str, args: &[&Path], timeout: &str) -> std::process::Output {
+    Command::new("bash")
+        .arg(script(name))
+        .arg("v1")
+        .arg("acasxu")
+        .args(args)
+        .args(if name == "run_instance.sh" {
+            vec![timeout]
+        } else {
+            vec![]
+        })
+        .env("BIRDNN", env!("CARGO_BIN_EXE_birdnn"))
+        .output()
+        .unwrap()
+}
+
+/// onnxruntime's outputs for one input of `model`, or `None` when it is not installed.
+fn onnxruntime(model: &Path, x: &[f32], tmp: &Path) -> Option<Vec<f32>> {
+    let xs = tmp.join("x.csv");
+    let ys = tmp.join("y.csv");
+    let header: Vec<String> = (0..x.len()).map(|i| format!("x{i}")).collect();
+    let row: Vec<String> = x.iter().map(f32::to_string).collect();
+    std::fs::write(&xs, format!("{}\n{}\n", header.join(","), row.join(","))).unwrap();
+    let out = Command::new("python3")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/onnxruntime_eval.py"))
+        .args([model, &xs, &ys])
+        .output()
+        .ok()?;
+    if out.status.code() == Some(3) {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "onnxruntime is required under CI"
+        );
+        return None;
+    }
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&ys).unwrap();
+    Some(
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect(),
+    )
+}
+
+#[test]
+fn run_instance_writes_the_competition_result_files() {
+    let Some(dir) = common::acasxu_dir() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let p3 = dir.join("vnnlib/prop_3.vnnlib");
+    let property = formats::load_property(&p3).unwrap();
+    // The same property as a gzipped 2.0 query, as VNN-COMP 2026 ships its benchmarks.
+    let v2 = tmp.path().join("prop_3.vnnlib");
+    std::fs::write(&v2, birdnn::formats::vnnlib::write_v2(&property)).unwrap();
+    let gzip = Command::new("gzip").arg(&v2).status().unwrap();
+    assert!(gzip.success());
+    let v2 = tmp.path().join("prop_3.vnnlib.gz");
+
+    let violated = common::network_path(&dir, 1, 7, "onnx");
+    let safe = common::network_path(&dir, 3, 3, "onnx");
+    let prepared = run("prepare_instance.sh", &[&violated, &p3], "");
+    assert!(
+        prepared.status.success(),
+        "{}",
+        String::from_utf8_lossy(&prepared.stderr)
+    );
+    let missing = run(
+        "prepare_instance.sh",
+        &[&tmp.path().join("none.onnx"), &p3],
+        "",
+    );
+    assert!(!missing.status.success());
+
+    let result = tmp.path().join("result.txt");
+    let out = run("run_instance.sh", &[&violated, &p3, &result], "60");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&result).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("sat"), "{text}");
+    // ((X_0 v) (X_1 v) ... (Y_4 v))
+    let mut x = Vec::new();
+    let mut y = Vec::new();
+    for (k, line) in lines.enumerate() {
+        let pair = line.trim().trim_start_matches('(').trim_end_matches(')');
+        let (name, value) = pair.split_once(' ').unwrap_or_else(|| panic!("{line}"));
+        let value: f32 = value.parse().unwrap();
+        if k < 5 {
+            assert_eq!(name, format!("X_{k}"));
+            x.push(value);
+        } else {
+            assert_eq!(name, format!("Y_{}", k - 5));
+            y.push(value);
+        }
+    }
+    assert_eq!((x.len(), y.len()), (5, 5), "{text}");
+    assert!(property.precondition_holds(&x), "{x:?}");
+    if let Some(theirs) = onnxruntime(&violated, &x, tmp.path()) {
+        assert!(
+            property.unsafe_region.contains(&theirs),
+            "onnxruntime: {theirs:?}"
+        );
+        for (a, b) in y.iter().zip(&theirs) {
+            assert!((a - b).abs() <= 1e-5, "{y:?} vs {theirs:?}");
+        }
+    }
+
+    // The gzipped 2.0 query: the same verdict, with the 2.0 assignment block.
+    let out = run("run_instance.sh", &[&violated, &v2, &result], "60");
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&result).unwrap();
+    assert!(text.starts_with("sat\nX float32 [1,5]\n"), "{text}");
+
+    let out = run("run_instance.sh", &[&safe, &p3, &result], "120");
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_to_string(&result).unwrap(), "unsat\n");
+
+    // A model that does not fit the query: "error", with the reason on stderr.
+    let p1_on_wrong = tmp.path().join("tiny.onnx");
+    let tiny =
+        birdnn::network::Network::random(&[3, 4, 2], birdnn::network::Activation::Relu, 1).unwrap();
+    formats::save_network(&p1_on_wrong, &tiny).unwrap();
+    let out = run("run_instance.sh", &[&p1_on_wrong, &p3, &result], "10");
+    assert!(out.status.success());
+    assert_eq!(std::fs::read_to_string(&result).unwrap(), "error\n");
+    assert!(!out.stderr.is_empty());
+}
