@@ -239,6 +239,33 @@ fn verify_answers_sat_with_an_assignment_onnxruntime_confirms_and_unsat() {
         }
     }
 
+    // N3,3 / property 2 takes the verifier about half a minute: with two seconds it answers
+    // timed-out, before its time is up (with room for a loaded machine).
+    let p2 = formats::load_property(&dir.join("vnnlib/prop_2.vnnlib")).unwrap();
+    let hard = tmp.path().join("prop_2_v2.vnnlib");
+    std::fs::write(&hard, vnnlib::write_v2(&p2)).unwrap();
+    let n33 = common::network_path(&dir, 3, 3, "onnx");
+    let started = std::time::Instant::now();
+    let out = birdnn(&[
+        "verify",
+        s(&hard),
+        "--network",
+        &format!("network={}", s(&n33)),
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(
+        stdout(&out),
+        "timed-out\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        started.elapsed().as_secs_f64() < 10.0,
+        "{:?}",
+        started.elapsed()
+    );
+
     let safe = common::network_path(&dir, 3, 3, "onnx");
     let out = birdnn(&[
         "verify",
