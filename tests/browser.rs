@@ -595,6 +595,15 @@ fn check_repair_switch_cancel_and_export_a_demo() {
     wait_network(&b, "zones-tanh");
     // A second repair, cancelled at once: the original stays on screen and in the worker.
     b.by_testid("repair-run").click();
+    // As a user would: Cancel once it is enabled (the page enables it as the repair starts).
+    b.wait_for("Cancel to be enabled", || {
+        b.run(
+            "return !document.querySelector('[data-testid=repair-cancel]').disabled",
+            vec![],
+        )
+        .as_bool()
+        .filter(|&enabled| enabled)
+    });
     b.by_testid("repair-cancel").click();
     b.wait_for("the cancellation", || {
         b.text_of("repair-stage")
