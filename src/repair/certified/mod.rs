@@ -464,7 +464,7 @@ impl CertifiedRepair {
             if open.is_empty() {
                 // Every cell passes the plain re-check yet the verifier's budget ran out:
                 // refine the cells where the bounds are closest to failing.
-                open = self.weakest_cells(&candidate, 0.1);
+                open = self.weakest_cells(0.1);
             }
         }
         open.sort_unstable();
@@ -522,8 +522,7 @@ impl CertifiedRepair {
 
     /// The share `fraction` of cells whose witness bounds under the current layer are the
     /// smallest.
-    fn weakest_cells(&self, net: &Network, fraction: f64) -> Vec<usize> {
-        let _ = net;
+    fn weakest_cells(&self, fraction: f64) -> Vec<usize> {
         let features = self.layer[0].len() - 1;
         let mut scored: Vec<(f64, usize)> = self
             .cells
