@@ -412,7 +412,7 @@ pub struct RepairSession {
     /// something (each one followed by more training).
     search: Option<Falsifier>,
     searches: usize,
-    /// How many of the verifier's counterexamples retraining has learnt.
+    /// How many of the verifier's counterexamples the method has learnt.
     lessons: usize,
     /// The verifier on a result, and the result.
     proving: Option<(Box<Verifier>, Network)>,
