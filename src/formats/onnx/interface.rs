@@ -3,7 +3,7 @@
 //! serialised as `TensorProto` (VNN-LIB 2.0's assignment files).
 
 use super::proto::tensor_proto::DataType;
-use super::proto::{type_proto, ModelProto, TensorProto, ValueInfoProto};
+use super::proto::{type_proto, TensorProto, ValueInfoProto};
 use crate::formats::ParseError;
 use prost::Message;
 
@@ -61,12 +61,7 @@ fn declared_type(v: &ValueInfoProto) -> Option<i32> {
 /// The element types of the model's data input and its (first) output, e.g.
 /// `("float32", "float32")`; `"undeclared"` where the file does not say.
 pub fn io_element_types(file: &str, bytes: &[u8]) -> Result<(String, String), ParseError> {
-    let model = ModelProto::decode(bytes)
-        .map_err(|e| ParseError::whole(file, format!("not an ONNX model ({e})")))?;
-    let graph = model
-        .graph
-        .as_ref()
-        .ok_or_else(|| ParseError::whole(file, "the ONNX model has no graph"))?;
+    let (_, graph) = super::decode_graph(file, bytes)?;
     let initialised: Vec<&str> = graph.initializer.iter().map(|t| t.name()).collect();
     let name = |v: Option<&ValueInfoProto>| {
         v.and_then(declared_type)

@@ -277,14 +277,21 @@ fn value_dims(v: &ValueInfoProto) -> Option<Vec<Option<i64>>> {
     )
 }
 
-/// Parses an ONNX model holding a chain of dense layers.
-pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
-    let model = ModelProto::decode(bytes)
+/// The model in `bytes` and its graph, or why there is none.
+fn decode_graph(file: &str, bytes: &[u8]) -> Result<(ModelProto, GraphProto), ParseError> {
+    let mut model = ModelProto::decode(bytes)
         .map_err(|e| ParseError::whole(file, format!("not an ONNX model ({e})")))?;
     let graph = model
         .graph
-        .as_ref()
+        .take()
         .ok_or_else(|| ParseError::whole(file, "the ONNX model has no graph"))?;
+    Ok((model, graph))
+}
+
+/// Parses an ONNX model holding a chain of dense layers.
+pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
+    let (model, graph) = decode_graph(file, bytes)?;
+    let graph = &graph;
     let mut reader = Reader {
         file,
         constants: HashMap::new(),
