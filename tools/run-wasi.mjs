@@ -1,5 +1,9 @@
 // Runs a wasm32-wasip1 program under Node's WASI, passing stdout through.
-// Usage: node tools/run-wasi.mjs PROGRAM.wasm
+// Usage: node --no-flush-bytecode tools/run-wasi.mjs PROGRAM.wasm
+//
+// Why the flag: a run of a minute or more lets V8's GC flush the bytecode of the JS frame
+// still waiting in `wasi.start`; Node 20 then crashes (SIGSEGV in HandlerTable::LookupRange)
+// when the program's exit unwinds into that frame. Seen under gdb, fixed by the flag.
 import { readFile } from "node:fs/promises";
 import { WASI } from "node:wasi";
 import { argv, exit } from "node:process";
@@ -7,6 +11,4 @@ import { argv, exit } from "node:process";
 const wasi = new WASI({ version: "preview1", args: [argv[2]], env: {} });
 const module = await WebAssembly.compile(await readFile(argv[2]));
 const instance = await WebAssembly.instantiate(module, wasi.getImportObject());
-// Exit at once with the program's code: Node 20 was seen to crash (SIGSEGV) while tearing
-// down the large wasm memory the determinism check leaves behind, after all output was written.
 exit(wasi.start(instance) ?? 0);
