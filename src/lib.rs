@@ -14,6 +14,7 @@
 pub mod demos;
 pub mod falsify;
 pub mod formats;
+pub mod images;
 pub mod measures;
 pub mod network;
 pub mod picture;

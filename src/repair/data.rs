@@ -69,7 +69,7 @@ impl Default for SamplingPlan {
 }
 
 /// Splits `rows` into (train, validation) with `share` of them, spread evenly, in validation.
-fn split(rows: &Matrix, share: f64) -> (Matrix, Matrix) {
+pub(crate) fn split(rows: &Matrix, share: f64) -> (Matrix, Matrix) {
     let n = rows.rows();
     let every = if share <= 0.0 {
         usize::MAX
@@ -240,7 +240,7 @@ pub fn pocket_around(
 
 /// The box within `radius` (a share of `region`'s width per dimension) around `x`, clipped
 /// to `region`; `None` when `x` lies so far outside that nothing is left.
-fn neighbourhood(x: &[f32], region: &InputBox, radius: f64) -> Option<InputBox> {
+pub(crate) fn neighbourhood(x: &[f32], region: &InputBox, radius: f64) -> Option<InputBox> {
     let (mut lower, mut upper) = (Vec::with_capacity(x.len()), Vec::with_capacity(x.len()));
     for (i, &v) in x.iter().enumerate() {
         let reach = radius * (region.upper[i] - region.lower[i]);

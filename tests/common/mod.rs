@@ -1,4 +1,4 @@
-//! Shared helpers for tests that read the ACAS Xu benchmark in `../shared/acasxu/`.
+//! Shared helpers for tests that read the shared data (`../shared/acasxu/`, `../shared/digits/`).
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -34,4 +34,26 @@ pub fn network_path(dir: &std::path::Path, i: usize, j: usize, ext: &str) -> Pat
 /// Every (i, j) pair of the 45 networks.
 pub fn all_networks() -> impl Iterator<Item = (usize, usize)> {
     (1..=5).flat_map(|i| (1..=9).map(move |j| (i, j)))
+}
+
+/// The handwritten digits folder: `$BIRDNN_DIGITS_DIR`, else `../shared/digits`; `None`
+/// (after saying so) when it is absent, a failure under CI.
+pub fn digits_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("BIRDNN_DIGITS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/digits"));
+    if dir.join("digits.csv.gz").is_file() {
+        return Some(dir);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!(
+            "digits data not found at {} (set BIRDNN_DIGITS_DIR); required under CI",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED: digits data not found at {} (set BIRDNN_DIGITS_DIR)",
+        dir.display()
+    );
+    None
 }

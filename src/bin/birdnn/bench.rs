@@ -20,8 +20,23 @@ pub enum InstanceSet {
     Paper,
     /// Every network N_{i>=2} with property 2, plus N1,9/p7 and N2,9/p8, with drawn data.
     Acasxu,
-    /// Both.
+    /// Both ACAS Xu sets.
     All,
+    /// Robustness of 8x8 handwritten digits (64-32-32-10 ReLU and tanh, eps 1/16).
+    Digits,
+    /// Robustness on the 5,000-image MNIST subset (784-100-100-10 ReLU, eps 0.03).
+    Mnist5k,
+}
+
+impl InstanceSet {
+    /// The image benchmark this set names, if it is one.
+    pub fn images(self) -> Option<crate::bench_images::ImageBenchmark> {
+        match self {
+            InstanceSet::Digits => Some(crate::bench_images::ImageBenchmark::Digits),
+            InstanceSet::Mnist5k => Some(crate::bench_images::ImageBenchmark::Mnist5k),
+            _ => None,
+        }
+    }
 }
 
 struct Instance {

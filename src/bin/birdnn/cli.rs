@@ -130,7 +130,8 @@ enum Command {
     /// Repair the ACAS Xu violation instances with each method and print a table.
     Bench {
         /// paper (the paper's three instances with its data), acasxu (every N_{i>=2} with
-        /// property 2, N1,9/p7, N2,9/p8, with drawn data) or all.
+        /// property 2, N1,9/p7, N2,9/p8, with drawn data), all (both), digits (robustness
+        /// of 8x8 digit classifiers) or mnist5k (robustness on the MNIST subset).
         #[arg(long, value_enum, default_value = "paper")]
         instances: crate::bench::InstanceSet,
         /// Methods to run (comma-separated).
@@ -139,7 +140,8 @@ enum Command {
         /// Write the results as CSV too.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// The ACAS Xu benchmark folder (default: $BIRDNN_ACASXU_DIR or ../shared/acasxu).
+        /// The benchmark folder (default: $BIRDNN_ACASXU_DIR or ../shared/acasxu; for the
+        /// image sets $BIRDNN_DIGITS_DIR or ../shared/digits).
         #[arg(long)]
         data: Option<PathBuf>,
         /// Seed of every run.
@@ -368,6 +370,29 @@ pub fn main() -> ExitCode {
             sets,
             verify_timeout,
         } => {
+            if let Some(which) = instances.images() {
+                let dir = data
+                    .or_else(|| std::env::var_os("BIRDNN_DIGITS_DIR").map(PathBuf::from))
+                    .unwrap_or_else(|| PathBuf::from("../shared/digits"));
+                let run = apply_settings(birdnn::images::benchmark::image_repair_settings(), &sets)
+                    .and_then(|base| {
+                        crate::bench_images::bench_images(
+                            &dir,
+                            which,
+                            &methods,
+                            out.as_ref(),
+                            &base,
+                            seed,
+                        )
+                    });
+                return match run {
+                    Ok(()) => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("birdnn: error: {e}");
+                        ExitCode::FAILURE
+                    }
+                };
+            }
             let dir = acasxu_dir(data);
             let threads = threads_or_cores(threads);
             let base = match apply_settings(RepairSettings::default(), &sets) {

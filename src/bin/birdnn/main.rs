@@ -6,6 +6,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod bench;
 #[cfg(not(target_arch = "wasm32"))]
+mod bench_images;
+#[cfg(not(target_arch = "wasm32"))]
 mod bench_verify;
 #[cfg(not(target_arch = "wasm32"))]
 mod cli;
