@@ -339,7 +339,6 @@ pub fn prove_each(
         ..VerifyConfig::default()
     };
     config.falsifier.seed = seed;
-    config.falsifier.starts = 64;
     let verifier = Verifier::new(net, properties, config)?;
     Ok(verifier.run(|_| true).iter().map(|v| v.status).collect())
 }
@@ -357,6 +356,9 @@ pub struct ImageRepairMeasures {
     pub unbroken: Count,
     /// Repair boxes the verifier proves.
     pub proved: Count,
+    /// Repair boxes where the verifier finds a counterexample (re-checked by a forward
+    /// pass): the falsifier's "unbroken" is a weaker claim than this one's opposite.
+    pub refuted: Count,
     /// Held-out images falsified before (and classified right) that the falsifier no
     /// longer breaks.
     pub generalised: Count,
@@ -409,13 +411,14 @@ pub fn measure_image_repair(
         }
     }
     let verdicts = prove_each(repaired, &properties, max_boxes, attack_config.seed)?;
-    let proved = Count {
-        count: verdicts
-            .iter()
-            .filter(|v| **v == VerifyStatus::Proved)
-            .count(),
+    let tally = |status: VerifyStatus| Count {
+        count: verdicts.iter().filter(|v| **v == status).count(),
         total: verdicts.len(),
     };
+    let (proved, refuted) = (
+        tally(VerifyStatus::Proved),
+        tally(VerifyStatus::Counterexample),
+    );
     let fresh = FalsifierConfig {
         seed: attack_config.seed ^ 0x6E0E_5A11,
         ..attack_config.clone()
@@ -460,6 +463,7 @@ pub fn measure_image_repair(
         fixed,
         unbroken,
         proved,
+        refuted,
         generalised,
         generalised_proved,
         newly_broken,

@@ -230,7 +230,7 @@ pub fn bench_images(
 fn print_table(rows: &[Row], eps: f64) {
     println!("eps {eps}; D = held-out accuracy points lost; G = held-out images the falsifier broke before and no longer does (proved: the verifier proves them)");
     println!(
-        "{:<18} {:>4} {:<9} {:>8} {:>15} {:>6} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16} {:>8}",
+        "{:<18} {:>4} {:<9} {:>8} {:>15} {:>6} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16} {:>8}",
         "network",
         "N",
         "method",
@@ -240,6 +240,7 @@ fn print_table(rows: &[Row], eps: f64) {
         "cex fixed",
         "boxes unbroken",
         "boxes proved",
+        "boxes refuted",
         "G falsifier",
         "G proved",
         "newly broken",
@@ -253,7 +254,7 @@ fn print_table(rows: &[Row], eps: f64) {
         };
         match &r.outcome {
             Ok((m, changed)) => println!(
-                "{:<18} {:>4} {:<9} {:>8.1} {:>15} {:>6.2} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16} {:>8}",
+                "{:<18} {:>4} {:<9} {:>8.1} {:>15} {:>6.2} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16} {:>8}",
                 r.network,
                 size,
                 r.method.to_string(),
@@ -267,6 +268,7 @@ fn print_table(rows: &[Row], eps: f64) {
                 short(m.fixed),
                 short(m.unbroken),
                 short(m.proved),
+                short(m.refuted),
                 short(m.generalised),
                 short(m.generalised_proved),
                 short(m.newly_broken),
@@ -291,11 +293,11 @@ fn short(c: birdnn::images::benchmark::Count) -> String {
 }
 
 fn to_csv(rows: &[Row]) -> String {
-    let mut out = String::from("network,n,found,method,seconds,accuracy_before,accuracy_after,drawdown_points,cex_fixed,cex_total,boxes_unbroken,boxes_proved,boxes,generalised,generalised_proved,generalisation_total,newly_broken,robust_before,fidelity,parameters_changed,error\n");
+    let mut out = String::from("network,n,found,method,seconds,accuracy_before,accuracy_after,drawdown_points,cex_fixed,cex_total,boxes_unbroken,boxes_proved,boxes_refuted,boxes,generalised,generalised_proved,generalisation_total,newly_broken,robust_before,fidelity,parameters_changed,error\n");
     for r in rows {
         match &r.outcome {
             Ok((m, changed)) => out.push_str(&format!(
-                "{},{},{},{},{:.3},{:.6},{:.6},{:.4},{},{},{},{},{},{},{},{},{},{},{:.6},{},\n",
+                "{},{},{},{},{:.3},{:.6},{:.6},{:.4},{},{},{},{},{},{},{},{},{},{},{},{:.6},{},\n",
                 r.network,
                 r.size,
                 r.found,
@@ -308,6 +310,7 @@ fn to_csv(rows: &[Row]) -> String {
                 m.fixed.total,
                 m.unbroken.count,
                 m.proved.count,
+                m.refuted.count,
                 m.proved.total,
                 m.generalised.count,
                 m.generalised_proved.count,
@@ -318,7 +321,7 @@ fn to_csv(rows: &[Row]) -> String {
                 changed
             )),
             Err(e) => out.push_str(&format!(
-                "{},{},{},{},{:.3},,,,,,,,,,,,,,,,{}\n",
+                "{},{},{},{},{:.3},,,,,,,,,,,,,,,,,{}\n",
                 r.network,
                 r.size,
                 r.found,
