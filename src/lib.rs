@@ -8,7 +8,9 @@
 //! helpers of [`formats`], so it builds and tests natively and for `wasm32-unknown-unknown`.
 //!
 //! Data flows one way: file ([`formats`]) -> model ([`network`]) -> property ([`property`])
-//! -> samples ([`sampling`], [`falsify`]) -> [`repair`] -> [`measures`] -> picture.
+//! -> samples ([`sampling`], [`falsify`]) -> [`repair`] -> [`measures`] -> picture. Image
+//! classifiers add [`images`]: labelled image sets, their robustness properties, and the
+//! image benchmark built from them.
 #![warn(missing_docs)]
 
 pub mod demos;

@@ -260,3 +260,27 @@ fn bad_input_gives_a_clear_error_and_a_failure_code() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected 3"));
 }
+
+#[test]
+fn the_image_bench_names_a_missing_or_malformed_image_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = birdnn(&["bench", "--instances", "digits", "--data", s(dir.path())]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("digits.csv.gz"), "{err}");
+    // A line with a pixel out of range: the file, the line and the pixel are named.
+    let mut line = vec!["0"; 64];
+    line[5] = "17";
+    std::fs::write(
+        dir.path().join("digits.csv.gz"),
+        format!("{},3\n", line.join(",")),
+    )
+    .unwrap();
+    let out = birdnn(&["bench", "--instances", "digits", "--data", s(dir.path())]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("digits.csv.gz: line 1: pixel 5 is 17, outside 0..=16"),
+        "{err}"
+    );
+}

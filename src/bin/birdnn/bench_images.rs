@@ -165,8 +165,10 @@ pub fn bench_images(
     out: Option<&PathBuf>,
     base: &RepairSettings,
     seed: u64,
+    sizes: &[usize],
 ) -> Result<(), Box<dyn std::error::Error>> {
     let r = recipe(which);
+    let sizes = if sizes.is_empty() { r.sizes } else { sizes };
     let set = read_image_csv(&dir.join(r.file), r.side, r.max_level)?;
     let split = split_images(&set, 0.5, 0.3, seed);
     eprintln!(
@@ -196,9 +198,9 @@ pub fn bench_images(
             100.0 * train_accuracy,
             100.0 * accuracy(&net, &split.held_out)?
         );
-        let largest = r.sizes.iter().copied().max().unwrap_or(0);
+        let largest = sizes.iter().copied().max().unwrap_or(0);
         let all_cases = repair_set(&net, &split.pool, r.eps, largest, &attack_config(seed))?;
-        for &size in r.sizes {
+        for &size in sizes {
             let cases = &all_cases[..size.min(all_cases.len())];
             for &method in methods {
                 let t = Instant::now();

@@ -156,6 +156,10 @@ enum Command {
         /// Seconds the verifier may spend proving each repaired property (0: skip).
         #[arg(long, default_value_t = 60.0)]
         verify_timeout: f64,
+        /// Image benchmarks only: the repair-set sizes N (comma-separated; default 10,25,50,100
+        /// for digits, 100 for mnist5k).
+        #[arg(long, value_delimiter = ',')]
+        sizes: Vec<usize>,
     },
     /// Verify ACAS Xu (network, property) pairs with the sound verifier and print a table.
     BenchVerify {
@@ -369,6 +373,7 @@ pub fn main() -> ExitCode {
             threads,
             sets,
             verify_timeout,
+            sizes,
         } => {
             if let Some(which) = instances.images() {
                 let dir = data
@@ -383,6 +388,7 @@ pub fn main() -> ExitCode {
                             out.as_ref(),
                             &base,
                             seed,
+                            &sizes,
                         )
                     });
                 return match run {
