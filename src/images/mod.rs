@@ -273,7 +273,7 @@ mod tests {
         assert_eq!(p.unsafe_region.disjuncts.len(), 3);
         assert!(!p.is_negative(&[0.55, 0.45], &[0.0, 1.0, 2.0, 1.5]));
         assert!(p.is_negative(&[0.55, 0.45], &[0.0, 2.0, 2.0, 1.5]), "a tie");
-        assert!(p.is_negative(&[0.4, 0.6], &[3.0, 1.0, 2.0, 1.5]));
+        assert!(p.is_negative(&[0.45, 0.58], &[3.0, 1.0, 2.0, 1.5]));
         assert!(
             !p.is_negative(&[0.7, 0.5], &[3.0, 1.0, 2.0, 1.5]),
             "outside"
