@@ -9,9 +9,10 @@ use birdnn::demos::TrainingPlan;
 use birdnn::falsify::FalsifierConfig;
 use birdnn::formats::vnnlib;
 use birdnn::images::benchmark::{
-    accuracy, attack, image_repair_settings, measure_image_repair, repair_images, repair_set,
-    split_images, train_image_classifier, ImageDataPlan,
+    accuracy, attack, image_repair_settings, repair_images, repair_set, split_images,
+    train_image_classifier, ImageDataPlan,
 };
+use birdnn::images::measure::measure_image_repair;
 use birdnn::images::{robustness_property, ImageSet};
 use birdnn::network::Activation;
 use birdnn::rng::SplitMix64;

@@ -8,6 +8,7 @@
 //! file of 64 to 784 bounds per box is large.
 
 pub mod benchmark;
+pub mod measure;
 
 use crate::network::{DecisionRule, NetworkError};
 use crate::property::{decision_must_be, InputBox, Property, PropertyError};

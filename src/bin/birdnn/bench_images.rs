@@ -5,9 +5,10 @@
 use birdnn::demos::TrainingPlan;
 use birdnn::falsify::FalsifierConfig;
 use birdnn::images::benchmark::{
-    accuracy, measure_image_repair, repair_images, repair_set, split_images,
-    train_image_classifier, ImageDataPlan, ImageRepairMeasures, RepairCase, Split,
+    accuracy, repair_images, repair_set, split_images, train_image_classifier, ImageDataPlan,
+    RepairCase, Split,
 };
+use birdnn::images::measure::{measure_image_repair, ImageRepairMeasures};
 use birdnn::images::ImageSet;
 use birdnn::network::{Activation, Network};
 use birdnn::repair::{Method, RepairSettings};
@@ -290,7 +291,7 @@ fn print_table(rows: &[Row], eps: f64) {
     }
 }
 
-fn short(c: birdnn::images::benchmark::Count) -> String {
+fn short(c: birdnn::images::measure::Count) -> String {
     format!("{}/{} {:.0}%", c.count, c.total, c.percent())
 }
 

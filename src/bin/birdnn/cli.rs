@@ -127,7 +127,9 @@ enum Command {
     },
     /// Repair a network so that it satisfies the properties, and report what changed.
     Repair(RepairArgs),
-    /// Repair the ACAS Xu violation instances with each method and print a table.
+    /// Repair the ACAS Xu violation instances, or the image-robustness sets, with each
+    /// method and print a table. The image sets run one repair at a time and prove each ball
+    /// with a budget of 2,000 boxes (so that runs repeat), not --threads or --verify-timeout.
     Bench {
         /// paper (the paper's three instances with its data), acasxu (every N_{i>=2} with
         /// property 2, N1,9/p7, N2,9/p8, with drawn data), all (both), digits (robustness
