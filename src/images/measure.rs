@@ -31,12 +31,17 @@ impl Count {
 
 impl std::fmt::Display for Count {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{} ({:.1} %)", self.count, self.total, self.percent())
+        if self.total == 0 {
+            // No percent of nothing: "100 %" would read as a claim about something.
+            write!(f, "0/0")
+        } else {
+            write!(f, "{}/{} ({:.1} %)", self.count, self.total, self.percent())
+        }
     }
 }
 
 /// What the robustness of images looks like on one network: per image, whether it is
-/// classified right, whether the falsifier broke its ball, and (when asked) the verdict.
+/// classified right and whether the falsifier broke its ball.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Robustness {
     /// Classified as labelled.

@@ -292,6 +292,9 @@ fn print_table(rows: &[Row], eps: f64) {
 }
 
 fn short(c: birdnn::images::measure::Count) -> String {
+    if c.total == 0 {
+        return "0/0".into();
+    }
     format!("{}/{} {:.0}%", c.count, c.total, c.percent())
 }
 
