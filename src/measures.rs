@@ -10,7 +10,7 @@ use crate::tensor::Matrix;
 use serde::{Deserialize, Serialize};
 
 /// A count out of a total, with its ratio.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Rate {
     /// How many.
     pub count: usize,

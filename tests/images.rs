@@ -12,7 +12,7 @@ use birdnn::images::benchmark::{
     accuracy, attack, image_repair_settings, repair_images, repair_set, split_images,
     train_image_classifier, ImageDataPlan,
 };
-use birdnn::images::measure::measure_image_repair;
+use birdnn::images::measure::{held_out_robustness, measure_image_repair};
 use birdnn::images::{robustness_property, ImageSet};
 use birdnn::network::Activation;
 use birdnn::rng::SplitMix64;
@@ -180,11 +180,13 @@ fn repairing_a_few_balls_of_a_tiny_image_classifier_removes_what_the_falsifier_f
         seed: 99,
         ..attack_config.clone()
     };
+    let before = held_out_robustness(&net, &split.held_out, eps, &judge).unwrap();
     let m = measure_image_repair(
         &net,
         &outcome.network,
         &cases,
         &split.held_out,
+        &before,
         eps,
         &judge,
         2000,

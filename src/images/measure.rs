@@ -5,40 +5,10 @@
 use super::benchmark::{accuracy, attack, property_of, RepairCase};
 use super::{ImageError, ImageSet};
 use crate::falsify::FalsifierConfig;
+use crate::measures::{fidelity, violations, Rate};
 use crate::network::Network;
 use crate::property::{Property, PropertyError};
 use crate::verify::{Verifier, VerifyConfig, VerifyStatus};
-
-/// A count out of a total.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Count {
-    /// How many.
-    pub count: usize,
-    /// Out of.
-    pub total: usize,
-}
-
-impl Count {
-    /// Percent (0 of 0 is 100 %: nothing was asked).
-    pub fn percent(&self) -> f64 {
-        if self.total == 0 {
-            100.0
-        } else {
-            100.0 * self.count as f64 / self.total as f64
-        }
-    }
-}
-
-impl std::fmt::Display for Count {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.total == 0 {
-            // No percent of nothing: "100 %" would read as a claim about something.
-            write!(f, "0/0")
-        } else {
-            write!(f, "{}/{} ({:.1} %)", self.count, self.total, self.percent())
-        }
-    }
-}
 
 /// What the robustness of images looks like on one network: per image, whether it is
 /// classified right and whether the falsifier broke its ball.
@@ -113,24 +83,24 @@ pub struct ImageRepairMeasures {
     /// Held-out accuracy of the repaired network.
     pub accuracy_after: f64,
     /// The repair set's training counterexamples now classified right.
-    pub fixed: Count,
+    pub fixed: Rate,
     /// Repair boxes where a fresh falsifier run finds nothing on the repaired network.
-    pub unbroken: Count,
+    pub unbroken: Rate,
     /// Repair boxes the verifier proves.
-    pub proved: Count,
+    pub proved: Rate,
     /// Repair boxes where the verifier finds a counterexample (re-checked by a forward
     /// pass): the falsifier's "unbroken" is a weaker claim than this one's opposite.
-    pub refuted: Count,
+    pub refuted: Rate,
     /// Held-out images falsified before (and classified right) that the falsifier no
     /// longer breaks.
-    pub generalised: Count,
+    pub generalised: Rate,
     /// Of those, the ones the verifier proves robust.
-    pub generalised_proved: Count,
+    pub generalised_proved: Rate,
     /// Held-out images robust before (by the falsifier) that are broken or misclassified
     /// after.
-    pub newly_broken: Count,
+    pub newly_broken: Rate,
     /// Held-out decisions kept.
-    pub fidelity: Count,
+    pub fidelity: Rate,
 }
 
 impl ImageRepairMeasures {
@@ -140,29 +110,47 @@ impl ImageRepairMeasures {
     }
 }
 
+/// The robustness of the held-out images as [`measure_image_repair`] judges it, with the
+/// judge's own seeds: computed once for the original network and shared by every repair of
+/// it that is measured.
+pub fn held_out_robustness(
+    net: &Network,
+    held_out: &ImageSet,
+    eps: f64,
+    attack_config: &FalsifierConfig,
+) -> Result<Robustness, ImageError> {
+    let fresh = FalsifierConfig {
+        seed: attack_config.seed ^ 0x6E0E_5A11,
+        ..attack_config.clone()
+    };
+    robustness(net, held_out, eps, &fresh)
+}
+
 /// Measures `repaired` against `original` on the repair set and the held-out images, with
-/// falsifier seeds the repair never used.
+/// falsifier seeds the repair never used; `before` is [`held_out_robustness`] of the
+/// original with the same `attack_config`.
+#[allow(clippy::too_many_arguments)]
 pub fn measure_image_repair(
     original: &Network,
     repaired: &Network,
     cases: &[RepairCase],
     held_out: &ImageSet,
+    before: &Robustness,
     eps: f64,
     attack_config: &FalsifierConfig,
     max_boxes: usize,
 ) -> Result<ImageRepairMeasures, ImageError> {
-    let mut fixed = Count::default();
-    let mut unbroken = Count::default();
+    let mut fixed = Rate::default();
+    let mut unbroken = Rate::default();
     let properties: Vec<Property> = cases.iter().map(|c| c.property.clone()).collect();
     for (k, case) in cases.iter().enumerate() {
-        let outputs = repaired.forward(&case.counterexamples)?;
-        let bad = crate::property::negatives_of(
+        let left = violations(
+            repaired,
             std::slice::from_ref(&case.property),
             &case.counterexamples,
-            &outputs,
-        );
-        fixed.total += bad.len();
-        fixed.count += bad.iter().filter(|b| !**b).count();
+        )?;
+        fixed.total += left.total;
+        fixed.count += left.total - left.count;
         let config = FalsifierConfig {
             seed: attack_config.seed ^ 0xF5E5_4000 ^ k as u64,
             ..attack_config.clone()
@@ -173,7 +161,7 @@ pub fn measure_image_repair(
         }
     }
     let verdicts = prove_each(repaired, &properties, max_boxes, attack_config.seed)?;
-    let tally = |status: VerifyStatus| Count {
+    let tally = |status: VerifyStatus| Rate {
         count: verdicts.iter().filter(|v| **v == status).count(),
         total: verdicts.len(),
     };
@@ -181,13 +169,8 @@ pub fn measure_image_repair(
         tally(VerifyStatus::Proved),
         tally(VerifyStatus::Counterexample),
     );
-    let fresh = FalsifierConfig {
-        seed: attack_config.seed ^ 0x6E0E_5A11,
-        ..attack_config.clone()
-    };
-    let before = robustness(original, held_out, eps, &fresh)?;
-    let after = robustness(repaired, held_out, eps, &fresh)?;
-    let (mut generalised, mut newly_broken) = (Count::default(), Count::default());
+    let after = held_out_robustness(repaired, held_out, eps, attack_config)?;
+    let (mut generalised, mut newly_broken) = (Rate::default(), Rate::default());
     let mut now_robust = Vec::new();
     for i in 0..held_out.len() {
         if before.correct[i] && before.falsified[i] {
@@ -202,22 +185,12 @@ pub fn measure_image_repair(
             newly_broken.count += usize::from(!after.robust(i));
         }
     }
-    let generalised_proved = Count {
+    let generalised_proved = Rate {
         count: prove_each(repaired, &now_robust, max_boxes, attack_config.seed)?
             .iter()
             .filter(|v| **v == VerifyStatus::Proved)
             .count(),
         total: generalised.total,
-    };
-    let d_before = original.decisions(&held_out.pixels)?;
-    let d_after = repaired.decisions(&held_out.pixels)?;
-    let fidelity = Count {
-        count: d_before
-            .iter()
-            .zip(&d_after)
-            .filter(|(a, b)| a == b)
-            .count(),
-        total: held_out.len(),
     };
     Ok(ImageRepairMeasures {
         accuracy_before: accuracy(original, held_out)?,
@@ -229,6 +202,6 @@ pub fn measure_image_repair(
         generalised,
         generalised_proved,
         newly_broken,
-        fidelity,
+        fidelity: fidelity(original, repaired, &held_out.pixels)?,
     })
 }

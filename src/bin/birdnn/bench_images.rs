@@ -8,7 +8,9 @@ use birdnn::images::benchmark::{
     accuracy, repair_images, repair_set, split_images, train_image_classifier, ImageDataPlan,
     RepairCase, Split,
 };
-use birdnn::images::measure::{measure_image_repair, ImageRepairMeasures};
+use birdnn::images::measure::{
+    held_out_robustness, measure_image_repair, ImageRepairMeasures, Robustness,
+};
 use birdnn::images::ImageSet;
 use birdnn::network::{Activation, Network};
 use birdnn::repair::{Method, RepairSettings};
@@ -119,10 +121,17 @@ fn attack_config(seed: u64) -> FalsifierConfig {
     }
 }
 
+/// The judge's falsifier: seeds differ from every seed the repair used.
+fn judge_config(seed: u64) -> FalsifierConfig {
+    attack_config(seed ^ 0x00DD_BA11)
+}
+
+#[allow(clippy::too_many_arguments)]
 fn run_one(
     net: &Network,
     split: &Split,
     cases: &[RepairCase],
+    before: &Robustness,
     method: Method,
     base: &RepairSettings,
     eps: f64,
@@ -143,15 +152,14 @@ fn run_one(
         &attack,
     )
     .map_err(|e| e.to_string())?;
-    // The judge's falsifier seeds differ from every seed the repair used.
-    let judge = attack_config(seed ^ 0x00DD_BA11);
     let measures = measure_image_repair(
         net,
         &outcome.network,
         cases,
         &split.held_out,
+        before,
         eps,
-        &judge,
+        &judge_config(seed),
         2000,
     )
     .map_err(|e| e.to_string())?;
@@ -201,11 +209,12 @@ pub fn bench_images(
         );
         let largest = sizes.iter().copied().max().unwrap_or(0);
         let all_cases = repair_set(&net, &split.pool, r.eps, largest, &attack_config(seed))?;
+        let before = held_out_robustness(&net, &split.held_out, r.eps, &judge_config(seed))?;
         for &size in sizes {
             let cases = &all_cases[..size.min(all_cases.len())];
             for &method in methods {
                 let t = Instant::now();
-                let outcome = run_one(&net, &split, cases, method, base, r.eps, seed);
+                let outcome = run_one(&net, &split, cases, &before, method, base, r.eps, seed);
                 let seconds = t.elapsed().as_secs_f64();
                 eprintln!("bench: {name} N={size} {method} done in {seconds:.1} s");
                 rows.push(Row {
@@ -291,7 +300,7 @@ fn print_table(rows: &[Row], eps: f64) {
     }
 }
 
-fn short(c: birdnn::images::measure::Count) -> String {
+fn short(c: birdnn::measures::Rate) -> String {
     if c.total == 0 {
         return "0/0".into();
     }
@@ -323,7 +332,7 @@ fn to_csv(rows: &[Row]) -> String {
                 m.generalised.total,
                 m.newly_broken.count,
                 m.newly_broken.total,
-                m.fidelity.percent() / 100.0,
+                m.fidelity.ratio(),
                 changed
             )),
             Err(e) => out.push_str(&format!(
