@@ -30,6 +30,10 @@ pub struct DemoEntry {
     pub network: String,
     /// Property file names (in `www/demos/`).
     pub properties: Vec<String>,
+    /// An image gallery file (in `www/demos/`): the app opens its image view, and each
+    /// image's robustness ball is a property.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gallery: Option<String>,
 }
 
 /// A demo: its entry, network and properties.
@@ -66,7 +70,9 @@ pub fn all() -> Vec<Demo> {
 /// Every demo file plus the `index.json` manifest: (file name, contents).
 pub fn files() -> Vec<(String, String)> {
     let demos = all();
-    let entries: Vec<&DemoEntry> = demos.iter().map(|d| &d.entry).collect();
+    let mut entries: Vec<DemoEntry> = demos.iter().map(|d| d.entry.clone()).collect();
+    // Its files are made from third-party data (`crate::images::demo`), its entry is not.
+    entries.push(crate::images::demo::digits_entry());
     let mut out = vec![(
         "index.json".to_string(),
         serde_json::to_string_pretty(&entries).expect("entries serialise") + "\n",
@@ -145,6 +151,7 @@ fn zones_demo(activation: Activation) -> Demo {
                 format!("{id}-patch-must-be-below.vnnlib"),
                 format!("{id}-centre-must-be-centre.vnnlib"),
             ],
+            gallery: None,
             id,
         },
         network,
@@ -242,6 +249,7 @@ fn braking_demo() -> Demo {
                 "braking-wet-and-close-must-brake-hard.vnnlib".into(),
                 "braking-far-and-slow-must-cruise.vnnlib".into(),
             ],
+            gallery: None,
         },
         network,
         properties: vec![wet, far],

@@ -87,6 +87,43 @@ impl MapPixels {
     }
 }
 
+/// RGBA pixels of a grey image (intensities in `[0, 1]`, ink dark on white, as the digits
+/// are drawn); values outside the range are clamped.
+pub fn grey_rgba(pixels: &[f32]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(pixels.len() * 4);
+    for &p in pixels {
+        let ink = if p.is_finite() {
+            p.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        let v = (255.0 * (1.0 - ink)).round() as u8;
+        out.extend_from_slice(&[v, v, v, 255]);
+    }
+    out
+}
+
+/// RGBA pixels of a perturbation `moved - image`, scaled so that `+eps` is full red,
+/// `-eps` full blue and no change white.
+pub fn perturbation_rgba(image: &[f32], moved: &[f32], eps: f64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(image.len() * 4);
+    for (&a, &b) in image.iter().zip(moved) {
+        let share = if eps > 0.0 {
+            (((b - a) as f64) / eps).clamp(-1.0, 1.0)
+        } else {
+            0.0
+        };
+        let fade = (255.0 * (1.0 - share.abs())).round() as u8;
+        let px = if share >= 0.0 {
+            [255, fade, fade, 255]
+        } else {
+            [fade, fade, 255, 255]
+        };
+        out.extend_from_slice(&px);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +175,17 @@ mod tests {
             CLASS_COLOURS[2],
             "row 2 untouched"
         );
+    }
+
+    #[test]
+    fn grey_and_perturbation_pixels() {
+        assert_eq!(
+            grey_rgba(&[0.0, 1.0, 2.0]),
+            vec![255, 255, 255, 255, 0, 0, 0, 255, 0, 0, 0, 255]
+        );
+        let p = perturbation_rgba(&[0.5, 0.5, 0.5], &[0.6, 0.4, 0.5], 0.1);
+        assert_eq!(&p[0..4], &[255, 0, 0, 255]);
+        assert_eq!(&p[4..8], &[0, 0, 255, 255]);
+        assert_eq!(&p[8..12], &[255, 255, 255, 255]);
     }
 }

@@ -130,6 +130,12 @@ pub enum Request {
         settings: Box<RepairSettings>,
         /// Slot for the repaired network.
         result: NetworkId,
+        /// Inputs whose decisions must be kept (an image gallery's images). Empty: the
+        /// data is sampled from the property regions and the input domain; otherwise the
+        /// properties are treated as image balls and the repair keeps these inputs and
+        /// noisy copies of them ([`crate::images::benchmark::gallery_repair_data`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        keep: Vec<Vec<f32>>,
     },
     /// Write a held network in a format (chosen by the file name's extension).
     Export {

@@ -109,6 +109,8 @@ enum RepairStage {
     Preparing {
         properties: Vec<Property>,
         settings: Box<RepairSettings>,
+        /// Inputs whose decisions must be kept (image balls); empty: sampled data.
+        keep: Vec<Vec<f32>>,
     },
     Running {
         session: Box<RepairSession>,
@@ -334,10 +336,21 @@ impl WorkerCore {
                 properties,
                 settings,
                 result,
+                keep,
             } => {
                 let Some(held) = self.networks.get(&network) else {
                     return vec![missing_network(job, network)];
                 };
+                if let Some(bad) = keep.iter().find(|k| k.len() != held.net.input_size()) {
+                    return vec![Response::Failed {
+                        job,
+                        message: format!(
+                            "an input to keep has {} values, the network takes {}",
+                            bad.len(),
+                            held.net.input_size()
+                        ),
+                    }];
+                }
                 let properties = match self.properties_for(&held.net, &properties) {
                     Ok(p) => p,
                     Err(message) => return vec![Response::Failed { job, message }],
@@ -356,6 +369,7 @@ impl WorkerCore {
                         stage: RepairStage::Preparing {
                             properties,
                             settings,
+                            keep,
                         },
                     },
                 });
@@ -584,20 +598,37 @@ impl WorkerCore {
             RepairStage::Preparing {
                 properties,
                 settings,
+                keep,
             } => {
-                let plan = SamplingPlan::default();
-                let data = RepairData::sampled(net, properties, &plan, settings.seed)
-                    .map_err(|e| e.to_string())?;
-                let held_out = HeldOut::sampled(net, properties, &plan, settings.seed)
-                    .map_err(|e| e.to_string())?;
-                let mut session =
-                    RepairSession::new(net, properties, data, (**settings).clone()).map_err(
-                        |e| match e {
-                            RepairError::NothingToRepair => "nothing to repair: neither sampling nor the falsifier finds a counterexample"
-                                .to_string(),
-                            other => other.to_string(),
-                        },
-                    )?;
+                let nothing = "nothing to repair: neither sampling nor the falsifier finds a \
+                               counterexample";
+                let (data, held_out) = if keep.is_empty() {
+                    let plan = SamplingPlan::default();
+                    let data = RepairData::sampled(net, properties, &plan, settings.seed)
+                        .map_err(|e| e.to_string())?;
+                    let held_out = HeldOut::sampled(net, properties, &plan, settings.seed)
+                        .map_err(|e| e.to_string())?;
+                    (data, held_out)
+                } else {
+                    crate::images::benchmark::gallery_repair_data(
+                        net,
+                        properties,
+                        keep,
+                        settings.seed,
+                    )
+                    .map_err(|e| match e {
+                        crate::images::ImageError::Repair(RepairError::NothingToRepair) => {
+                            "nothing to repair: the falsifier breaks none of these images' balls"
+                                .to_string()
+                        }
+                        other => other.to_string(),
+                    })?
+                };
+                let mut session = RepairSession::new(net, properties, data, (**settings).clone())
+                    .map_err(|e| match e {
+                    RepairError::NothingToRepair => nothing.to_string(),
+                    other => other.to_string(),
+                })?;
                 session.set_clock(self.clock);
                 *stage = RepairStage::Running {
                     session: Box::new(session),
@@ -629,6 +660,7 @@ impl WorkerCore {
                     RepairStage::Preparing {
                         properties: Vec::new(),
                         settings: Box::default(),
+                        keep: Vec::new(),
                     },
                 ) else {
                     unreachable!("matched above")
@@ -1048,6 +1080,7 @@ mod tests {
             properties: vec![1, 2],
             settings: Box::new(settings.clone()),
             result: 9,
+            keep: Vec::new(),
         };
         // Cancelled after a few steps: nothing is left behind.
         core.handle(request(7));

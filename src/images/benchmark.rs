@@ -128,6 +128,63 @@ pub struct RepairCase {
     pub counterexamples: Matrix,
 }
 
+/// The repair cases of `properties` (any boxes, the first of each is used): what the
+/// falsifier configured by `attack_config` finds in each; properties it finds nothing in are
+/// left out.
+pub fn cases_of(
+    net: &Network,
+    properties: &[Property],
+    attack_config: &FalsifierConfig,
+) -> Result<Vec<RepairCase>, PropertyError> {
+    let mut cases = Vec::new();
+    for (i, property) in properties.iter().enumerate() {
+        let config = FalsifierConfig {
+            seed: attack_config.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            ..attack_config.clone()
+        };
+        let found = attack(net, property, &config)?;
+        if found.rows() > 0 {
+            cases.push(RepairCase {
+                index: i,
+                property: property.clone(),
+                counterexamples: found,
+            });
+        }
+    }
+    Ok(cases)
+}
+
+/// The data of a repair of image balls when only a few images are at hand (the app's
+/// gallery): the images and noisy copies of them are kept, and the report's held-out
+/// inputs are other noisy copies, drawn with another seed. Fails with
+/// [`crate::repair::RepairError::NothingToRepair`] when the falsifier breaks no ball.
+pub fn gallery_repair_data(
+    net: &Network,
+    properties: &[Property],
+    images: &[Vec<f32>],
+    seed: u64,
+) -> Result<(RepairData, HeldOut), ImageError> {
+    const COPIES: usize = 8;
+    const SPREAD: f64 = 0.25;
+    let attack_config = FalsifierConfig {
+        seed,
+        ..FalsifierConfig::default()
+    };
+    let cases = cases_of(net, properties, &attack_config)?;
+    if cases.is_empty() {
+        return Err(crate::repair::RepairError::NothingToRepair.into());
+    }
+    let kept = super::demo::keep_inputs(images, COPIES, SPREAD, seed);
+    let data = repair_data(net, &kept, &cases, &ImageDataPlan::default(), seed)?;
+    let copies = super::demo::keep_inputs(images, COPIES, SPREAD, seed ^ 0x0C0F_FEE5);
+    // Row 0 of every group of COPIES + 1 is the image itself, which the repair keeps.
+    let fresh: Vec<usize> = (0..copies.rows())
+        .filter(|r| r % (COPIES + 1) != 0)
+        .collect();
+    let held_out = held_out_data(net, &copies.select_rows(&fresh), &cases, &attack_config)?;
+    Ok((data, held_out))
+}
+
 /// The first `count` pool images (in pool order) that `net` classifies correctly and the
 /// falsifier breaks at `eps`.
 pub fn repair_set(
@@ -170,6 +227,10 @@ pub struct ImageDataPlan {
     pub box_samples: usize,
     /// Random points within 1 % of the box around each counterexample, kept when wrong.
     pub pocket_samples: usize,
+    /// Random points of each training image's ball (the repair set's radius) kept as
+    /// positives where the original decides as it does on the image: a repair that moves
+    /// boundaries must not move them into the balls of images that were robust.
+    pub kept_ball_samples: usize,
     /// Share of each set set aside for validation.
     pub validation_share: f64,
 }
@@ -179,6 +240,7 @@ impl Default for ImageDataPlan {
         ImageDataPlan {
             box_samples: 32,
             pocket_samples: 8,
+            kept_ball_samples: 2,
             validation_share: 0.2,
         }
     }
@@ -189,14 +251,14 @@ impl Default for ImageDataPlan {
 /// the positives (their decisions are kept).
 pub fn repair_data(
     net: &Network,
-    train: &ImageSet,
+    kept: &Matrix,
     cases: &[RepairCase],
     plan: &ImageDataPlan,
     seed: u64,
 ) -> Result<RepairData, PropertyError> {
     let mut rng = SplitMix64::new(seed);
     let n = net.input_size();
-    let (mut negatives, mut positives) = (Matrix::zeros(0, n), train.pixels.clone());
+    let (mut negatives, mut positives) = (Matrix::zeros(0, n), kept.clone());
     let mut candidates = Matrix::zeros(0, n);
     for case in cases {
         let region = &case.property.input_boxes[0];
@@ -217,6 +279,24 @@ pub fn repair_data(
     let (wrong, right) = crate::repair::data::partition(net, &properties, &candidates)?;
     negatives.append_rows(&wrong).expect("input width");
     positives.append_rows(&right).expect("input width");
+    let radius = cases
+        .iter()
+        .flat_map(|c| {
+            let b = &c.property.input_boxes[0];
+            b.lower.iter().zip(&b.upper).map(|(l, u)| (u - l) / 2.0)
+        })
+        .fold(0.0f64, f64::max);
+    if plan.kept_ball_samples > 0 && radius > 0.0 {
+        positives
+            .append_rows(&kept_ball_points(
+                net,
+                kept,
+                radius,
+                plan.kept_ball_samples,
+                &mut rng,
+            )?)
+            .expect("input width");
+    }
     let (negatives, validation_negatives) = split(&negatives, plan.validation_share);
     let (positives, validation_positives) = split(&positives, plan.validation_share);
     Ok(RepairData {
@@ -227,11 +307,38 @@ pub fn repair_data(
     })
 }
 
+/// `per_image` random points of each image's ball of `radius` where the network decides as
+/// it does on the image.
+fn kept_ball_points(
+    net: &Network,
+    images: &Matrix,
+    radius: f64,
+    per_image: usize,
+    rng: &mut SplitMix64,
+) -> Result<Matrix, PropertyError> {
+    let mut points = Matrix::zeros(0, images.cols());
+    let mut owner = Vec::new();
+    for r in 0..images.rows() {
+        if let Ok(around) = super::ball(images.row(r), radius) {
+            points
+                .append_rows(&sample_box(rng, &around, per_image))
+                .expect("input width");
+            owner.extend(std::iter::repeat_n(r, per_image));
+        }
+    }
+    let image_decisions = net.decisions(images)?;
+    let point_decisions = net.decisions(&points)?;
+    let same: Vec<usize> = (0..points.rows())
+        .filter(|&k| point_decisions[k] == image_decisions[owner[k]])
+        .collect();
+    Ok(points.select_rows(&same))
+}
+
 /// Held-out data for the repair's own report: the held-out images as positives, and fresh
 /// counterexamples of the repair boxes (another seed) as negatives.
 pub fn held_out_data(
     net: &Network,
-    held_out: &ImageSet,
+    held_out: &Matrix,
     cases: &[RepairCase],
     attack_config: &FalsifierConfig,
 ) -> Result<HeldOut, PropertyError> {
@@ -247,7 +354,7 @@ pub fn held_out_data(
     }
     Ok(HeldOut {
         negatives,
-        positives: held_out.pixels.clone(),
+        positives: held_out.clone(),
     })
 }
 
@@ -263,6 +370,7 @@ pub fn image_repair_settings() -> crate::repair::RepairSettings {
     settings.retrain.trainable_layers = 0;
     settings.retrain.max_fidelity_drop = 0.02;
     settings.retrain.falsifier_rounds = 20;
+    settings.retrain.interval_weight = 1.0;
     settings.proving.verify_boxes = 2000;
     settings.proving.hand_over = false;
     settings.proving.polish = false;
@@ -284,8 +392,8 @@ pub fn repair_images(
     attack_config: &FalsifierConfig,
 ) -> Result<crate::repair::RepairOutcome, ImageError> {
     let properties: Vec<Property> = cases.iter().map(|c| c.property.clone()).collect();
-    let data = repair_data(net, &split.train, cases, data_plan, settings.seed)?;
-    let held_out = held_out_data(net, &split.held_out, cases, attack_config)?;
+    let data = repair_data(net, &split.train.pixels, cases, data_plan, settings.seed)?;
+    let held_out = held_out_data(net, &split.held_out.pixels, cases, attack_config)?;
     let mut session = crate::repair::RepairSession::new(net, &properties, data, settings)?;
     session.run(|_| {})?;
     let plan = crate::repair::ReportPlan {

@@ -8,6 +8,7 @@
 //! file of 64 to 784 bounds per box is large.
 
 pub mod benchmark;
+pub mod demo;
 pub mod measure;
 
 use crate::network::{DecisionRule, NetworkError};

@@ -13,6 +13,7 @@ pub mod certified;
 pub mod data;
 pub mod domain;
 pub mod finetune;
+mod interval_hinge;
 pub mod retrain;
 
 pub use certified::{CertifiedConfig, CertifiedSummary};

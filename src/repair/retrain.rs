@@ -14,6 +14,7 @@
 //!
 //! The nearest-output search is chunked (no distance matrix): memory is linear in the data.
 
+use super::interval_hinge::IntervalHinge;
 use super::{Phase, RepairData, RepairError, RepairProgress, Validation};
 use crate::measures::Rate;
 use crate::network::{DecisionRule, LayerGradient, Network, NetworkMeta};
@@ -71,6 +72,12 @@ pub struct RetrainConfig {
     /// and training goes on, at most this many times (default 3; 0: no search). Applies to
     /// the retrain method; domain-wise repair has its own certification loop.
     pub falsifier_rounds: usize,
+    /// Weight of the certified-training hinge (default 0: off). Each property box is
+    /// bounded by interval arithmetic, and every unsafe disjunct's bound must clear the
+    /// safety margin; a box short of that counts as a violation, so training goes on until
+    /// every box is certified this way (or `max_rounds`). Worth it for small boxes that
+    /// must be proved (image balls); on wide boxes the bounds are too loose to help.
+    pub interval_weight: f64,
 }
 
 impl Default for RetrainConfig {
@@ -93,6 +100,7 @@ impl Default for RetrainConfig {
             batches_per_step: 8,
             trainable_layers: 1,
             falsifier_rounds: 3,
+            interval_weight: 0.0,
         }
     }
 }
@@ -138,6 +146,7 @@ impl RetrainConfig {
         for (name, v) in [
             ("safety_margin", self.safety_margin),
             ("hinge_weight", self.hinge_weight),
+            ("interval_weight", self.interval_weight),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return bad(name, v.to_string(), "a non-negative number");
@@ -236,6 +245,8 @@ pub struct Retrainer {
     calm_rounds: usize,
     last_loss: f64,
     last_validation: Option<(Rate, Rate)>,
+    /// The certified-training term, when `interval_weight` is positive.
+    interval: Option<IntervalHinge>,
     done: bool,
 }
 
@@ -369,6 +380,11 @@ impl Retrainer {
         let pos_order = shuffled(&mut rng, positives.rows());
         let start_score = validation.score(start)?;
         let safety_margin = config.safety_margin * threshold;
+        let interval = if config.interval_weight > 0.0 {
+            IntervalHinge::new(properties, &start.layers()[..frozen], &tail)
+        } else {
+            None
+        };
         Ok(Retrainer {
             learning_rate: config.learning_rate,
             config,
@@ -403,6 +419,7 @@ impl Retrainer {
             calm_rounds: 0,
             last_loss: f64::NAN,
             last_validation: None,
+            interval,
             done: false,
         })
     }
@@ -533,7 +550,13 @@ impl Retrainer {
                 }
             }
         }
-        let grads = self.tail.backward(&trace, &d_out);
+        let mut grads = self.tail.backward(&trace, &d_out);
+        if let Some(interval) = &self.interval {
+            let weight =
+                self.config.interval_weight as f32 / (interval.len() as f32 * self.output_scale);
+            loss +=
+                interval.add_gradient(&self.tail, self.margin as f32, weight, &mut grads.layers);
+        }
         // Adam: every parameter moves about `learning_rate` times its layer's typical weight
         // per step, whatever the scale of the outputs or of the features feeding the layer
         // (ACAS Xu's outputs differ by 1e-3, a cross-entropy classifier's by tens).
@@ -591,7 +614,15 @@ impl Retrainer {
         let violations = validation.violations(&self.net)?;
         let fidelity = validation.fidelity(&self.net)?;
         self.last_validation = Some((violations, fidelity));
-        let score = (violations.count, fidelity.total - fidelity.count);
+        // A box the interval bounds do not certify yet is a violation to fix.
+        let uncertified = self
+            .interval
+            .as_ref()
+            .map_or(0, |h| h.uncertified(&self.tail, self.margin as f32));
+        let score = (
+            violations.count + uncertified,
+            fidelity.total - fidelity.count,
+        );
         if score < self.best_score {
             self.best_score = score;
             self.best = self.net.clone();
@@ -603,7 +634,7 @@ impl Retrainer {
         // within the tolerance; otherwise it is rolled back with a smaller learning rate.
         let lost = fidelity.total - fidelity.count;
         let tolerance = (self.config.max_fidelity_drop * fidelity.total as f64).ceil() as usize;
-        if violations.count < self.previous_score.0 || lost <= self.previous_score.1 + tolerance {
+        if score.0 < self.previous_score.0 || lost <= self.previous_score.1 + tolerance {
             self.previous = self.net.clone();
             self.previous_score = score;
         } else {

@@ -18,6 +18,8 @@ mod compare;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod explain;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod gallery;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod repair_panel;
 mod state;
 mod ticks;

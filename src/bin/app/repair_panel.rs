@@ -269,6 +269,7 @@ fn start_repair(state: AppState, next_slot: u32) {
             ..r.settings.get_untracked()
         }),
         result: next_slot,
+        keep: crate::gallery::kept_images(state),
     });
 }
 

@@ -71,6 +71,8 @@ pub struct AppState {
     pub compare_status: RwSignal<String>,
     /// The box being drawn: fractions of the map (left, top) to (right, bottom).
     pub draft: RwSignal<Option<Draft>>,
+    /// The image gallery of a demo that has one.
+    pub gallery: crate::gallery::GallerySignals,
 }
 
 /// A box drawn on the map, in fractions of the plot (x from the left, y from the top).
@@ -169,6 +171,7 @@ impl AppState {
             drawing: RwSignal::new(false),
             compare_status: RwSignal::new(String::new()),
             draft: RwSignal::new(None),
+            gallery: crate::gallery::GallerySignals::new(),
         }
     }
 }
@@ -252,10 +255,17 @@ fn load_network(
     });
 }
 
-fn load_property(state: AppState, file_name: String, bytes: Arc<Vec<u8>>, from_demo: bool) {
+/// Asks the worker to parse and hold a property file; returns its slot (`None` when the file
+/// is too big to send).
+pub fn load_property(
+    state: AppState,
+    file_name: String,
+    bytes: Arc<Vec<u8>>,
+    from_demo: bool,
+) -> Option<PropertyId> {
     if bytes.len() > MAX_UPLOAD_BYTES {
         state.error.set(Some(too_big(&file_name, bytes.len())));
-        return;
+        return None;
     }
     let job = bridge::next_job();
     let slot = next_slot();
@@ -276,6 +286,7 @@ fn load_property(state: AppState, file_name: String, bytes: Arc<Vec<u8>>, from_d
             },
         )
     });
+    Some(slot)
 }
 
 fn too_big(file_name: &str, len: usize) -> String {
@@ -348,6 +359,7 @@ fn restore_worker(state: AppState) {
             )
         });
     }
+    crate::gallery::restore(state);
     state.map_epoch.update(|e| *e += 1);
 }
 
@@ -379,6 +391,9 @@ fn handle_event(state: AppState, event: BridgeEvent) {
 
 fn handle_response(state: AppState, response: Response) {
     state.worker_status.set("ready".into());
+    let Some(response) = crate::gallery::handle(state, response) else {
+        return;
+    };
     let Some(response) = repair_panel::handle(state, response) else {
         return;
     };
@@ -474,6 +489,14 @@ fn handle_response(state: AppState, response: Response) {
             if demo.is_none() {
                 store_upload(&file_name, &bytes);
             }
+            let gallery = demo.as_ref().and_then(|id| {
+                state
+                    .demos
+                    .get_untracked()
+                    .into_iter()
+                    .find(|d| &d.id == id)
+                    .and_then(|d| d.gallery)
+            });
             state.network.set(Some(LoadedNetwork {
                 slot,
                 summary,
@@ -481,6 +504,10 @@ fn handle_response(state: AppState, response: Response) {
                 bytes_name: file_name,
                 demo,
             }));
+            crate::gallery::close(state);
+            if let Some(file) = gallery {
+                crate::gallery::open(state, file, slot);
+            }
             if let Some(props) = demo_properties {
                 for p in state.properties.get_untracked() {
                     bridge::send(&Request::ForgetProperty { property: p.slot });
@@ -656,7 +683,8 @@ pub fn put_pixels(testid: &str, rgba: &[u8], side: u32) {
 
 // --- files ------------------------------------------------------------------------------
 
-async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
+/// The bytes at `url` (relative to the page).
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
     let window = web_sys::window().ok_or("no window")?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
         .await
@@ -971,6 +999,7 @@ pub fn App() -> impl IntoView {
             <ErrorBanner/>
             <main class="layout">
                 <section class="map-column">
+                    <crate::gallery::GalleryPanel/>
                     <SliceControls/>
                     <DecisionMap/>
                     <DraftForm/>
