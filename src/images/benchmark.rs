@@ -164,8 +164,8 @@ pub fn gallery_repair_data(
     images: &[Vec<f32>],
     seed: u64,
 ) -> Result<(RepairData, HeldOut), ImageError> {
-    const COPIES: usize = 8;
-    const SPREAD: f64 = 0.25;
+    const COPIES: usize = 32;
+    const SPREAD: f64 = 0.125;
     let attack_config = FalsifierConfig {
         seed,
         ..FalsifierConfig::default()
@@ -247,8 +247,8 @@ impl Default for ImageDataPlan {
 }
 
 /// The repair's data: the counterexamples of the repair set and the wrong points around
-/// them are the negatives; the training images and the right points of each repair box are
-/// the positives (their decisions are kept).
+/// them are the negatives; the `kept` inputs (training images) and the right points of each
+/// repair box are the positives (their decisions are kept).
 pub fn repair_data(
     net: &Network,
     kept: &Matrix,
@@ -258,7 +258,10 @@ pub fn repair_data(
 ) -> Result<RepairData, PropertyError> {
     let mut rng = SplitMix64::new(seed);
     let n = net.input_size();
-    let (mut negatives, mut positives) = (Matrix::zeros(0, n), kept.clone());
+    let properties: Vec<Property> = cases.iter().map(|c| c.property.clone()).collect();
+    // A kept input inside a repair box that breaks it (a misclassified image whose ball is
+    // repaired) is a counterexample to fix, not a decision to keep.
+    let (mut negatives, mut positives) = crate::repair::data::partition(net, &properties, kept)?;
     let mut candidates = Matrix::zeros(0, n);
     for case in cases {
         let region = &case.property.input_boxes[0];
@@ -275,7 +278,6 @@ pub fn repair_data(
             .append_rows(&sample_box(&mut rng, region, plan.box_samples))
             .expect("input width");
     }
-    let properties: Vec<Property> = cases.iter().map(|c| c.property.clone()).collect();
     let (wrong, right) = crate::repair::data::partition(net, &properties, &candidates)?;
     negatives.append_rows(&wrong).expect("input width");
     positives.append_rows(&right).expect("input width");

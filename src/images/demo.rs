@@ -181,7 +181,7 @@ pub fn digits_files(csv: &str) -> Result<Vec<(String, String)>, ImageError> {
         (NETWORK_FILE.into(), json::write(&network)),
         (
             GALLERY_FILE.into(),
-            serde_json::to_string_pretty(&gallery).expect("a gallery serialises") + "\n",
+            serde_json::to_string(&gallery).expect("a gallery serialises") + "\n",
         ),
     ])
 }

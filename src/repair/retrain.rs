@@ -219,6 +219,8 @@ pub struct Retrainer {
     best_score: (usize, usize),
     previous: Network,
     previous_score: (usize, usize),
+    /// Validation violations of `previous` (its score also counts uncertified boxes).
+    previous_violations: usize,
     negatives: Matrix,
     targets: Matrix,
     positives: Matrix,
@@ -378,13 +380,21 @@ impl Retrainer {
         let mut rng = SplitMix64::new(seed);
         let neg_order = shuffled(&mut rng, negatives.rows());
         let pos_order = shuffled(&mut rng, positives.rows());
-        let start_score = validation.score(start)?;
         let safety_margin = config.safety_margin * threshold;
         let interval = if config.interval_weight > 0.0 {
             IntervalHinge::new(properties, &start.layers()[..frozen], &tail)
         } else {
             None
         };
+        let start_violations = validation.violations(start)?.count;
+        let start_uncertified = interval
+            .as_ref()
+            .map_or(0, |h| h.uncertified(&tail, safety_margin as f32));
+        let start_fidelity = validation.fidelity(start)?;
+        let start_score = (
+            start_violations + start_uncertified,
+            start_fidelity.total - start_fidelity.count,
+        );
         Ok(Retrainer {
             learning_rate: config.learning_rate,
             config,
@@ -397,6 +407,7 @@ impl Retrainer {
             best_score: start_score,
             previous: start.clone(),
             previous_score: start_score,
+            previous_violations: start_violations,
             negatives: negatives.clone(),
             targets,
             positives: positives.clone(),
@@ -632,11 +643,14 @@ impl Retrainer {
         }
         // A round is kept when it fixes more counterexamples, or when it keeps fidelity
         // within the tolerance; otherwise it is rolled back with a smaller learning rate.
+        // Certifying more boxes alone does not pay for lost decisions.
         let lost = fidelity.total - fidelity.count;
         let tolerance = (self.config.max_fidelity_drop * fidelity.total as f64).ceil() as usize;
-        if score.0 < self.previous_score.0 || lost <= self.previous_score.1 + tolerance {
+        if violations.count < self.previous_violations || lost <= self.previous_score.1 + tolerance
+        {
             self.previous = self.net.clone();
             self.previous_score = score;
+            self.previous_violations = violations.count;
         } else {
             self.net = self.previous.clone();
             self.tail = tail_of(&self.net, self.frozen)?;
