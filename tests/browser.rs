@@ -984,3 +984,128 @@ fn screenshots() {
         std::fs::write(dir.join("acasxu.png"), b.screenshot()).unwrap();
     }
 }
+
+/// The badges of the gallery's thumbnails: `data-badge` (original network) and `data-after`
+/// (repaired network, "none" before a repair).
+fn gallery_badges(b: &Browser, which: &str) -> Vec<String> {
+    b.run(
+        &format!(
+            "return Array.from(document.querySelectorAll('[data-testid^=gallery-image-]')).map(e => e.dataset.{which})"
+        ),
+        vec![],
+    )
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|v| v.as_str().unwrap_or_default().to_string())
+    .collect()
+}
+
+/// RGBA bytes of a canvas, read in the page.
+fn canvas_pixels(b: &Browser, testid: &str) -> Vec<u8> {
+    b.run(
+        &format!(
+            "const c = document.querySelector('[data-testid={testid}]');
+             return Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);"
+        ),
+        vec![],
+    )
+    .as_array()
+    .unwrap()
+    .iter()
+    .map(|v| v.as_u64().unwrap() as u8)
+    .collect()
+}
+
+#[test]
+fn the_digits_gallery_shows_badges_and_a_repair_proves_the_chosen_image() {
+    let Some((_guard, b)) = open_app("?demo=digits") else {
+        return;
+    };
+    wait_network(&b, "digits-relu");
+    // Every ball gets a verdict; the demo has broken balls and proved ones.
+    let before = b.wait_for_up_to(
+        "a badge on every gallery image",
+        std::time::Duration::from_secs(90),
+        || {
+            let v = gallery_badges(&b, "badge");
+            (v.len() == 50 && !v.iter().any(|k| k == "pending")).then_some(v)
+        },
+    );
+    assert!(before.iter().any(|k| k == "proved"), "{before:?}");
+    let broken = before
+        .iter()
+        .position(|k| k == "falsified")
+        .unwrap_or_else(|| panic!("no falsified image: {before:?}"));
+    // The chosen image, its counterexample and the perturbation between them are drawn.
+    b.by_testid(&format!("gallery-image-{broken}")).click();
+    b.wait_for("the counterexample image", || {
+        let painted = b.by_testid("image-counterexample").property("dataset")["painted"] == "true";
+        (painted
+            && b.by_testid("gallery-focus").property("dataset")["focus"]
+                == json!(broken.to_string()))
+        .then_some(())
+    });
+    b.wait_for("the pictures painted", || {
+        let (original, cex) = (
+            canvas_pixels(&b, "image-original"),
+            canvas_pixels(&b, "image-counterexample"),
+        );
+        (original.len() == 256 && original.iter().any(|&p| p < 200) && cex != original)
+            .then_some(())
+    });
+    let perturbation = canvas_pixels(&b, "image-perturbation");
+    assert!(
+        perturbation.chunks(4).any(|px| px[..3] != [255, 255, 255]),
+        "the perturbation is not blank"
+    );
+    // The original network's scores: the counterexample is read as another class.
+    let winner = |testid: &str| -> String {
+        b.wait_for(&format!("scores in {testid}"), || {
+            b.find(&format!("[data-testid={testid}] [data-winner]"))
+                .map(|e| {
+                    e.property("dataset")["winner"]
+                        .as_str()
+                        .unwrap()
+                        .to_string()
+                })
+        })
+    };
+    assert_ne!(winner("scores-before"), winner("scores-before-cex"));
+    // Make it robust and repair: its badge turns proved on the repaired network.
+    b.by_testid("make-robust").click();
+    b.wait_for("its ball in the property list", || {
+        b.text_of("property-list")
+            .contains(&format!("image {broken} must stay"))
+            .then_some(())
+    });
+    b.by_testid("repair-run").click();
+    let after = b.wait_for_up_to(
+        "the repaired network's badges",
+        std::time::Duration::from_secs(240),
+        || {
+            let v = gallery_badges(&b, "after");
+            (v.len() == 50 && !v.iter().any(|k| k == "none" || k == "pending")).then_some(v)
+        },
+    );
+    assert_eq!(after[broken], "proved", "{after:?}");
+    assert!(
+        b.text_of("focus-badges")
+            .contains("repaired: robust (proved)"),
+        "{}",
+        b.text_of("focus-badges")
+    );
+    // Drawing: a stroke gets scores and a verdict on its ball.
+    for cell in [3, 11, 19, 27, 35, 43, 51, 59] {
+        let element = b.by_testid(&format!("draw-cell-{cell}"));
+        b.drag(&element, (2, 2), (3, 3));
+    }
+    b.wait_for("the drawing's scores", || {
+        b.text_of("drawn-verdict").contains("reads a").then_some(())
+    });
+    b.by_testid("draw-verify").click();
+    b.wait_for("the drawing's verdict", || {
+        let kind = b.by_testid("drawn-verdict").property("dataset")["badge"].clone();
+        (kind != json!("none") && kind != json!("pending")).then_some(())
+    });
+}

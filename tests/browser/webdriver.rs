@@ -174,8 +174,19 @@ impl Browser {
     }
 
     /// Polls `probe` until it returns `Some`, for up to 30 s (builds in CI are slow).
-    pub fn wait_for<T>(&self, what: &str, mut probe: impl FnMut() -> Option<T>) -> T {
-        let deadline = Instant::now() + Duration::from_secs(30);
+    pub fn wait_for<T>(&self, what: &str, probe: impl FnMut() -> Option<T>) -> T {
+        self.wait_for_up_to(what, Duration::from_secs(30), probe)
+    }
+
+    /// Polls `probe` until it returns `Some`, for up to `limit` (for work that takes long,
+    /// such as a repair in the worker).
+    pub fn wait_for_up_to<T>(
+        &self,
+        what: &str,
+        limit: Duration,
+        mut probe: impl FnMut() -> Option<T>,
+    ) -> T {
+        let deadline = Instant::now() + limit;
         loop {
             if let Some(v) = probe() {
                 return v;
