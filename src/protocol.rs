@@ -489,6 +489,7 @@ mod tests {
                 properties: vec![4],
                 settings: Box::default(),
                 result: 3,
+                keep: vec![vec![0.5, 0.25]],
             },
             Request::Export {
                 job: 10,

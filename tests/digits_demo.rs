@@ -124,7 +124,7 @@ fn repairing_two_gallery_balls_in_the_worker_proves_them_and_keeps_the_gallery()
             .zip(&image)
             .all(|(a, b)| (a - b).abs() as f64 <= gallery.eps + 1e-6 && (0.0..=1.0).contains(a)));
         assert_ne!(
-            net.decisions(&birdnn::tensor::Matrix::from_rows(&[x.clone()]).unwrap())
+            net.decisions(&birdnn::tensor::Matrix::from_rows(std::slice::from_ref(x)).unwrap())
                 .unwrap()[0],
             gallery.images[i].label,
             "image {i}: the counterexample must change the decision"
