@@ -351,6 +351,13 @@ impl WorkerCore {
                         ),
                     }];
                 }
+                if keep.iter().flatten().any(|v| !v.is_finite()) {
+                    return vec![Response::Failed {
+                        job,
+                        message: "an input to keep holds a value that is not a finite number"
+                            .into(),
+                    }];
+                }
                 let properties = match self.properties_for(&held.net, &properties) {
                     Ok(p) => p,
                     Err(message) => return vec![Response::Failed { job, message }],

@@ -140,19 +140,20 @@ fn repairing_a_few_balls_of_a_tiny_image_classifier_removes_what_the_falsifier_f
             label
         );
     }
-    let settings = birdnn::repair::RepairSettings {
+    // The falsifier-driven repair, without certified training and the kept-ball samples
+    // (the digits settings): on these 4x4 bars at eps 0.15 either of those makes the three
+    // balls provable but breaks about 46 % of the other held-out balls (measured; an open
+    // problem noted on issue 13), where this keeps them.
+    let mut settings = birdnn::repair::RepairSettings {
         seed: 7,
         ..image_repair_settings()
     };
-    let outcome = repair_images(
-        &net,
-        &split,
-        &cases,
-        settings,
-        &ImageDataPlan::default(),
-        &attack_config,
-    )
-    .unwrap();
+    settings.retrain.interval_weight = 0.0;
+    let plan = ImageDataPlan {
+        kept_ball_samples: 0,
+        ..ImageDataPlan::default()
+    };
+    let outcome = repair_images(&net, &split, &cases, settings, &plan, &attack_config).unwrap();
     // A falsifier with seeds the repair never used finds nothing in the repaired balls,
     // and the same judge does break them on the original network.
     let mut broken_before = 0;

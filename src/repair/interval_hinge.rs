@@ -96,6 +96,11 @@ impl IntervalHinge {
         self.boxes.len()
     }
 
+    /// Number of (box, disjunct) pairs.
+    pub(crate) fn pairs(&self) -> usize {
+        self.boxes.iter().map(|b| b.disjuncts.len()).sum()
+    }
+
     /// How many (box, disjunct) pairs have an interval bound below `margin`: not yet
     /// certified with room to spare.
     pub(crate) fn uncertified(&self, tail: &Network, margin: f32) -> usize {

@@ -216,11 +216,14 @@ pub struct Retrainer {
     neg_features: Matrix,
     pos_features: Matrix,
     best: Network,
-    best_score: (usize, usize),
+    /// (validation violations, boxes the interval bounds leave uncertified, decisions
+    /// lost): fewer is better, in that order.
+    best_score: (usize, usize, usize),
     previous: Network,
-    previous_score: (usize, usize),
-    /// Validation violations of `previous` (its score also counts uncertified boxes).
-    previous_violations: usize,
+    previous_score: (usize, usize, usize),
+    /// Decisions the start loses on validation data (zero unless the start is a previous
+    /// repair): what the certified-training budget is measured from.
+    start_lost: usize,
     negatives: Matrix,
     targets: Matrix,
     positives: Matrix,
@@ -386,14 +389,14 @@ impl Retrainer {
         } else {
             None
         };
-        let start_violations = validation.violations(start)?.count;
-        let start_uncertified = interval
-            .as_ref()
-            .map_or(0, |h| h.uncertified(&tail, safety_margin as f32));
         let start_fidelity = validation.fidelity(start)?;
+        let start_lost = start_fidelity.total - start_fidelity.count;
         let start_score = (
-            start_violations + start_uncertified,
-            start_fidelity.total - start_fidelity.count,
+            validation.violations(start)?.count,
+            interval
+                .as_ref()
+                .map_or(0, |h| h.uncertified(&tail, safety_margin as f32)),
+            start_lost,
         );
         Ok(Retrainer {
             learning_rate: config.learning_rate,
@@ -407,7 +410,7 @@ impl Retrainer {
             best_score: start_score,
             previous: start.clone(),
             previous_score: start_score,
-            previous_violations: start_violations,
+            start_lost,
             negatives: negatives.clone(),
             targets,
             positives: positives.clone(),
@@ -625,15 +628,20 @@ impl Retrainer {
         let violations = validation.violations(&self.net)?;
         let fidelity = validation.fidelity(&self.net)?;
         self.last_validation = Some((violations, fidelity));
-        // A box the interval bounds do not certify yet is a violation to fix.
-        let uncertified = self
-            .interval
-            .as_ref()
-            .map_or(0, |h| h.uncertified(&self.tail, self.margin as f32));
-        let score = (
-            violations.count + uncertified,
-            fidelity.total - fidelity.count,
-        );
+        let lost = fidelity.total - fidelity.count;
+        let tolerance = (self.config.max_fidelity_drop * fidelity.total as f64).ceil() as usize;
+        // Boxes the interval bounds do not certify yet are the next thing to fix, after real
+        // counterexamples; but certification never pays for more than `max_fidelity_drop`
+        // of the decisions in all: beyond that budget a candidate counts as certifying
+        // nothing (a certified network that lost its accuracy is not a repair).
+        let uncertified = self.interval.as_ref().map_or(0, |h| {
+            if lost > self.start_lost + tolerance {
+                h.pairs()
+            } else {
+                h.uncertified(&self.tail, self.margin as f32)
+            }
+        });
+        let score = (violations.count, uncertified, lost);
         if score < self.best_score {
             self.best_score = score;
             self.best = self.net.clone();
@@ -644,13 +652,9 @@ impl Retrainer {
         // A round is kept when it fixes more counterexamples, or when it keeps fidelity
         // within the tolerance; otherwise it is rolled back with a smaller learning rate.
         // Certifying more boxes alone does not pay for lost decisions.
-        let lost = fidelity.total - fidelity.count;
-        let tolerance = (self.config.max_fidelity_drop * fidelity.total as f64).ceil() as usize;
-        if violations.count < self.previous_violations || lost <= self.previous_score.1 + tolerance
-        {
+        if violations.count < self.previous_score.0 || lost <= self.previous_score.2 + tolerance {
             self.previous = self.net.clone();
             self.previous_score = score;
-            self.previous_violations = violations.count;
         } else {
             self.net = self.previous.clone();
             self.tail = tail_of(&self.net, self.frozen)?;

@@ -168,16 +168,13 @@ fn track(job: JobId, what: Job) {
     JOBS.with(|j| j.borrow_mut().insert(job, what));
 }
 
-/// The inputs a repair of the network on screen must keep: the gallery's images when it is
-/// the gallery's network (empty otherwise, and the repair samples its data).
+/// The inputs a repair must keep: the gallery's images while a gallery is open (its network
+/// or a repair of it is on screen; loading any other network closes the gallery). Empty
+/// otherwise, and the repair samples its data.
 pub fn kept_images(state: AppState) -> Vec<Vec<f32>> {
     let Some(view) = state.gallery.view.get_untracked() else {
         return Vec::new();
     };
-    let on_screen = state.network.get_untracked().map(|n| n.slot);
-    if on_screen != Some(view.network) {
-        return Vec::new();
-    }
     (0..view.gallery.images.len())
         .map(|i| view.gallery.pixels(i))
         .collect()
@@ -287,6 +284,11 @@ pub fn close(state: AppState) {
         for slot in view.slots {
             bridge::send(&Request::ForgetProperty { property: slot });
         }
+        // The image settings came with the gallery; other networks get the defaults.
+        state
+            .repair_signals
+            .settings
+            .set(birdnn::repair::RepairSettings::default());
     }
     JOBS.with(|j| {
         for (job, _) in j.borrow_mut().drain() {
@@ -672,6 +674,12 @@ pub fn GalleryPanel() -> impl IntoView {
             g.drawing.update(|d| d[cell] = level);
         }
     };
+    let chosen_count = move || {
+        g.view.with(|v| {
+            v.as_ref()
+                .map_or(0, |v| v.chosen.iter().filter(|c| c.is_some()).count())
+        })
+    };
     let drawn_class = move || {
         g.scores.with(|s| {
             s.drawn[0].as_ref().and_then(|y| {
@@ -751,10 +759,27 @@ pub fn GalleryPanel() -> impl IntoView {
                             data-testid="make-robust"
                             on:click=move |_| if let Some(i) = focus.get_untracked() { toggle_chosen(state, i) }
                         >{move || if focused().is_some_and(|f| f.4) { "Remove from the properties" } else { "Make this image robust" }}</button>
-                        <span class="hint">{move || {
-                            let n = g.view.with(|v| v.as_ref().map_or(0, |v| v.chosen.iter().filter(|c| c.is_some()).count()));
-                            format!(" {n} chosen; Repair in the panel repairs them")
-                        }}</span>
+                        <p>
+                            <button
+                                data-testid="gallery-repair"
+                                disabled=move || chosen_count() == 0 || state.repair_signals.repair.get().running
+                                on:click=move |_| crate::repair_panel::start_repair(state, next_slot())
+                            >{move || format!("Repair the {} chosen", chosen_count())}</button>
+                            " "
+                            <button
+                                data-testid="gallery-repair-cancel"
+                                disabled=move || !state.repair_signals.repair.get().running
+                                on:click=move |_| crate::repair_panel::cancel_repair(state)
+                            >"Cancel"</button>
+                        </p>
+                        <p class="hint" data-testid="gallery-repair-stage">{move || {
+                            let r = state.repair_signals.repair.get();
+                            if r.running || r.result.is_some() {
+                                format!("repair: {}", r.stage)
+                            } else {
+                                "Choose images, then repair: the other gallery images keep their classes, and the settings are in the panel.".to_string()
+                            }
+                        }}</p>
                     </div>
                 </div>
                 <div class="bars">

@@ -239,7 +239,8 @@ fn cancel_verify(state: AppState) {
     });
 }
 
-fn start_repair(state: AppState, next_slot: u32) {
+/// Starts a repair of the network on screen against the listed properties.
+pub fn start_repair(state: AppState, next_slot: u32) {
     let r = state.repair_signals;
     let Some((net, properties)) = network_and_properties(state) else {
         return;
@@ -273,7 +274,8 @@ fn start_repair(state: AppState, next_slot: u32) {
     });
 }
 
-fn cancel_repair(state: AppState) {
+/// Cancels the running repair; the original network is unchanged.
+pub fn cancel_repair(state: AppState) {
     if let Some((job, _)) = REPAIR_JOB.with(Cell::take) {
         bridge::send(&Request::Cancel { job });
     }
