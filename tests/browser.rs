@@ -1089,6 +1089,12 @@ fn the_digits_gallery_shows_badges_and_a_repair_proves_the_chosen_image() {
         },
     );
     assert_eq!(after[broken], "proved", "{after:?}");
+    // The balls proved before are passed to the repair and stay proved.
+    for (i, kind) in before.iter().enumerate() {
+        if kind == "proved" {
+            assert_eq!(after[i], "proved", "image {i}: {after:?}");
+        }
+    }
     // For the record (timing goals live in benchmarks): the worker's repair time.
     let time = b
         .text_of("metrics-table")

@@ -242,9 +242,10 @@ fn cancel_verify(state: AppState) {
 /// Starts a repair of the network on screen against the listed properties.
 pub fn start_repair(state: AppState, next_slot: u32) {
     let r = state.repair_signals;
-    let Some((net, properties)) = network_and_properties(state) else {
+    let Some((net, mut properties)) = network_and_properties(state) else {
         return;
     };
+    properties.extend(crate::gallery::kept_balls(state));
     // The previous result goes, unless it is the network being repaired again.
     if let Some((previous, _)) = r.repair.get_untracked().result {
         if previous.slot != net.slot {
