@@ -38,7 +38,7 @@ struct LayerBounds {
 
 impl IntervalHinge {
     /// The input boxes of `properties`, carried through `frozen` (the layers that do not
-    /// train) by interval arithmetic. Returns `None` when the last layer of `tail_last` is
+    /// train) by interval arithmetic. Returns `None` when the last layer of `tail` is
     /// not linear (the constraint folding needs it) or there is no box.
     pub(crate) fn new(
         properties: &[Property],
