@@ -11,7 +11,7 @@
 //! same bytes on every machine.
 
 use crate::formats::{json, vnnlib};
-use crate::network::{Activation, DecisionRule, InputSpec, LayerGradient, Network, NetworkMeta};
+use crate::network::{Activation, DecisionRule, InputSpec, Network, NetworkMeta};
 use crate::property::{InputBox, Property};
 use crate::rng::SplitMix64;
 use crate::tensor::Matrix;
@@ -324,16 +324,7 @@ pub fn train_classifier(
 ) -> f64 {
     const BETA1: f32 = 0.9;
     const BETA2: f32 = 0.999;
-    let zeros = |net: &Network| -> Vec<LayerGradient> {
-        net.layers()
-            .iter()
-            .map(|l| LayerGradient {
-                weights: vec![0.0; l.weights().len()],
-                bias: vec![0.0; l.bias().len()],
-            })
-            .collect()
-    };
-    let (mut m, mut v) = (zeros(net), zeros(net));
+    let (mut m, mut v) = (net.zero_gradients(), net.zero_gradients());
     let mut rng = SplitMix64::new(seed);
     let mut order: Vec<usize> = (0..inputs.rows()).collect();
     let mut t = 0i32;
@@ -361,7 +352,7 @@ pub fn train_classifier(
             let grads = net.backward(&trace, &d_out);
             t += 1;
             let (c1, c2) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
-            let mut step = zeros(net);
+            let mut step = net.zero_gradients();
             for ((g, (ml, vl)), sl) in grads
                 .layers
                 .iter()

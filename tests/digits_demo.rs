@@ -11,7 +11,6 @@ use birdnn::protocol::{Request, Response};
 use birdnn::repair::{Method, RepairSettings};
 use birdnn::verify::VerifyStatus;
 use birdnn::worker::WorkerCore;
-use std::io::Read;
 use std::path::Path;
 
 fn demo_file(name: &str) -> String {
@@ -33,13 +32,9 @@ fn drain(core: &mut WorkerCore) -> Vec<Response> {
 
 #[test]
 fn the_committed_digits_demo_is_what_the_generator_makes() {
-    let Some(dir) = common::digits_dir() else {
+    let Some(csv) = common::digits_csv() else {
         return;
     };
-    let mut csv = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(dir.join("digits.csv.gz")).unwrap())
-        .read_to_string(&mut csv)
-        .unwrap();
     for (name, contents) in digits_files(&csv).unwrap() {
         assert!(
             demo_file(&name) == contents,

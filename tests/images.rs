@@ -17,7 +17,6 @@ use birdnn::images::{robustness_property, ImageSet};
 use birdnn::network::Activation;
 use birdnn::rng::SplitMix64;
 use birdnn::sampling::sample_property;
-use std::io::Read;
 
 /// 4x4 images of a horizontal (class 0) or vertical (class 1) bar at a random place, with
 /// noise: a task a 16-8-8-2 network learns, whose balls a small radius can break.
@@ -75,13 +74,9 @@ fn image_properties_are_clipped_balls_and_survive_the_vnnlib_round_trip() {
 
 #[test]
 fn the_shared_digits_file_reads_as_1797_labelled_8x8_images() {
-    let Some(dir) = common::digits_dir() else {
+    let Some(text) = common::digits_csv() else {
         return;
     };
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(dir.join("digits.csv.gz")).unwrap())
-        .read_to_string(&mut text)
-        .unwrap();
     let set = ImageSet::parse_csv(&text, 8, 8, 16.0, 10).unwrap();
     assert_eq!(set.len(), 1797);
     assert_eq!(set.pixels.cols(), 64);

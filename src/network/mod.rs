@@ -516,18 +516,23 @@ impl Network {
             .collect()
     }
 
-    /// Gradient of a scalar loss with respect to the inputs and every parameter, given the
-    /// trace of the forward pass and `d loss / d output` (`batch x outputs`). Parameter
-    /// gradients are summed over the batch.
-    pub fn backward(&self, trace: &ForwardTrace, d_output: &Matrix) -> Gradients {
-        let mut layers: Vec<LayerGradient> = self
-            .layers
+    /// A zero gradient for every layer (the shape of this network's parameters): where
+    /// gradients are summed, and optimisers' moments start.
+    pub fn zero_gradients(&self) -> Vec<LayerGradient> {
+        self.layers
             .iter()
             .map(|l| LayerGradient {
                 weights: vec![0.0; l.weights.len()],
                 bias: vec![0.0; l.bias.len()],
             })
-            .collect();
+            .collect()
+    }
+
+    /// Gradient of a scalar loss with respect to the inputs and every parameter, given the
+    /// trace of the forward pass and `d loss / d output` (`batch x outputs`). Parameter
+    /// gradients are summed over the batch.
+    pub fn backward(&self, trace: &ForwardTrace, d_output: &Matrix) -> Gradients {
+        let mut layers = self.zero_gradients();
         let inputs = self.backpropagate(trace, d_output, Some(&mut layers), 0.0);
         Gradients { inputs, layers }
     }

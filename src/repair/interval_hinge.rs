@@ -324,48 +324,26 @@ fn backward_hidden(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::network::Activation;
-    use crate::property::{InputBox, LinearConstraint, UnsafeRegion};
+    use crate::network::{Activation, DecisionRule};
+    use crate::property::{decision_must_be, InputBox};
     use crate::rng::SplitMix64;
 
+    /// "Within `eps` of `centre` (not clipped), the class stays `label`".
     fn robustness_box(centre: &[f64], eps: f64, label: usize, classes: usize) -> Property {
         let lower = centre.iter().map(|c| c - eps).collect();
         let upper = centre.iter().map(|c| c + eps).collect();
-        let disjuncts = (0..classes)
-            .filter(|&j| j != label)
-            .map(|j| {
-                let mut a = vec![0.0; classes];
-                a[label] = 1.0;
-                a[j] = -1.0;
-                // Unsafe: y_label - y_j <= 0.
-                vec![LinearConstraint {
-                    coefficients: a,
-                    rhs: 0.0,
-                }]
-            })
-            .collect();
-        Property {
-            name: "ball".into(),
-            num_inputs: centre.len(),
-            num_outputs: classes,
-            input_boxes: vec![InputBox::new(lower, upper).unwrap()],
-            unsafe_region: UnsafeRegion { disjuncts },
-        }
-    }
-
-    fn zero_grads(net: &Network) -> Vec<LayerGradient> {
-        net.layers()
-            .iter()
-            .map(|l| LayerGradient {
-                weights: vec![0.0; l.weights().len()],
-                bias: vec![0.0; l.bias().len()],
-            })
-            .collect()
+        decision_must_be(
+            "ball",
+            InputBox::new(lower, upper).unwrap(),
+            classes,
+            label,
+            DecisionRule::Argmax,
+        )
     }
 
     /// The loss as a function of the parameters, for finite differences.
     fn loss_of(hinge: &IntervalHinge, net: &Network, margin: f32) -> f64 {
-        let mut g = zero_grads(net);
+        let mut g = net.zero_gradients();
         hinge.add_gradient(net, margin, 1.0, &mut g)
     }
 
@@ -376,7 +354,7 @@ mod tests {
             let p = robustness_box(&[0.2, -0.1, 0.4], 0.05, 1, 3);
             let hinge = IntervalHinge::new(&[p], &[], &net).unwrap();
             let margin = 10.0;
-            let mut grads = zero_grads(&net);
+            let mut grads = net.zero_gradients();
             hinge.add_gradient(&net, margin, 1.0, &mut grads);
             let h = 1e-3f32;
             let mut rng = SplitMix64::new(9);

@@ -358,14 +358,7 @@ impl Retrainer {
         let tail = tail_of(start, frozen)?;
         let neg_features = start.forward_trace(negatives)?.post[frozen].clone();
         let pos_features = start.forward_trace(positives)?.post[frozen].clone();
-        let velocity: Vec<LayerGradient> = tail
-            .layers()
-            .iter()
-            .map(|l| LayerGradient {
-                weights: vec![0.0; l.weights().len()],
-                bias: vec![0.0; l.bias().len()],
-            })
-            .collect();
+        let velocity = tail.zero_gradients();
         let second_moment = velocity.clone();
         let layer_scale = tail
             .layers()

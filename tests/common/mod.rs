@@ -56,6 +56,18 @@ pub fn all_networks() -> impl Iterator<Item = (usize, usize)> {
     (1..=5).flat_map(|i| (1..=9).map(move |j| (i, j)))
 }
 
+/// The text of the 8x8 digits file (`digits.csv.gz` in [`digits_dir`], un-gzipped), or
+/// `None` as for the folder.
+pub fn digits_csv() -> Option<String> {
+    use std::io::Read;
+    let dir = digits_dir()?;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(dir.join("digits.csv.gz")).unwrap())
+        .read_to_string(&mut text)
+        .unwrap();
+    Some(text)
+}
+
 /// The handwritten digits folder: `$BIRDNN_DIGITS_DIR`, else `../shared/digits`; `None`
 /// (after saying so) when it is absent, a failure under CI.
 pub fn digits_dir() -> Option<PathBuf> {
