@@ -349,12 +349,11 @@ pub fn train_classifier(
                     *y = (*y / sum - target) / chunk.len() as f32;
                 }
             }
-            let grads = net.backward(&trace, &d_out);
+            let grads = net.parameter_gradients(&trace, &d_out);
             t += 1;
             let (c1, c2) = (1.0 - BETA1.powi(t), 1.0 - BETA2.powi(t));
             let mut step = net.zero_gradients();
             for ((g, (ml, vl)), sl) in grads
-                .layers
                 .iter()
                 .zip(m.iter_mut().zip(v.iter_mut()))
                 .zip(step.iter_mut())

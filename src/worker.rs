@@ -609,15 +609,15 @@ impl WorkerCore {
             } => {
                 let nothing = "nothing to repair: neither sampling nor the falsifier finds a \
                                counterexample";
-                let (data, held_out) = if keep.is_empty() {
+                let (data, held_out, guards) = if keep.is_empty() {
                     let plan = SamplingPlan::default();
                     let data = RepairData::sampled(net, properties, &plan, settings.seed)
                         .map_err(|e| e.to_string())?;
                     let held_out = HeldOut::sampled(net, properties, &plan, settings.seed)
                         .map_err(|e| e.to_string())?;
-                    (data, held_out)
+                    (data, held_out, Vec::new())
                 } else {
-                    crate::images::benchmark::gallery_repair_data(
+                    let gallery = crate::images::benchmark::gallery_repair_data(
                         net,
                         properties,
                         keep,
@@ -629,13 +629,15 @@ impl WorkerCore {
                                 .to_string()
                         }
                         other => other.to_string(),
-                    })?
+                    })?;
+                    (gallery.data, gallery.held_out, gallery.guards)
                 };
                 let mut session = RepairSession::new(net, properties, data, (**settings).clone())
                     .map_err(|e| match e {
                     RepairError::NothingToRepair => nothing.to_string(),
                     other => other.to_string(),
                 })?;
+                session.set_guards(guards).map_err(|e| e.to_string())?;
                 session.set_clock(self.clock);
                 *stage = RepairStage::Running {
                     session: Box::new(session),

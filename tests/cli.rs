@@ -284,3 +284,64 @@ fn the_image_bench_names_a_missing_or_malformed_image_file() {
         "{err}"
     );
 }
+
+#[test]
+fn a_robustness_set_becomes_mnistfc_vnnlib_files_and_is_verified_ball_by_ball() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let set = root.join("www/demos/digits-gallery.json");
+    let net_path = root.join("www/demos/digits.json");
+    let gallery =
+        birdnn::images::demo::Gallery::parse(&std::fs::read_to_string(&set).unwrap()).unwrap();
+    let net = formats::load_network(&net_path).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let listed = ok(&["balls", s(&set), "--out", s(tmp.path())]);
+    assert_eq!(listed.lines().count(), gallery.images.len());
+    for (k, line) in listed.lines().enumerate() {
+        let text = std::fs::read_to_string(line).unwrap();
+        assert!(
+            text.contains("; Output constraints:\n(assert (or\n"),
+            "{line}"
+        );
+        let back = formats::load_property(Path::new(line)).unwrap();
+        let direct = gallery.spec(k).property("ball", 64, 10).unwrap();
+        assert_eq!(back.input_boxes, direct.input_boxes, "{line}");
+        assert_eq!(back.unsafe_region, direct.unsafe_region, "{line}");
+    }
+
+    // The set stands for its balls: one verdict each, and every counterexample is real.
+    let v = json(&["verify", s(&net_path), s(&set), "--timeout", "1", "--json"]);
+    let verdicts = v["properties"].as_array().unwrap();
+    assert_eq!(verdicts.len(), gallery.images.len());
+    let mut refuted = 0;
+    for (k, verdict) in verdicts.iter().enumerate() {
+        assert!(verdict["property"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("image {k} (label {})", gallery.images[k].label)));
+        if verdict["status"] == "counterexample" {
+            refuted += 1;
+            let x: Vec<f32> =
+                serde_json::from_value(verdict["counterexample"]["input"].clone()).unwrap();
+            let ball = gallery.spec(k).property("ball", 64, 10).unwrap();
+            assert!(ball.input_boxes[0].contains(&x));
+            let decision = net.decisions(&Matrix::from_vec(1, 64, x).unwrap()).unwrap()[0];
+            assert_ne!(
+                decision, gallery.images[k].label,
+                "ball {k}: not a counterexample"
+            );
+        }
+    }
+    assert!(refuted > 0, "the demo gallery has balls the network loses");
+
+    let wrong = birdnn(&[
+        "verify",
+        s(&root.join("www/demos/zones-relu.json")),
+        s(&set),
+    ]);
+    assert!(!wrong.status.success());
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(
+        err.contains("digits-gallery.json") && err.contains("10 classes"),
+        "{err}"
+    );
+}

@@ -154,16 +154,26 @@ pub fn cases_of(
     Ok(cases)
 }
 
-/// The data of a repair of image balls when only a few images are at hand (the app's
-/// gallery): the images and noisy copies of them are kept, and the report's held-out
-/// inputs are other noisy copies, drawn with another seed. Fails with
+/// What a repair of image balls needs when only a few images are at hand (the app's
+/// gallery).
+pub struct GalleryRepair {
+    /// The images and noisy copies of them are kept.
+    pub data: RepairData,
+    /// The report's held-out inputs: other noisy copies, drawn with another seed.
+    pub held_out: HeldOut,
+    /// The balls of the images nearest to each repaired one, where the original's decision
+    /// is to be kept ([`crate::repair::RepairSession::set_guards`]).
+    pub guards: Vec<Property>,
+}
+
+/// The data of a gallery repair of `properties` that keeps `images`. Fails with
 /// [`crate::repair::RepairError::NothingToRepair`] when the falsifier breaks no ball.
 pub fn gallery_repair_data(
     net: &Network,
     properties: &[Property],
     images: &[Vec<f32>],
     seed: u64,
-) -> Result<(RepairData, HeldOut), ImageError> {
+) -> Result<GalleryRepair, ImageError> {
     const COPIES: usize = 32;
     const SPREAD: f64 = 0.125;
     let attack_config = FalsifierConfig {
@@ -175,14 +185,37 @@ pub fn gallery_repair_data(
         return Err(crate::repair::RepairError::NothingToRepair.into());
     }
     let kept = super::demo::keep_inputs(images, COPIES, SPREAD, seed);
-    let data = repair_data(net, &kept, &cases, &ImageDataPlan::default(), seed)?;
+    let plan = ImageDataPlan::default();
+    let data = repair_data(net, &kept, &cases, &plan, seed)?;
     let copies = super::demo::keep_inputs(images, COPIES, SPREAD, seed ^ 0x0C0F_FEE5);
     // Row 0 of every group of COPIES + 1 is the image itself, which the repair keeps.
     let fresh: Vec<usize> = (0..copies.rows())
         .filter(|r| r % (COPIES + 1) != 0)
         .collect();
     let held_out = held_out_data(net, &copies.select_rows(&fresh), &cases, &attack_config)?;
-    Ok((data, held_out))
+    // The gallery's images carry no labels here: the original's decisions stand in, and
+    // guards keep them only where the original satisfies every property.
+    let mut pixels = Matrix::zeros(0, net.input_size());
+    for image in images {
+        pixels.push_row(image).map_err(|_| ImageError::Pixels {
+            got: image.len(),
+            expected: net.input_size(),
+        })?;
+    }
+    let labels = net.decisions(&pixels)?;
+    // Only the pixels and labels matter to the guards, not the image's shape.
+    let decided = ImageSet {
+        width: net.input_size(),
+        height: 1,
+        pixels,
+        labels,
+    };
+    let guards = guard_balls(net, &decided, &cases, plan.guard_neighbours)?;
+    Ok(GalleryRepair {
+        data,
+        held_out,
+        guards,
+    })
 }
 
 /// The first `count` pool images (in pool order) that `net` classifies correctly and the
@@ -233,6 +266,10 @@ pub struct ImageDataPlan {
     pub kept_ball_samples: usize,
     /// Share of each set set aside for validation.
     pub validation_share: f64,
+    /// Guard the balls of this many kept images nearest to each repair image (those the
+    /// original classifies right): the repair searches them for breaks it made
+    /// ([`crate::repair::RepairSession::set_guards`]).
+    pub guard_neighbours: usize,
 }
 
 impl Default for ImageDataPlan {
@@ -242,6 +279,7 @@ impl Default for ImageDataPlan {
             pocket_samples: 8,
             kept_ball_samples: 2,
             validation_share: 0.2,
+            guard_neighbours: 8,
         }
     }
 }
@@ -281,13 +319,7 @@ pub fn repair_data(
     let (wrong, right) = crate::repair::data::partition(net, &properties, &candidates)?;
     negatives.append_rows(&wrong).expect("input width");
     positives.append_rows(&right).expect("input width");
-    let radius = cases
-        .iter()
-        .flat_map(|c| {
-            let b = &c.property.input_boxes[0];
-            b.lower.iter().zip(&b.upper).map(|(l, u)| (u - l) / 2.0)
-        })
-        .fold(0.0f64, f64::max);
+    let radius = repair_radius(cases);
     if plan.kept_ball_samples > 0 && radius > 0.0 {
         positives
             .append_rows(&kept_ball_points(
@@ -307,6 +339,61 @@ pub fn repair_data(
         validation_negatives,
         validation_positives,
     })
+}
+
+/// The balls (of the repair radius) around the `per_case` kept images nearest to each
+/// case's image (Euclidean distance from the box centre) that `net` classifies as labelled:
+/// where a repair that moves a boundary away from one image moves it into its neighbours.
+pub fn guard_balls(
+    net: &Network,
+    images: &ImageSet,
+    cases: &[RepairCase],
+    per_case: usize,
+) -> Result<Vec<Property>, ImageError> {
+    let radius = repair_radius(cases);
+    let decisions = net.decisions(&images.pixels)?;
+    let right: Vec<usize> = (0..images.len())
+        .filter(|&i| decisions[i] == images.labels[i])
+        .collect();
+    let mut chosen = std::collections::BTreeSet::new();
+    for case in cases {
+        let region = &case.property.input_boxes[0];
+        let centre: Vec<f64> = region
+            .lower
+            .iter()
+            .zip(&region.upper)
+            .map(|(l, u)| (l + u) / 2.0)
+            .collect();
+        let mut by_distance: Vec<(f64, usize)> = right
+            .iter()
+            .map(|&i| {
+                let d: f64 = images
+                    .image(i)
+                    .iter()
+                    .zip(&centre)
+                    .map(|(&p, c)| (p as f64 - c).powi(2))
+                    .sum();
+                (d, i)
+            })
+            .collect();
+        by_distance.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        chosen.extend(by_distance.iter().take(per_case).map(|&(_, i)| i));
+    }
+    chosen
+        .into_iter()
+        .map(|i| property_of(images, i, radius, net.output_size()))
+        .collect()
+}
+
+/// The largest L-infinity radius of the cases' boxes.
+fn repair_radius(cases: &[RepairCase]) -> f64 {
+    cases
+        .iter()
+        .flat_map(|c| {
+            let b = &c.property.input_boxes[0];
+            b.lower.iter().zip(&b.upper).map(|(l, u)| (u - l) / 2.0)
+        })
+        .fold(0.0f64, f64::max)
 }
 
 /// `per_image` random points of each image's ball of `radius` where the network decides as
@@ -373,6 +460,7 @@ pub fn image_repair_settings() -> crate::repair::RepairSettings {
     settings.retrain.max_fidelity_drop = 0.02;
     settings.retrain.falsifier_rounds = 20;
     settings.retrain.interval_weight = 1.0;
+    settings.retrain.guard_rounds = 3;
     settings.proving.verify_boxes = 2000;
     settings.proving.hand_over = false;
     settings.proving.polish = false;
@@ -397,6 +485,14 @@ pub fn repair_images(
     let data = repair_data(net, &split.train.pixels, cases, data_plan, settings.seed)?;
     let held_out = held_out_data(net, &split.held_out.pixels, cases, attack_config)?;
     let mut session = crate::repair::RepairSession::new(net, &properties, data, settings)?;
+    if data_plan.guard_neighbours > 0 {
+        session.set_guards(guard_balls(
+            net,
+            &split.train,
+            cases,
+            data_plan.guard_neighbours,
+        )?)?;
+    }
     session.run(|_| {})?;
     let plan = crate::repair::ReportPlan {
         region_samples: 100,

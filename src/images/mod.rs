@@ -10,6 +10,7 @@
 pub mod benchmark;
 pub mod demo;
 pub mod measure;
+pub mod spec_file;
 
 use crate::network::{DecisionRule, NetworkError};
 use crate::property::{decision_must_be, InputBox, Property, PropertyError};

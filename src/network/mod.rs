@@ -533,14 +533,26 @@ impl Network {
     /// gradients are summed over the batch.
     pub fn backward(&self, trace: &ForwardTrace, d_output: &Matrix) -> Gradients {
         let mut layers = self.zero_gradients();
-        let inputs = self.backpropagate(trace, d_output, Some(&mut layers), 0.0);
+        let inputs = self.backpropagate(trace, d_output, Some(&mut layers), 0.0, true);
         Gradients { inputs, layers }
+    }
+
+    /// Like [`Network::backward`] without the input gradient, which training never needs
+    /// and which, through a wide first layer, costs as much as all the rest.
+    pub fn parameter_gradients(
+        &self,
+        trace: &ForwardTrace,
+        d_output: &Matrix,
+    ) -> Vec<LayerGradient> {
+        let mut layers = self.zero_gradients();
+        self.backpropagate(trace, d_output, Some(&mut layers), 0.0, false);
+        layers
     }
 
     /// Gradient of a scalar loss with respect to the inputs only (cheaper than
     /// [`Network::backward`]; the falsifier needs nothing else).
     pub fn input_gradient(&self, trace: &ForwardTrace, d_output: &Matrix) -> Matrix {
-        self.backpropagate(trace, d_output, None, 0.0)
+        self.backpropagate(trace, d_output, None, 0.0, true)
     }
 
     /// A search direction rather than a gradient: like [`Network::input_gradient`], but
@@ -553,7 +565,7 @@ impl Network {
         d_output: &Matrix,
         leak: f32,
     ) -> Matrix {
-        self.backpropagate(trace, d_output, None, leak)
+        self.backpropagate(trace, d_output, None, leak, true)
     }
 
     fn backpropagate(
@@ -562,6 +574,7 @@ impl Network {
         d_output: &Matrix,
         mut parameter_grads: Option<&mut Vec<LayerGradient>>,
         relu_leak: f32,
+        want_input_gradient: bool,
     ) -> Matrix {
         let batch = d_output.rows();
         let mut delta = d_output.clone();
@@ -598,13 +611,15 @@ impl Network {
                     }
                 }
             }
+            if l == 0 && !want_input_gradient {
+                return Matrix::zeros(batch, 0);
+            }
             let mut d_in = Matrix::zeros(batch, n_in);
             for b in 0..batch {
                 let d_row = delta.row(b);
                 let out_row = d_in.row_mut(b);
                 for (i, o) in out_row.iter_mut().enumerate() {
-                    let w_row = &layer.weights[i * n_out..(i + 1) * n_out];
-                    *o = w_row.iter().zip(d_row).map(|(w, d)| w * d).sum();
+                    *o = crate::tensor::dot(&layer.weights[i * n_out..(i + 1) * n_out], d_row);
                 }
             }
             delta = d_in;

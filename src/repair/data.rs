@@ -208,6 +208,16 @@ impl RepairData {
         Ok(())
     }
 
+    /// Adds inputs whose decisions must be kept, found later (by a guard search), to
+    /// training and validation.
+    pub fn add_positives(&mut self, found: &Matrix) {
+        let (train, val) = split(found, 0.2);
+        self.positives.append_rows(&train).expect("same width");
+        self.validation_positives
+            .append_rows(&val)
+            .expect("same width");
+    }
+
     /// Adds counterexamples found later (by the PAC check) to training and validation.
     pub fn add_negatives(&mut self, found: &Matrix) {
         let (train, val) = split(found, 0.2);

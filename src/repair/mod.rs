@@ -22,7 +22,7 @@ pub use domain::{DomainConfig, InnerMethod};
 pub use finetune::{FinetuneConfig, LayerChoice, NeuronId};
 pub use retrain::RetrainConfig;
 
-use crate::falsify::{Falsifier, FalsifierConfig};
+use crate::falsify::{Counterexample, Falsifier, FalsifierConfig};
 use crate::measures::{self, input_domain, ChangeSize, PacStatement, Rate};
 use crate::network::{Network, NetworkError};
 use crate::property::{Property, PropertyError};
@@ -316,6 +316,12 @@ impl Validation {
     fn add_negatives(&mut self, found: &Matrix) {
         self.negatives.append_rows(found).expect("same width");
     }
+
+    fn add_positives(&mut self, original: &Network, found: &Matrix) -> Result<(), NetworkError> {
+        self.decisions.extend(original.decisions(found)?);
+        self.positives.append_rows(found).expect("same width");
+        Ok(())
+    }
 }
 
 enum Inner {
@@ -413,6 +419,12 @@ pub struct RepairSession {
     /// something (each one followed by more training).
     search: Option<Falsifier>,
     searches: usize,
+    /// Regions where the original behaves well that the repair must not break
+    /// ([`RepairSession::set_guards`]); whether the running search is over them; and how
+    /// many guard searches found something.
+    guards: Vec<Property>,
+    guarding: bool,
+    guard_lessons: usize,
     /// How many of the verifier's counterexamples the method has learnt.
     lessons: usize,
     /// The verifier on a result, and the result.
@@ -538,6 +550,9 @@ impl RepairSession {
             result: None,
             search: None,
             searches: 0,
+            guards: Vec::new(),
+            guarding: false,
+            guard_lessons: 0,
             lessons: 0,
             proving: None,
             last_layer: None,
@@ -547,6 +562,18 @@ impl RepairSession {
             elapsed_ms: 0.0,
             last: None,
         }
+    }
+
+    /// Regions where the original's behaviour is to be kept, searched for breaks after the
+    /// properties' regions are clean (`retrain.guard_rounds` times at most): a repair that
+    /// moves boundaries to fix one image's ball must not move them into the balls of the
+    /// images around it. Points of a guard the original itself breaks are never taught.
+    pub fn set_guards(&mut self, guards: Vec<Property>) -> Result<(), RepairError> {
+        for g in &guards {
+            g.check_fits(&self.original)?;
+        }
+        self.guards = guards;
+        Ok(())
     }
 
     /// Replaces the clock used for `elapsed_ms` (the browser worker passes
@@ -639,7 +666,8 @@ impl RepairSession {
             // Each lesson from the verifier earns one more search: a pocket the verifier
             // found may have neighbours the falsifier, started from it, finds at once.
             if self.settings.method == Method::Retrain
-                && self.searches < self.settings.retrain.falsifier_rounds + self.lessons
+                && self.searches
+                    < self.settings.retrain.falsifier_rounds + self.lessons + self.guard_lessons
             {
                 let config = FalsifierConfig {
                     seed: self.round_seed(0x5EA2C4 + self.searches as u64),
@@ -727,8 +755,36 @@ impl RepairSession {
         let best = self.inner.best();
         if search.is_done() {
             let found = self.search.take().expect("running").into_counterexamples();
-            if found.is_empty() {
-                self.conclude(best.clone())?;
+            let guarding = std::mem::take(&mut self.guarding);
+            if guarding {
+                let lessons = self.guard_lessons_of(&found)?;
+                if lessons.rows() == 0 {
+                    self.conclude(best.clone())?;
+                } else {
+                    self.data.add_positives(&lessons);
+                    self.validation.add_positives(&self.original, &lessons)?;
+                    self.guard_lessons += 1;
+                    self.inner = self.new_inner(
+                        false,
+                        &best,
+                        self.round_seed(0x6A2D + self.guard_lessons as u64),
+                    )?;
+                }
+            } else if found.is_empty() {
+                if self.guard_lessons < self.settings.retrain.guard_rounds
+                    && !self.guards.is_empty()
+                {
+                    let config = FalsifierConfig {
+                        seed: self.round_seed(0x6A2D_5EA2 + self.guard_lessons as u64),
+                        starts: self.settings.retrain.guard_starts * self.guards.len(),
+                        max_counterexamples: usize::MAX,
+                        ..self.settings.domain.falsifier.clone()
+                    };
+                    self.search = Some(Falsifier::new(&best, &self.guards, config)?);
+                    self.guarding = true;
+                } else {
+                    self.conclude(best.clone())?;
+                }
             } else {
                 let mut inputs = Matrix::zeros(0, self.original.input_size());
                 for c in &found {
@@ -755,6 +811,29 @@ impl RepairSession {
             elapsed_ms: 0.0,
             done: self.result.is_some(),
         })
+    }
+
+    /// The inputs of a guard search's finds where the original keeps every guard that
+    /// holds there (a point in two overlapping balls of different classes keeps neither)
+    /// and satisfies every property: the original's behaviour is taught only where it is
+    /// right.
+    fn guard_lessons_of(&self, found: &[Counterexample]) -> Result<Matrix, RepairError> {
+        let mut inputs = Matrix::zeros(0, self.original.input_size());
+        for c in found {
+            inputs.push_row(&c.input).expect("input width");
+        }
+        let outputs = self.original.forward(&inputs)?;
+        let kept: Vec<usize> = (0..inputs.rows())
+            .filter(|&r| {
+                let (x, y) = (inputs.row(r), outputs.row(r));
+                !self
+                    .guards
+                    .iter()
+                    .chain(&self.properties)
+                    .any(|g| g.is_negative(x, y))
+            })
+            .collect();
+        Ok(inputs.select_rows(&kept))
     }
 
     /// A result of a method: final at once without the verifier in the loop, else proved

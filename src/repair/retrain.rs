@@ -78,6 +78,14 @@ pub struct RetrainConfig {
     /// every box is certified this way (or `max_rounds`). Worth it for small boxes that
     /// must be proved (image balls); on wide boxes the bounds are too loose to help.
     pub interval_weight: f64,
+    /// Guard searches at most (default 0). When the falsifier finds nothing left in the
+    /// properties' regions, it searches the session's guard regions
+    /// ([`super::RepairSession::set_guards`]: where the original behaves well, e.g. the
+    /// balls of the training images); inputs where the candidate breaks a guard the
+    /// original keeps become positives, imitating the original there, and training goes on.
+    pub guard_rounds: usize,
+    /// Falsifier starts per guard region in each guard search (default 8).
+    pub guard_starts: usize,
 }
 
 impl Default for RetrainConfig {
@@ -101,6 +109,8 @@ impl Default for RetrainConfig {
             trainable_layers: 1,
             falsifier_rounds: 3,
             interval_weight: 0.0,
+            guard_rounds: 0,
+            guard_starts: 8,
         }
     }
 }
@@ -126,6 +136,7 @@ impl RetrainConfig {
             ("epochs_per_round", self.epochs_per_round),
             ("max_rounds", self.max_rounds),
             ("batches_per_step", self.batches_per_step),
+            ("guard_starts", self.guard_starts),
         ] {
             if v == 0 {
                 return bad(name, v.to_string(), "at least 1");
@@ -557,12 +568,11 @@ impl Retrainer {
                 }
             }
         }
-        let mut grads = self.tail.backward(&trace, &d_out);
+        let mut grads = self.tail.parameter_gradients(&trace, &d_out);
         if let Some(interval) = &self.interval {
             let weight =
                 self.config.interval_weight as f32 / (interval.len() as f32 * self.output_scale);
-            loss +=
-                interval.add_gradient(&self.tail, self.margin as f32, weight, &mut grads.layers);
+            loss += interval.add_gradient(&self.tail, self.margin as f32, weight, &mut grads);
         }
         // Adam: every parameter moves about `learning_rate` times its layer's typical weight
         // per step, whatever the scale of the outputs or of the features feeding the layer
@@ -572,12 +582,12 @@ impl Retrainer {
         let beta2 = 0.999f32;
         let t = self.adam_steps.min(i32::MAX as usize) as i32;
         let (c1, c2) = (1.0 - beta1.powi(t), 1.0 - beta2.powi(t));
-        let mut step = Vec::with_capacity(grads.layers.len());
+        let mut step = Vec::with_capacity(grads.len());
         for (((m, v), g), &typical) in self
             .velocity
             .iter_mut()
             .zip(&mut self.second_moment)
-            .zip(&grads.layers)
+            .zip(&grads)
             .zip(&self.layer_scale)
         {
             let lr = self.learning_rate as f32 * typical;

@@ -106,8 +106,17 @@ struct Row {
     size: usize,
     found: usize,
     method: Method,
+    /// The repair and its measuring.
     seconds: f64,
-    outcome: Result<(ImageRepairMeasures, usize), String>,
+    outcome: Result<Measured, String>,
+}
+
+/// One repair's measures, its size and the repair's own time (the measuring after it,
+/// which proves every ball and attacks every held-out image, is not counted).
+struct Measured {
+    measures: ImageRepairMeasures,
+    parameters_changed: usize,
+    seconds: f64,
 }
 
 fn attack_config(seed: u64) -> FalsifierConfig {
@@ -136,13 +145,14 @@ fn run_one(
     base: &RepairSettings,
     eps: f64,
     seed: u64,
-) -> Result<(ImageRepairMeasures, usize), String> {
+) -> Result<Measured, String> {
     let settings = RepairSettings {
         method,
         seed,
         ..base.clone()
     };
     let attack = attack_config(seed);
+    let started = Instant::now();
     let outcome = repair_images(
         net,
         split,
@@ -152,6 +162,7 @@ fn run_one(
         &attack,
     )
     .map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
     let measures = measure_image_repair(
         net,
         &outcome.network,
@@ -163,7 +174,11 @@ fn run_one(
         2000,
     )
     .map_err(|e| e.to_string())?;
-    Ok((measures, outcome.report.change.parameters_changed))
+    Ok(Measured {
+        measures,
+        parameters_changed: outcome.report.change.parameters_changed,
+        seconds,
+    })
 }
 
 /// Runs an image benchmark and prints its table; writes CSV when asked.
@@ -216,7 +231,9 @@ pub fn bench_images(
                 let t = Instant::now();
                 let outcome = run_one(&net, &split, cases, &before, method, base, r.eps, seed);
                 let seconds = t.elapsed().as_secs_f64();
-                eprintln!("bench: {name} N={size} {method} done in {seconds:.1} s");
+                eprintln!(
+                    "bench: {name} N={size} {method} done in {seconds:.1} s with the measures"
+                );
                 rows.push(Row {
                     network: name.clone(),
                     size,
@@ -240,13 +257,13 @@ pub fn bench_images(
 }
 
 fn print_table(rows: &[Row], eps: f64) {
-    println!("eps {eps}; D = held-out accuracy points lost; G = held-out images the falsifier broke before and no longer does (proved: the verifier proves them)");
+    println!("eps {eps}; repair s = the repair's own time (measuring is not counted); D = held-out accuracy points lost; G = held-out images the falsifier broke before and no longer does (proved: the verifier proves them)");
     println!(
         "{:<18} {:>4} {:<9} {:>8} {:>15} {:>6} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16} {:>8}",
         "network",
         "N",
         "method",
-        "seconds",
+        "repair s",
         "accuracy",
         "D",
         "cex fixed",
@@ -265,12 +282,16 @@ fn print_table(rows: &[Row], eps: f64) {
             r.size.to_string()
         };
         match &r.outcome {
-            Ok((m, changed)) => println!(
+            Ok(Measured {
+                measures: m,
+                parameters_changed: changed,
+                seconds,
+            }) => println!(
                 "{:<18} {:>4} {:<9} {:>8.1} {:>15} {:>6.2} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16} {:>16} {:>8}",
                 r.network,
                 size,
                 r.method.to_string(),
-                r.seconds,
+                seconds,
                 format!(
                     "{:.2} -> {:.2}",
                     100.0 * m.accuracy_before,
@@ -308,15 +329,20 @@ fn short(c: birdnn::measures::Rate) -> String {
 }
 
 fn to_csv(rows: &[Row]) -> String {
-    let mut out = String::from("network,n,found,method,seconds,accuracy_before,accuracy_after,drawdown_points,cex_fixed,cex_total,boxes_unbroken,boxes_proved,boxes_refuted,boxes,generalised,generalised_proved,generalisation_total,newly_broken,robust_before,fidelity,parameters_changed,error\n");
+    let mut out = String::from("network,n,found,method,repair_seconds,total_seconds,accuracy_before,accuracy_after,drawdown_points,cex_fixed,cex_total,boxes_unbroken,boxes_proved,boxes_refuted,boxes,generalised,generalised_proved,generalisation_total,newly_broken,robust_before,fidelity,parameters_changed,error\n");
     for r in rows {
         match &r.outcome {
-            Ok((m, changed)) => out.push_str(&format!(
-                "{},{},{},{},{:.3},{:.6},{:.6},{:.4},{},{},{},{},{},{},{},{},{},{},{},{:.6},{},\n",
+            Ok(Measured {
+                measures: m,
+                parameters_changed: changed,
+                seconds,
+            }) => out.push_str(&format!(
+                "{},{},{},{},{:.3},{:.3},{:.6},{:.6},{:.4},{},{},{},{},{},{},{},{},{},{},{},{:.6},{},\n",
                 r.network,
                 r.size,
                 r.found,
                 r.method,
+                seconds,
                 r.seconds,
                 m.accuracy_before,
                 m.accuracy_after,
@@ -336,7 +362,7 @@ fn to_csv(rows: &[Row]) -> String {
                 changed
             )),
             Err(e) => out.push_str(&format!(
-                "{},{},{},{},{:.3},,,,,,,,,,,,,,,,,{}\n",
+                "{},{},{},{},,{:.3},,,,,,,,,,,,,,,,,{}\n",
                 r.network,
                 r.size,
                 r.found,

@@ -58,7 +58,7 @@ enum Command {
     Check {
         /// Network file.
         net: PathBuf,
-        /// VNN-LIB property files.
+        /// VNN-LIB property files (or robustness sets: see `balls`).
         #[arg(required = true)]
         properties: Vec<PathBuf>,
         /// Uniform samples drawn from each property's input region.
@@ -98,7 +98,8 @@ enum Command {
     Verify {
         /// Network file (or, with --network, the VNN-LIB query).
         net: PathBuf,
-        /// VNN-LIB property files (each gets its own verdict); none with --network.
+        /// VNN-LIB property files or robustness sets (each property gets its own verdict);
+        /// none with --network.
         properties: Vec<PathBuf>,
         /// The query's network: NAME=MODEL.onnx (VNN-LIB 2.0 solver interface).
         #[arg(long = "network", value_name = "NAME=MODEL")]
@@ -127,6 +128,17 @@ enum Command {
     },
     /// Repair a network so that it satisfies the properties, and report what changed.
     Repair(RepairArgs),
+    /// Write the balls of a robustness set (the compact JSON of images, labels and one
+    /// radius, as in www/demos/digits-gallery.json) as VNN-LIB files in the form of
+    /// VNN-COMP's mnistfc properties, one per image. Where a command takes property files,
+    /// a robustness set may stand for all its balls.
+    Balls {
+        /// The robustness set.
+        set: PathBuf,
+        /// Directory to write `ball_K_label_L.vnnlib` into.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Repair the ACAS Xu violation instances, or the image-robustness sets, with each
     /// method and print a table. The image sets run one repair at a time and prove each ball
     /// with a budget of 2,000 boxes (so that runs repeat), not --threads or --verify-timeout.
@@ -204,7 +216,7 @@ enum Command {
 struct RepairArgs {
     /// Network file.
     net: PathBuf,
-    /// VNN-LIB property files (all are repaired together).
+    /// VNN-LIB property files or robustness sets (all are repaired together).
     #[arg(required = true)]
     properties: Vec<PathBuf>,
     /// retrain, finetune, domain or certified.
@@ -275,6 +287,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Info { net } => info(&net, cli.json),
+        Command::Balls { set, out } => crate::robustness::write_balls(&set, &out),
         Command::Eval {
             net,
             inputs,
@@ -666,10 +679,7 @@ fn verify(
     if let Some(rule) = decision {
         net.set_decision(rule);
     }
-    let properties: Vec<Property> = prop_paths
-        .iter()
-        .map(|p| formats::load_property(p))
-        .collect::<Result<_, _>>()?;
+    let properties = crate::robustness::load_properties(prop_paths, &net)?;
     let mut config = VerifyConfig::default();
     config.falsifier.seed = seed;
     let started = Instant::now();
@@ -750,10 +760,7 @@ fn check(
     if let Some(rule) = settings.decision {
         net.set_decision(rule);
     }
-    let properties: Vec<Property> = prop_paths
-        .iter()
-        .map(|p| formats::load_property(p))
-        .collect::<Result<_, _>>()?;
+    let properties = crate::robustness::load_properties(prop_paths, &net)?;
     for p in &properties {
         p.check_fits(&net)?;
     }
@@ -960,11 +967,7 @@ fn apply_settings(
 
 fn repair(args: &RepairArgs, json_output: bool) -> CliResult {
     let net = load_network(&args.net)?;
-    let properties: Vec<Property> = args
-        .properties
-        .iter()
-        .map(|p| formats::load_property(p))
-        .collect::<Result<_, _>>()?;
+    let properties = crate::robustness::load_properties(&args.properties, &net)?;
     for p in &properties {
         p.check_fits(&net)?;
     }

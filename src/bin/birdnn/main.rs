@@ -12,6 +12,8 @@ mod bench_verify;
 #[cfg(not(target_arch = "wasm32"))]
 mod cli;
 #[cfg(not(target_arch = "wasm32"))]
+mod robustness;
+#[cfg(not(target_arch = "wasm32"))]
 mod solver;
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -142,7 +142,7 @@ const V2_NAMES: Names = Names {
 /// A number as both versions accept it: Rust prints `f64` in shortest round-tripping
 /// decimal form without an exponent (2.0's grammar has none); a whole number gets `.0`,
 /// since 2.0's type checker reads `1` as an integer, which a `float32` term refuses.
-fn number(v: f64) -> String {
+pub(crate) fn number(v: f64) -> String {
     let text = if v == 0.0 { "0".into() } else { v.to_string() };
     if text.contains('.') {
         text
