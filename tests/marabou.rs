@@ -270,3 +270,107 @@ fn marabou_agrees_that_repaired_demo_networks_are_safe() {
         "Marabou decides every property of the repaired networks"
     );
 }
+
+#[test]
+fn marabou_agrees_on_digits_balls_before_and_after_a_gallery_repair() {
+    // The digits demo's gallery: balls birdnn refutes on the original must be sat for
+    // Marabou; after a gallery repair of three of them (with two balls proved before passed
+    // along, as the app does), every ball the session proves must be unsat for Marabou,
+    // read from birdnn's exported ONNX and the VNN-COMP mnistfc-form files of `birdnn balls`.
+    use birdnn::images::benchmark::{gallery_repair_data, image_repair_settings};
+    use birdnn::images::demo::Gallery;
+    use birdnn::images::spec_file::write_vnnlib;
+    let demos = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/demos");
+    let net = formats::load_network(&demos.join("digits.json")).unwrap();
+    let gallery =
+        Gallery::parse(&std::fs::read_to_string(demos.join("digits-gallery.json")).unwrap())
+            .unwrap();
+    let balls: Vec<Property> = (0..gallery.images.len())
+        .map(|k| {
+            gallery
+                .spec(k)
+                .property(&format!("ball {k}"), 64, 10)
+                .unwrap()
+        })
+        .collect();
+    let budget = VerifyConfig {
+        max_boxes: 2000,
+        ..Default::default()
+    };
+    let verdicts = Verifier::new(&net, &balls, budget).unwrap().run(|_| true);
+    let with_status = |status: VerifyStatus, count: usize| -> Vec<usize> {
+        (0..balls.len())
+            .filter(|&k| verdicts[k].status == status)
+            .take(count)
+            .collect()
+    };
+    let refuted = with_status(VerifyStatus::Counterexample, 3);
+    let proved = with_status(VerifyStatus::Proved, 2);
+    assert_eq!(
+        (refuted.len(), proved.len()),
+        (3, 2),
+        "the demo gallery has both kinds"
+    );
+    let chosen: Vec<Property> = refuted
+        .iter()
+        .chain(&proved)
+        .map(|&k| balls[k].clone())
+        .collect();
+    let images: Vec<Vec<f32>> = (0..gallery.images.len())
+        .map(|k| gallery.pixels(k))
+        .collect();
+    let repair = gallery_repair_data(&net, &chosen, &images, 0).unwrap();
+    let settings = RepairSettings {
+        seed: 0,
+        ..image_repair_settings()
+    };
+    let mut session = RepairSession::new(&net, &chosen, repair.data, settings).unwrap();
+    session.set_guards(repair.guards).unwrap();
+    session.run(|_| {}).unwrap();
+    let plan = ReportPlan {
+        region_samples: 100,
+        domain_samples: 0,
+        ..Default::default()
+    };
+    let outcome = session.finish(&repair.held_out, &plan).unwrap();
+    let statuses: Vec<&str> = outcome
+        .report
+        .proofs
+        .iter()
+        .map(|p| p.status.as_str())
+        .collect();
+    assert_eq!(statuses, ["proved"; 5], "the session's verdicts");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let original_model = tmp.path().join("digits.onnx");
+    formats::save_network(&original_model, &net).unwrap();
+    let repaired_model = tmp.path().join("digits-repaired.onnx");
+    formats::save_network(&repaired_model, &outcome.network).unwrap();
+    let repaired = formats::load_network(&repaired_model).unwrap();
+    let mut problems = Vec::new();
+    for (k, &ball) in refuted.iter().chain(&proved).enumerate() {
+        let vnnlib = tmp.path().join(format!("ball_{ball}.vnnlib"));
+        std::fs::write(&vnnlib, write_vnnlib(&gallery.spec(ball), 10).unwrap()).unwrap();
+        let property = formats::load_property(&vnnlib).unwrap();
+        if k < refuted.len() {
+            problems.push((
+                format!("digits ball {ball}"),
+                net.clone(),
+                property.clone(),
+                original_model.clone(),
+                vnnlib.clone(),
+            ));
+        }
+        problems.push((
+            format!("digits ball {ball} (repaired)"),
+            repaired.clone(),
+            property,
+            repaired_model.clone(),
+            vnnlib,
+        ));
+    }
+    let Some(decided) = cross_check(&problems) else {
+        return;
+    };
+    assert_eq!(decided, problems.len(), "Marabou decides every digits ball");
+}
