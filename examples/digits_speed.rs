@@ -2,10 +2,16 @@
 //! without the measuring), timed, for comparing a native build with wasm32 in V8: the
 //! digits CSV comes on standard input, so that the wasm32-wasip1 build needs no file access.
 //!
-//! `gunzip -c ../shared/digits/digits.csv.gz | cargo run --release --example digits_speed`
-//! `gunzip -c ../shared/digits/digits.csv.gz | node tools/run-wasi.mjs digits_speed.wasm`
-//! (after `cargo build --release --example digits_speed --target wasm32-wasip1`). Both
-//! print the same fingerprints: the same seed gives the same repair.
+//! ```sh
+//! gunzip -c ../shared/digits/digits.csv.gz > /tmp/digits.csv
+//! cargo run --release --example digits_speed < /tmp/digits.csv
+//! cargo build --release --example digits_speed --target wasm32-wasip1
+//! node tools/run-wasi.mjs target/wasm32-wasip1/release/examples/digits_speed.wasm < /tmp/digits.csv
+//! ```
+//!
+//! Standard input is a file, not a pipe: Node's WASI reads a pipe without waiting and gives
+//! up when it is momentarily empty. Both print the same fingerprints: the same seed gives
+//! the same repair.
 
 use birdnn::demos::TrainingPlan;
 use birdnn::falsify::FalsifierConfig;
@@ -20,8 +26,12 @@ use std::time::Instant;
 
 fn main() {
     let mut csv = String::new();
-    if std::io::stdin().read_to_string(&mut csv).is_err() || csv.is_empty() {
-        eprintln!("usage: gunzip -c digits.csv.gz | digits_speed");
+    if let Err(e) = std::io::stdin().read_to_string(&mut csv) {
+        eprintln!("standard input: {e}");
+        std::process::exit(2);
+    }
+    if csv.is_empty() {
+        eprintln!("usage: digits_speed < digits.csv");
         std::process::exit(2);
     }
     let set = ImageSet::parse_csv(&csv, 8, 8, 16.0, 10).unwrap_or_else(|e| {

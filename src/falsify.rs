@@ -148,6 +148,9 @@ pub struct Falsifier {
     starts_used: usize,
     evaluations: usize,
     found: Vec<Counterexample>,
+    /// Bit patterns of the inputs in `found`: a long search (a guard search over hundreds
+    /// of balls) finds thousands, and comparing each new one with all of them dominated it.
+    seen: std::collections::HashSet<Vec<u32>>,
     hints: Matrix,
 }
 
@@ -171,6 +174,7 @@ impl Falsifier {
             starts_used: 0,
             evaluations: 0,
             found: Vec::new(),
+            seen: Default::default(),
             hints: Matrix::zeros(0, net.input_size()),
             config,
         };
@@ -310,7 +314,7 @@ impl Falsifier {
             let y = outputs.row(s);
             let (margin, _) = property.unsafe_region.violation_margin(y);
             if margin <= 0.0 && property.is_negative(x, y) {
-                if !self.found.iter().any(|c| c.input == x) {
+                if self.seen.insert(x.iter().map(|v| v.to_bits()).collect()) {
                     self.found.push(Counterexample {
                         input: x.to_vec(),
                         output: y.to_vec(),
@@ -331,10 +335,17 @@ impl Falsifier {
         // Half the starts follow the surrogate (it crosses regions where whole layers are
         // off), half the exact gradient (the surrogate can step over small pockets that the
         // exact gradient descends into).
+        // Each start needs only its own kind: the other kind's rows are zeroed, and the
+        // backward pass skips zero rows, so the two passes cost about one.
+        let mut d_exact = d_out.clone();
+        for (s, slot) in self.slots.iter().enumerate() {
+            let unused = if slot.exact { &mut d_out } else { &mut d_exact };
+            unused.row_mut(s).iter_mut().for_each(|v| *v = 0.0);
+        }
         let surrogate = self
             .net
             .surrogate_input_gradient(&trace, &d_out, self.config.relu_leak);
-        let exact = self.net.input_gradient(&trace, &d_out);
+        let exact = self.net.input_gradient(&trace, &d_exact);
         for (s, slot) in self.slots.iter().enumerate() {
             if !slot.active || restart.contains(&s) {
                 continue;

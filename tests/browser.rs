@@ -1117,6 +1117,23 @@ fn the_digits_gallery_shows_badges_and_a_repair_proves_the_chosen_image() {
     b.wait_for("the drawing's scores", || {
         b.text_of("drawn-verdict").contains("reads a").then_some(())
     });
+    // The keyboard draws too: the stroke ended on cell 59 (row 7, column 3); up once and
+    // right twice is cell 53, blank until space inks it.
+    let ink_of = |cell: usize| {
+        b.run(
+            &format!(
+                "return document.querySelector('[data-testid=draw-cell-{cell}]').style.background;"
+            ),
+            vec![],
+        )
+    };
+    let blank = ink_of(53);
+    assert_eq!(blank, ink_of(52), "cells off the stroke look alike");
+    b.by_testid("draw-grid")
+        .send_keys("\u{E013}\u{E014}\u{E014} ");
+    b.wait_for("a cell inked from the keyboard", || {
+        (ink_of(53) != blank && ink_of(53) == ink_of(59)).then_some(())
+    });
     b.by_testid("draw-verify").click();
     b.wait_for("the drawing's verdict", || {
         let kind = b.by_testid("drawn-verdict").property("dataset")["badge"].clone();

@@ -617,6 +617,11 @@ impl Network {
             let mut d_in = Matrix::zeros(batch, n_in);
             for b in 0..batch {
                 let d_row = delta.row(b);
+                if d_row.iter().all(|&d| d == 0.0) {
+                    // Nothing flows back (the falsifier zeroes rows it does not need): the
+                    // row stays +0, which is also what the sum below would give.
+                    continue;
+                }
                 let out_row = d_in.row_mut(b);
                 for (i, o) in out_row.iter_mut().enumerate() {
                     *o = crate::tensor::dot(&layer.weights[i * n_out..(i + 1) * n_out], d_row);

@@ -425,6 +425,8 @@ pub struct RepairSession {
     guards: Vec<Property>,
     guarding: bool,
     guard_lessons: usize,
+    /// The validation measures of the candidate being searched, once computed.
+    search_measures: Option<(Rate, Rate)>,
     /// How many of the verifier's counterexamples the method has learnt.
     lessons: usize,
     /// The verifier on a result, and the result.
@@ -553,6 +555,7 @@ impl RepairSession {
             guards: Vec::new(),
             guarding: false,
             guard_lessons: 0,
+            search_measures: None,
             lessons: 0,
             proving: None,
             last_layer: None,
@@ -797,6 +800,20 @@ impl RepairSession {
                     self.new_inner(false, &best, self.round_seed(0x7EAC + self.searches as u64))?;
             }
         }
+        // The candidate does not change while the falsifier searches it: its validation
+        // measures are computed once per search, not at every step (with a hundred balls
+        // and a guard search of a thousand steps, recomputing them was most of the time).
+        let (violations, fidelity) = match (self.search.is_some(), self.search_measures) {
+            (true, Some(measures)) => measures,
+            (still_searching, _) => {
+                let measures = (
+                    self.validation.violations(&best)?,
+                    self.validation.fidelity(&best)?,
+                );
+                self.search_measures = still_searching.then_some(measures);
+                measures
+            }
+        };
         Ok(RepairProgress {
             phase: if self.result.is_some() {
                 Phase::Done
@@ -806,8 +823,8 @@ impl RepairSession {
             iteration: searched.starts_used,
             max_iterations: searched.starts_total,
             cost: f64::NAN,
-            violations: self.validation.violations(&best)?,
-            fidelity: self.validation.fidelity(&best)?,
+            violations,
+            fidelity,
             elapsed_ms: 0.0,
             done: self.result.is_some(),
         })

@@ -687,6 +687,38 @@ pub fn GalleryPanel() -> impl IntoView {
     let score =
         move |f: fn(&Scores) -> Option<Vec<f32>>| Signal::derive(move || f(&g.scores.get()));
     let painting = RwSignal::new(None::<f32>);
+    // The keyboard's place on the grid: arrows move it, space or enter inks, delete erases.
+    let cursor = RwSignal::new(0usize);
+    let on_grid_key = move |ev: web_sys::KeyboardEvent| {
+        let at = cursor.get_untracked();
+        let (row, col) = (at / DRAW_SIDE, at % DRAW_SIDE);
+        let moved = match ev.key().as_str() {
+            "ArrowLeft" => Some(row * DRAW_SIDE + col.saturating_sub(1)),
+            "ArrowRight" => Some(row * DRAW_SIDE + (col + 1).min(DRAW_SIDE - 1)),
+            "ArrowUp" => Some(row.saturating_sub(1) * DRAW_SIDE + col),
+            "ArrowDown" => Some((row + 1).min(DRAW_SIDE - 1) * DRAW_SIDE + col),
+            _ => None,
+        };
+        if let Some(next) = moved {
+            ev.prevent_default();
+            cursor.set(next);
+            return;
+        }
+        let level = match ev.key().as_str() {
+            " " | "Enter" => Some(if g.drawing.with_untracked(|d| d[at]) > 0.5 {
+                0.0
+            } else {
+                1.0
+            }),
+            "Delete" | "Backspace" => Some(0.0),
+            _ => None,
+        };
+        if let Some(level) = level {
+            ev.prevent_default();
+            g.drawing.update(|d| d[at] = level);
+            request_drawn_scores(state);
+        }
+    };
     let paint = move |cell: usize| {
         if let Some(level) = painting.get_untracked() {
             g.drawing.update(|d| d[cell] = level);
@@ -811,6 +843,10 @@ pub fn GalleryPanel() -> impl IntoView {
                     <div
                         class="draw-grid"
                         data-testid="draw-grid"
+                        tabindex="0"
+                        role="application"
+                        aria-label="8 by 8 drawing grid: arrow keys move, space or enter inks or clears a cell, delete erases"
+                        on:keydown=on_grid_key
                         on:pointerup=move |_| {
                             painting.set(None);
                             request_drawn_scores(state);
@@ -826,6 +862,7 @@ pub fn GalleryPanel() -> impl IntoView {
                         {(0..DRAW_SIDE * DRAW_SIDE).map(|cell| view! {
                             <div
                                 class="draw-cell"
+                                class:cursor=move || cursor.get() == cell
                                 data-testid=format!("draw-cell-{cell}")
                                 style=move || {
                                     let ink = g.drawing.with(|d| d[cell]);
@@ -834,6 +871,7 @@ pub fn GalleryPanel() -> impl IntoView {
                                 }
                                 on:pointerdown=move |ev: web_sys::PointerEvent| {
                                     ev.prevent_default();
+                                    cursor.set(cell);
                                     // Right button or shift erases.
                                     let level = if ev.button() == 2 || ev.shift_key() { 0.0 } else { 1.0 };
                                     painting.set(Some(level));
@@ -862,7 +900,7 @@ pub fn GalleryPanel() -> impl IntoView {
                             {move || match (drawn_class(), g.drawn_badge.get()) {
                                 (Some(class), Some(badge)) => format!("the network reads a {class}; its ball: {}", badge.text()),
                                 (Some(class), None) => format!("the network reads a {class}"),
-                                _ => "press and drag on the grid to draw (right button or shift erases)".to_string(),
+                                _ => "press and drag on the grid to draw (right button or shift erases), or use the arrow keys and space".to_string(),
                             }}
                         </p>
                     </div>
