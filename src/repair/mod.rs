@@ -1398,6 +1398,65 @@ mod tests {
     use super::*;
 
     #[test]
+    fn guard_finds_are_taught_only_where_the_original_is_right() {
+        use crate::network::{Activation, DecisionRule, DenseLayer, NetworkMeta};
+        use crate::property::{decision_must_be, InputBox};
+        // y = (-x, x): class 0 for x < 0, class 1 for x > 0.
+        let layer =
+            DenseLayer::new(1, 2, vec![-1.0, 1.0], vec![0.0, 0.0], Activation::Identity).unwrap();
+        let net = Network::new(vec![layer], NetworkMeta::generic(1, 2)).unwrap();
+        let class_0_on = |name: &str, lower: f64, upper: f64| {
+            decision_must_be(
+                name,
+                InputBox::new(vec![lower], vec![upper]).unwrap(),
+                2,
+                0,
+                DecisionRule::Argmax,
+            )
+        };
+        let property = class_0_on("repair me", 0.5, 1.0);
+        let rows = |v: &[f32]| Matrix::from_vec(v.len(), 1, v.to_vec()).unwrap();
+        let data = RepairData {
+            negatives: rows(&[0.6, 0.8]),
+            positives: rows(&[-0.5, -0.9]),
+            validation_negatives: rows(&[0.7]),
+            validation_positives: rows(&[-0.6]),
+        };
+        let mut session = RepairSession::new(
+            &net,
+            std::slice::from_ref(&property),
+            data,
+            RepairSettings::default(),
+        )
+        .unwrap();
+        let kept_by_the_original = class_0_on("kept", -1.0, -0.5);
+        let broken_by_the_original = class_0_on("broken", 0.2, 0.4);
+        session
+            .set_guards(vec![kept_by_the_original, broken_by_the_original])
+            .unwrap();
+        let find = |x: f32| Counterexample {
+            input: vec![x],
+            output: vec![0.0, 0.0],
+            property: 0,
+            margin: 0.0,
+        };
+        // -0.7: the original keeps its guard there. 0.3: the original breaks its guard
+        // itself. 0.7: inside the repaired region, where the original is wrong.
+        let lessons = session
+            .guard_lessons_of(&[find(-0.7), find(0.3), find(0.7)])
+            .unwrap();
+        assert_eq!(lessons.as_slice(), &[-0.7]);
+        let too_wide = decision_must_be(
+            "two inputs",
+            InputBox::new(vec![0.0, 0.0], vec![1.0, 1.0]).unwrap(),
+            2,
+            0,
+            DecisionRule::Argmax,
+        );
+        assert!(session.set_guards(vec![too_wide]).is_err());
+    }
+
+    #[test]
     fn progress_without_a_cost_survives_json() {
         let p = RepairProgress {
             phase: Phase::Falsifying,
