@@ -217,7 +217,9 @@ pub fn load_property(path: &Path) -> Result<Property, FormatError> {
     read_property(&path.display().to_string(), &bytes)
 }
 
-fn read_file(path: &Path) -> Result<Vec<u8>, FormatError> {
+/// A file's bytes, refused by name before reading when it is larger than any network or
+/// property file birdnn reads.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, FormatError> {
     let io = |source| FormatError::Io {
         path: path.display().to_string(),
         source,

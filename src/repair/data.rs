@@ -211,21 +211,21 @@ impl RepairData {
     /// Adds inputs whose decisions must be kept, found later (by a guard search), to
     /// training and validation.
     pub fn add_positives(&mut self, found: &Matrix) {
-        let (train, val) = split(found, 0.2);
-        self.positives.append_rows(&train).expect("same width");
-        self.validation_positives
-            .append_rows(&val)
-            .expect("same width");
+        append_split(found, &mut self.positives, &mut self.validation_positives);
     }
 
     /// Adds counterexamples found later (by the PAC check) to training and validation.
     pub fn add_negatives(&mut self, found: &Matrix) {
-        let (train, val) = split(found, 0.2);
-        self.negatives.append_rows(&train).expect("same width");
-        self.validation_negatives
-            .append_rows(&val)
-            .expect("same width");
+        append_split(found, &mut self.negatives, &mut self.validation_negatives);
     }
+}
+
+/// Appends four fifths of `found` to `train` and the rest to `validation`, as
+/// [`split`] divides them.
+fn append_split(found: &Matrix, train: &mut Matrix, validation: &mut Matrix) {
+    let (to_train, to_validate) = split(found, 0.2);
+    train.append_rows(&to_train).expect("same width");
+    validation.append_rows(&to_validate).expect("same width");
 }
 
 /// `x` and up to `count` random points within 1 % of the region's width around it that

@@ -18,7 +18,7 @@ pub fn load_properties(
     let mut properties = Vec::new();
     for path in paths {
         let name = path.display().to_string();
-        let bytes = std::fs::read(path).map_err(|e| format!("{name}: {e}"))?;
+        let bytes = formats::read_file(path)?;
         let text = formats::text(&name, &bytes)?;
         if is_robustness_set(text) {
             properties.extend(read_robustness_set(
@@ -38,8 +38,8 @@ pub fn load_properties(
 /// and prints each file's path.
 pub fn write_balls(set_path: &Path, out: &Path) -> Result<(), Box<dyn std::error::Error>> {
     let name = set_path.display().to_string();
-    let text = std::fs::read_to_string(set_path).map_err(|e| format!("{name}: {e}"))?;
-    let set = Gallery::parse(&text).map_err(|e| format!("{name}: {e}"))?;
+    let bytes = formats::read_file(set_path)?;
+    let set = Gallery::parse(formats::text(&name, &bytes)?).map_err(|e| format!("{name}: {e}"))?;
     std::fs::create_dir_all(out).map_err(|e| format!("{}: {e}", out.display()))?;
     for k in 0..set.images.len() {
         let spec = set.spec(k);
