@@ -11,7 +11,6 @@ use birdnn::property::{negatives_of, Property};
 use birdnn::repair::{HeldOut, Method, RepairData, RepairSession, RepairSettings, ReportPlan};
 use birdnn::tensor::Matrix;
 use std::path::Path;
-use std::process::Command;
 
 fn samples(dir: &Path, name: &str) -> Matrix {
     let path = dir.join(format!("samples/{name}.csv"));
@@ -30,28 +29,7 @@ fn onnxruntime_verdicts(
     let y = tmp.path().join("y.csv");
     let header: Vec<String> = (0..5).map(|i| format!("x{i}")).collect();
     std::fs::write(&x, csv::write(&header, inputs)).unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/onnxruntime_eval.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .args([model, &x, &y])
-        .output()
-        .ok()?;
-    if out.status.code() == Some(3) {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "onnxruntime is required under CI"
-        );
-        eprintln!(
-            "SKIPPED onnxruntime comparison: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        return None;
-    }
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::python_support("onnxruntime_eval.py", &[model, &x, &y])?;
     let outputs = csv::read("y", &std::fs::read_to_string(&y).unwrap())
         .unwrap()
         .rows;

@@ -15,40 +15,19 @@ use birdnn::repair::{
 };
 use birdnn::verify::{Verdict, Verifier, VerifyConfig, VerifyStatus};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Seconds Marabou gets per problem: the instances below take it 0.5-3 s on one thread.
 const MARABOU_TIMEOUT: u32 = 60;
 
-fn skip(reason: &str) -> Option<Vec<String>> {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("maraboupy is required under CI: {reason}");
-    }
-    eprintln!("SKIPPED: {reason}");
-    None
-}
-
 /// Marabou's answer line for each (model, property); `None` when it is not installed.
 fn marabou(problems: &[(PathBuf, PathBuf)]) -> Option<Vec<String>> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/marabou_verify.py");
-    let mut cmd = Command::new("python3");
-    cmd.arg(script).arg(MARABOU_TIMEOUT.to_string());
+    let mut args = vec![MARABOU_TIMEOUT.to_string().into()];
     for (model, property) in problems {
-        cmd.args([model, property]);
+        args.push(model.clone().into_os_string());
+        args.push(property.clone().into_os_string());
     }
-    let out = match cmd.output() {
-        Ok(out) => out,
-        Err(e) => return skip(&format!("python3 cannot run: {e}")),
-    };
-    match out.status.code() {
-        Some(0) => {}
-        Some(3) => return skip(&String::from_utf8_lossy(&out.stderr)),
-        _ => panic!("Marabou failed: {}", String::from_utf8_lossy(&out.stderr)),
-    }
-    let lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect();
+    let stdout = common::python_support("marabou_verify.py", &args)?;
+    let lines: Vec<String> = stdout.lines().map(str::to_string).collect();
     assert_eq!(lines.len(), problems.len(), "one answer per problem");
     Some(lines)
 }

@@ -9,39 +9,11 @@ use birdnn::network::{Activation, Network};
 use birdnn::rng::SplitMix64;
 use birdnn::tensor::Matrix;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-
-fn script() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/onnxruntime_eval.py")
-}
 
 /// Runs the models through onnxruntime; `None` when it is not installed (outside CI).
 fn onnxruntime(jobs: &[(PathBuf, PathBuf, PathBuf)]) -> Option<()> {
-    let mut cmd = Command::new("python3");
-    cmd.arg(script());
-    for (m, i, o) in jobs {
-        cmd.args([m, i, o]);
-    }
-    let out = match cmd.output() {
-        Ok(out) => out,
-        Err(e) => return skip(&format!("python3 cannot run: {e}")),
-    };
-    match out.status.code() {
-        Some(0) => Some(()),
-        Some(3) => skip(&String::from_utf8_lossy(&out.stderr)),
-        _ => panic!(
-            "onnxruntime failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    }
-}
-
-fn skip(reason: &str) -> Option<()> {
-    if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("onnxruntime is required under CI: {reason}");
-    }
-    eprintln!("SKIPPED: {reason}");
-    None
+    let args: Vec<&PathBuf> = jobs.iter().flat_map(|(m, i, o)| [m, i, o]).collect();
+    common::python_support("onnxruntime_eval.py", &args).map(|_| ())
 }
 
 fn read(path: &Path) -> Matrix {
@@ -150,4 +122,76 @@ fn re_exported_acas_networks_match_onnxruntime_on_the_original_files() {
         "{identical} of {} output sets bit-identical to the original files in onnxruntime",
         2 * cases.len()
     );
+}
+
+/// Reads a CSV of floats written by the support scripts (a header, then rows).
+fn rows(path: &Path) -> Vec<Vec<f32>> {
+    let m = read(path);
+    m.iter_rows().map(<[f32]>::to_vec).collect()
+}
+
+#[test]
+fn harness_style_models_read_as_onnxruntime_runs_them_with_hidden_tensors_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    if common::python_support("onnx_breadth.py", &[dir]).is_none() {
+        return;
+    }
+    let manifest = std::fs::read_to_string(dir.join("manifest.txt")).unwrap();
+    let mut models = 0;
+    for line in manifest.lines() {
+        let mut words = line.split_whitespace();
+        let name = words.next().unwrap();
+        let outputs: Vec<&str> = words.collect();
+        let path = dir.join(format!("{name}.onnx"));
+        let bytes = std::fs::read(&path).unwrap();
+        let hidden: Vec<String> = outputs[1..].iter().map(|s| s.to_string()).collect();
+        let (net, sites) = birdnn::formats::onnx::read_with_sites(name, &bytes, &hidden)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(net, formats::onnx::read(name, &bytes).unwrap());
+        if name == "constants_and_arithmetic" {
+            // A layer's values before and after its activation are recognised as such (the
+            // verifier's bounds of them serve hidden-node queries); a tensor inside a folded
+            // affine map is that map of the layer's input.
+            use birdnn::formats::onnx::TensorSite;
+            assert_eq!(sites[0], TensorSite::Pre(0), "g1");
+            assert_eq!(sites[1], TensorSite::Post(0), "r1");
+            assert!(
+                matches!(sites[2], TensorSite::Affine { layer: 1, .. }),
+                "s1"
+            );
+        }
+        let x = read(&dir.join(format!("{name}.x.csv")));
+        let trace = net.forward_trace(&x).unwrap();
+        for (k, output) in outputs.iter().enumerate() {
+            let theirs = rows(&dir.join(format!("{name}.{output}.csv")));
+            for (r, want) in theirs.iter().enumerate() {
+                let ours = if k == 0 {
+                    trace.output().row(r).to_vec()
+                } else {
+                    sites[k - 1].values(&trace, r)
+                };
+                assert_eq!(ours.len(), want.len(), "{name}.{output}");
+                for (a, b) in ours.iter().zip(want) {
+                    assert!(
+                        (a - b).abs() <= 1e-5 * (1.0 + b.abs()),
+                        "{name}.{output} row {r}: birdnn {ours:?}, onnxruntime {want:?}"
+                    );
+                }
+            }
+        }
+        models += 1;
+    }
+    assert_eq!(models, 2);
+    // What a harness may name that is not a value of the layer chain is refused by name.
+    let bytes = std::fs::read(dir.join("constants_and_arithmetic.onnx")).unwrap();
+    for (wanted, message) in [
+        ("w1", "'w1' is a constant"),
+        ("nowhere", "'nowhere' is not a tensor"),
+    ] {
+        let e = birdnn::formats::onnx::read_with_sites("m", &bytes, &[wanted.to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(message), "{e}");
+    }
 }

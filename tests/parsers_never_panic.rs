@@ -39,6 +39,11 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
         b"(vnnlib-version <2.0>)\n(declare-network n\n (declare-input X float32 [1, 2])\n           (declare-output Y float32 []))\n(assert (and (> X[0,0] -1.5) (< X[0,0] 1.0)           (>= X[0,1] 0.0) (<= X[0,1] 2.0)))\n(assert (or (!= Y 0.5) (== (- Y (* 2.0 Y)) 3.0)))\n"
             .to_vec(),
     ));
+    files.push((
+        "hidden-2.0.vnnlib".into(),
+        b"(vnnlib-version <2.0>)\n(declare-network n\n (declare-input X float32 [1, 2])\n (declare-hidden H float32 [1,3] \"relu_1\")\n (declare-output Y float32 [1,2]))\n(assert (and (>= X[0,0] -1.5) (<= X[0,0] 1.0) (>= X[0,1] 0.0) (<= X[0,1] 2.0)))\n(assert (or (> H[0,2] 0.5) (and (<= (- H[0,0] H[0,1]) Y[0,1]) (>= Y[0,0] 3.0))))\n"
+            .to_vec(),
+    ));
     files.push(("own.csv".into(), b"x0,x1,x2\n0.5,1,-2\n3,4e-3,5\n".to_vec()));
     // Quietly: the benchmark's absence is reported by the tests that need it.
     let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/acasxu");
@@ -60,6 +65,29 @@ fn corpus() -> Vec<(String, Vec<u8>)> {
 fn parse_any(name: &str, bytes: &[u8]) {
     if name.ends_with(".vnnlib") {
         let _ = formats::read_property(name, bytes);
+        // The solver's path: the query, its property within bounds of the hidden values,
+        // and the exact check of an assignment.
+        if let Ok(query) = std::str::from_utf8(bytes)
+            .map_err(|_| ())
+            .and_then(|t| formats::vnnlib::read_query(name, t).map_err(|_| ()))
+        {
+            let hidden: Vec<Vec<f32>> = query
+                .hidden
+                .iter()
+                .map(|h| vec![0.0; h.tensor.len()])
+                .collect();
+            let _ = query.property_within(&|_| {
+                Some(hidden.iter().map(|h| vec![(-1.0, 1.0); h.len()]).collect())
+            });
+            let _ = query.is_satisfied_by(formats::vnnlib::Values {
+                x: &vec![0.0; query.input.len()],
+                hidden: &hidden,
+                y: &vec![0.0; query.output.len()],
+            });
+        }
+    } else if name.ends_with(".onnx") {
+        let _ = formats::read_network(name, bytes);
+        let _ = formats::onnx::read_with_sites(name, bytes, &["relu_1".into(), "input".into()]);
     } else if name.ends_with(".csv") {
         if let Ok(text) = std::str::from_utf8(bytes) {
             let _ = csv::read(name, text);

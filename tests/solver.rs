@@ -23,30 +23,10 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap()
 }
 
-/// The helper script's answer, or `None` (after saying so) when its Python package is
-/// missing; under CI that is a failure.
+/// The reference parser's answer (`tests/support/vnnlib_check.py`), or `None` where it is
+/// not installed (outside CI).
 fn judge(args: &[&str]) -> Option<String> {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/vnnlib_check.py");
-    let out = Command::new("python3")
-        .arg(script)
-        .args(args)
-        .output()
-        .ok()?;
-    if out.status.code() == Some(3) {
-        let why = String::from_utf8_lossy(&out.stderr).to_string();
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "required under CI: {why}"
-        );
-        eprintln!("SKIPPED: {why}");
-        return None;
-    }
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    Some(stdout(&out))
+    common::python_support("vnnlib_check.py", args)
 }
 
 #[test]
@@ -59,9 +39,9 @@ fn name_version_and_every_capability_are_answered() {
     let capabilities = [
         ("--onnx-opset-versions", 2),
         ("--onnx-element-types", 2),
-        ("--onnx-operators", 16),
+        ("--onnx-operators", 17),
         ("--vnnlib-versions", 2),
-        ("--hidden-node-theories", 1),
+        ("--hidden-node-theories", 2),
         ("--multiple-input-output-theories", 1),
         ("--multiple-network-theories", 1),
         ("--multiple-node-comparison-theories", 1),
@@ -186,23 +166,7 @@ fn verify_answers_sat_with_an_assignment_onnxruntime_confirms_and_unsat() {
     let header = "x0,x1,x2,x3,x4\n".to_string();
     let row: Vec<String> = x.iter().map(|v| v.to_string()).collect();
     std::fs::write(&xs, header + &row.join(",") + "\n").unwrap();
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/onnxruntime_eval.py");
-    let ort = Command::new("python3")
-        .arg(script)
-        .args([s(&violated), s(&xs), s(&ys)])
-        .output()
-        .unwrap();
-    if ort.status.code() == Some(3) {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "onnxruntime is required under CI"
-        );
-    } else {
-        assert!(
-            ort.status.success(),
-            "{}",
-            String::from_utf8_lossy(&ort.stderr)
-        );
+    if common::python_support("onnxruntime_eval.py", &[s(&violated), s(&xs), s(&ys)]).is_some() {
         let theirs = std::fs::read_to_string(&ys).unwrap();
         let theirs: Vec<f32> = theirs
             .lines()
@@ -364,4 +328,159 @@ fn verify_refuses_what_does_not_match_the_query_on_stderr() {
     ]);
     assert!(out.status.success());
     assert!(stdout(&out).contains("counterexample"), "{}", stdout(&out));
+}
+
+/// The harness-style model of `tests/support/onnx_breadth.py` (built by the `onnx`
+/// package): input X [batch,4]; `g1` = a Gemm's values, `r1` = their ReLU, output y [batch,2].
+fn harness_model(tmp: &Path) -> Option<PathBuf> {
+    common::python_support("onnx_breadth.py", &[tmp])?;
+    Some(tmp.join("constants_and_arithmetic.onnx"))
+}
+
+/// A 2.0 query over that model: X in [-1,1]^4, the hidden declarations and the asserts given.
+fn hidden_query(tmp: &Path, name: &str, hidden: &str, asserts: &str) -> PathBuf {
+    let bounds: String = (0..4)
+        .map(|i| format!("(assert (and (>= X[0,{i}] -1.0) (<= X[0,{i}] 1.0)))\n"))
+        .collect();
+    let text = format!(
+        "(vnnlib-version <2.0>)\n(declare-network net\n  (declare-input X float32 [1,4])\n  {hidden}\n  (declare-output Y float32 [1,2]))\n{bounds}{asserts}\n"
+    );
+    let path = tmp.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn hidden_nodes_are_answered_sat_unsat_and_unknown_and_the_assignment_checks_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let Some(model) = harness_model(tmp.path()) else {
+        return;
+    };
+    let binding = format!("net={}", s(&model));
+    let run = |query: &Path| {
+        let out = birdnn(&["verify", s(query), "--network", &binding, "--timeout", "60"]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out
+    };
+
+    // sat: a pre-activation above 0.3 where the first output is at least 0.7 (the
+    // model's samples meet both at one input in twenty).
+    let query = hidden_query(
+        tmp.path(),
+        "sat.vnnlib",
+        r#"(declare-hidden G float32 [1,3] "g1")"#,
+        "(assert (> G[0,2] 0.3))\n(assert (>= Y[0,0] 0.7))",
+    );
+    let text = stdout(&run(&query));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "sat", "{text}");
+    assert_eq!(lines[1], "X float32 [1,4]");
+    assert_eq!(
+        lines[6], "G float32 [1,3]",
+        "hidden nodes in declaration order"
+    );
+    assert_eq!(lines[10], "Y float32 [1,2]");
+    assert_eq!(lines.len(), 13, "{text}");
+    let values = |range: std::ops::Range<usize>| -> Vec<f32> {
+        lines[range].iter().map(|v| v.parse().unwrap()).collect()
+    };
+    let (x, g, y) = (values(2..6), values(7..10), values(11..13));
+    assert!(x.iter().all(|v| (-1.0..=1.0).contains(v)), "{x:?}");
+    // onnxruntime runs the file on the assignment's input: its g1 and y match and satisfy
+    // the query.
+    let xs = tmp.path().join("x.csv");
+    std::fs::write(
+        &xs,
+        format!(
+            "x0,x1,x2,x3\n{}\n",
+            x.iter().map(f32::to_string).collect::<Vec<_>>().join(",")
+        ),
+    )
+    .unwrap();
+    let (ys, gs) = (tmp.path().join("y.csv"), tmp.path().join("g.csv"));
+    if common::python_support("onnxruntime_eval.py", &[s(&model), s(&xs), s(&ys)]).is_some() {
+        let theirs = |path: &Path| -> Vec<f32> {
+            let text = std::fs::read_to_string(path).unwrap();
+            text.lines()
+                .nth(1)
+                .unwrap()
+                .split(',')
+                .map(|v| v.parse().unwrap())
+                .collect()
+        };
+        let their_y = theirs(&ys);
+        for (a, b) in y.iter().zip(&their_y) {
+            assert!(
+                (a - b).abs() <= 1e-5,
+                "birdnn {y:?}, onnxruntime {their_y:?}"
+            );
+        }
+        assert!(their_y[0] >= 0.7, "{their_y:?}");
+        // The hidden tensor as onnxruntime computes it (the model exposes it as an output).
+        common::python_support(
+            "onnxruntime_eval.py",
+            &["--output", "g1", s(&model), s(&xs), s(&gs)],
+        )
+        .unwrap();
+        let their_g = theirs(&gs);
+        for (a, b) in g.iter().zip(&their_g) {
+            assert!(
+                (a - b).abs() <= 1e-5,
+                "birdnn {g:?}, onnxruntime {their_g:?}"
+            );
+        }
+        assert!(their_g[2] > 0.3, "{their_g:?}");
+    }
+
+    // unsat: the bounds of a ReLU's output over the box rule the disjunct out.
+    let query = hidden_query(
+        tmp.path(),
+        "unsat.vnnlib",
+        r#"(declare-hidden R float32 [1,3] "r1")"#,
+        "(assert (>= R[0,2] 1000.0))\n(assert (>= Y[0,0] -1000000.0))",
+    );
+    assert_eq!(stdout(&run(&query)), "unsat\n");
+
+    // unknown: a ReLU's output is never below its input, but no bound birdnn computes shows
+    // it, and no input it tries satisfies the query. Exactly one line, nothing claimed.
+    let query = hidden_query(
+        tmp.path(),
+        "unknown.vnnlib",
+        r#"(declare-hidden G float32 [1,3] "g1") (declare-hidden R float32 [1,3] "r1")"#,
+        "(assert (< R[0,0] G[0,0]))\n(assert (>= Y[0,0] -1000000.0))",
+    );
+    let out = run(&query);
+    assert_eq!(stdout(&out), "unknown\n");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("hidden-node"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Refused on stderr, naming the problem.
+    for (hidden, message) in [
+        (
+            r#"(declare-hidden G float32 [1,4] "g1")"#,
+            "G [1,4] (4 elements) for tensor 'g1', which has 3",
+        ),
+        (
+            r#"(declare-hidden G float32 [1,3] "w1")"#,
+            "'w1' is a constant",
+        ),
+        (
+            r#"(declare-hidden G float32 [1,3] "g7")"#,
+            "'g7' is not a tensor",
+        ),
+    ] {
+        let query = hidden_query(tmp.path(), "bad.vnnlib", hidden, "(assert (> G[0,1] 0.5))");
+        let out = birdnn(&["verify", s(&query), "--network", &binding]);
+        assert!(!out.status.success(), "{hidden}");
+        assert!(stdout(&out).is_empty(), "{hidden}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{hidden}: {err}");
+    }
 }

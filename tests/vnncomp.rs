@@ -37,23 +37,7 @@ fn onnxruntime(model: &Path, x: &[f32], tmp: &Path) -> Option<Vec<f32>> {
     let header: Vec<String> = (0..x.len()).map(|i| format!("x{i}")).collect();
     let row: Vec<String> = x.iter().map(f32::to_string).collect();
     std::fs::write(&xs, format!("{}\n{}\n", header.join(","), row.join(","))).unwrap();
-    let out = Command::new("python3")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/onnxruntime_eval.py"))
-        .args([model, &xs, &ys])
-        .output()
-        .ok()?;
-    if out.status.code() == Some(3) {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "onnxruntime is required under CI"
-        );
-        return None;
-    }
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::python_support("onnxruntime_eval.py", &[model, &xs, &ys])?;
     let text = std::fs::read_to_string(&ys).unwrap();
     Some(
         text.lines()

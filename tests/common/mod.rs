@@ -78,3 +78,32 @@ pub fn digits_dir() -> Option<PathBuf> {
         "digits data",
     )
 }
+
+/// Runs `tests/support/<script>` with Python and returns its stdout. The scripts exit with
+/// code 3 when the Python package they judge with is missing: then `None` (after saying
+/// so), a failure under CI. Any other failure fails the test.
+pub fn python_support<S: AsRef<std::ffi::OsStr>>(script: &str, args: &[S]) -> Option<String> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support")
+        .join(script);
+    let missing = |why: String| {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{script} is required under CI: {why}");
+        }
+        eprintln!("SKIPPED: {script}: {why}");
+        None
+    };
+    let out = match std::process::Command::new("python3")
+        .arg(&path)
+        .args(args)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => return missing(format!("python3 cannot run: {e}")),
+    };
+    match out.status.code() {
+        Some(0) => Some(String::from_utf8_lossy(&out.stdout).into_owned()),
+        Some(3) => missing(String::from_utf8_lossy(&out.stderr).into_owned()),
+        _ => panic!("{script} failed: {}", String::from_utf8_lossy(&out.stderr)),
+    }
+}

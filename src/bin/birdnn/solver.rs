@@ -3,14 +3,28 @@
 //!
 //! - `birdnn verify QUERY --network NAME=MODEL.onnx [--timeout S] [--serialise-assignments DIR]`
 //!   prints `sat`, `unsat`, `unknown` or `timed-out` as its first line on stdout, then on
-//!   `sat` the satisfying assignment (every declared variable, row-major, one value a line);
+//!   `sat` the satisfying assignment (every declared variable, hidden nodes too, in the
+//!   order of declaration, row-major, one value a line);
+//! - hidden nodes name tensors of the ONNX graph: comparisons of them are left out of the
+//!   proof search (a larger unsafe set, so `unsat` still holds), except that a disjunct they
+//!   rule out by the verifier's bounds over its input box is dropped, and every assignment
+//!   is checked against the exact query;
 //! - `birdnn supports CAPABILITY` answers each of the standard's capabilities from what the
 //!   code does;
 //! - `birdnn --name` and `birdnn --version`.
 //!
 //! Errors go to stderr with exit code 1; every answer, `sat` to `timed-out`, exits 0.
 
-use birdnn::formats::{self, onnx, vnnlib};
+use birdnn::falsify::{Falsifier, FalsifierConfig};
+use birdnn::formats;
+use birdnn::formats::onnx::{self, TensorSite};
+use birdnn::formats::vnnlib::{self, Values};
+use birdnn::network::{Network, NetworkError};
+use birdnn::property::{InputBox, Property};
+use birdnn::rng::SplitMix64;
+use birdnn::sampling::sample_property;
+use birdnn::tensor::Matrix;
+use birdnn::verify::bounds::{BoundMethod, BoundNetwork, Interval};
 use birdnn::verify::{Verifier, VerifyConfig, VerifyStatus};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -32,8 +46,9 @@ pub fn supports(capability: &str) -> Option<Vec<String>> {
         "--onnx-operators" => lines(onnx::OPERATORS),
         // 1.0 files (no version line) and 2.x queries.
         "--vnnlib-versions" => lines(&["1.0", "2.0"]),
-        // Hidden nodes, several networks and several inputs or outputs are refused.
-        "--hidden-node-theories" => lines(&["NH"]),
+        // Hidden nodes: comparisons of a dense network's tensors, found by their ONNX names
+        // (several networks and several inputs or outputs are refused).
+        "--hidden-node-theories" => lines(&["NH", "H"]),
         "--multiple-input-output-theories" => lines(&["SIO"]),
         "--multiple-network-theories" => lines(&["SNET"]),
         // Comparisons mixing inputs and outputs are refused.
@@ -114,7 +129,32 @@ pub fn verify(
             }
         }
     }
-    let net = formats::read_network(&model_name, &bytes)?;
+    let names: Vec<String> = query.hidden.iter().map(|h| h.onnx_name.clone()).collect();
+    let (net, sites) = if names.is_empty() {
+        (formats::read_network(&model_name, &bytes)?, Vec::new())
+    } else {
+        if !model_name.ends_with(".onnx") {
+            return Err(format!(
+                "{model_name}: hidden nodes name ONNX tensors, so the model must be an .onnx file"
+            )
+            .into());
+        }
+        onnx::read_with_sites(&model_name, &bytes, &names)?
+    };
+    let widths = net.widths();
+    for (h, site) in query.hidden.iter().zip(&sites) {
+        if site.width(&widths) != h.tensor.len() {
+            return Err(format!(
+                "the query declares hidden node {} {} ({} elements) for tensor '{}', which has {}",
+                h.tensor.name,
+                h.tensor.shape_text(),
+                h.tensor.len(),
+                h.onnx_name,
+                site.width(&widths)
+            )
+            .into());
+        }
+    }
     for (what, declared, size) in [
         ("input", &query.input, net.input_size()),
         ("output", &query.output, net.output_size()),
@@ -129,12 +169,31 @@ pub fn verify(
             .into());
         }
     }
+    // Hidden comparisons are left out of the property (a larger unsafe set), except that
+    // disjuncts they rule out over their input box are dropped.
+    let property = if sites.is_empty() {
+        query.property.clone()
+    } else {
+        let bounds = BoundNetwork::new(&net);
+        let within = |b: &InputBox| {
+            let input = Interval::new(b.lower.clone(), b.upper.clone());
+            let layers = bounds.layer_bounds(&input, BoundMethod::Symbolic);
+            Some(sites.iter().map(|s| s.bounds(&input, &layers)).collect())
+        };
+        match query.property_within(&within) {
+            Some(p) => p,
+            None => {
+                println!("unsat");
+                return Ok(());
+            }
+        }
+    };
     let deadline = timeout.map(|t| t - started.elapsed().as_secs_f64());
     let loop_started = Instant::now();
     let mut out_of_time = false;
     let verdict = Verifier::new(
         &net,
-        std::slice::from_ref(&query.property),
+        std::slice::from_ref(&property),
         VerifyConfig::default(),
     )?
     .run(|_| {
@@ -147,20 +206,33 @@ pub fn verify(
         VerifyStatus::Proved => println!("unsat"),
         VerifyStatus::Counterexample => {
             let c = verdict.counterexample.as_ref().expect("a counterexample");
-            let y = net.forward_one(&c.input)?;
-            // The verifier works on the closure of strict comparisons: the assignment must
-            // satisfy the query exactly, or nothing is claimed.
-            if !query.is_satisfied_by(&c.input, &y) {
+            // The verifier works on the closure of strict comparisons and without the hidden
+            // comparisons: the assignment must satisfy the query exactly, or nothing is
+            // claimed. Where the verifier's point misses, other candidates are tried.
+            let satisfying = std::iter::once(c.input.clone())
+                .chain(more_candidates(&net, &property, &sites))
+                .find_map(|x| {
+                    let assignment = Assignment::of(&net, &sites, &x).ok()?;
+                    query
+                        .is_satisfied_by(assignment.values())
+                        .then_some(assignment)
+                });
+            let Some(found) = satisfying else {
                 println!("unknown");
                 eprintln!(
-                    "birdnn: the counterexample found lies on the boundary of a strict comparison; no answer is claimed"
+                    "birdnn: {}; no answer is claimed",
+                    if sites.is_empty() {
+                        "the counterexample found lies on the boundary of a strict comparison"
+                    } else {
+                        "the inputs found meet the query's input and output constraints, but none of them its hidden-node ones, which the proof search leaves out"
+                    }
                 );
                 return Ok(());
-            }
+            };
             println!("sat");
-            print!("{}", assignment(&query, &c.input, &y));
+            print!("{}", found.text(&query));
             if let Some(dir) = serialise_to {
-                serialise(dir, &query, &c.input, &y)?;
+                found.serialise(dir, &query)?;
             }
         }
         VerifyStatus::Unknown if out_of_time => println!("timed-out"),
@@ -169,32 +241,93 @@ pub fn verify(
     Ok(())
 }
 
-/// The command-line assignment format: for each declared variable a line `NAME TYPE SHAPE`,
-/// then its values, one a line, row-major.
-fn assignment(query: &vnnlib::Query, x: &[f32], y: &[f32]) -> String {
-    let mut out = String::new();
-    for (tensor, values) in [(&query.input, x), (&query.output, y)] {
-        out.push_str(&format!(
-            "{} {} {}\n",
-            tensor.name,
-            tensor.element_type,
-            tensor.shape_text()
-        ));
-        for v in values {
-            out.push_str(&format!("{v}\n"));
-        }
-    }
-    out
+/// Values of every declared variable at one input.
+struct Assignment {
+    x: Vec<f32>,
+    hidden: Vec<Vec<f32>>,
+    y: Vec<f32>,
 }
 
-/// The serialised assignment format: `DIR/NAME.pb`, a `TensorProto` per variable.
-fn serialise(dir: &Path, query: &vnnlib::Query, x: &[f32], y: &[f32]) -> SolverResult {
-    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    for (tensor, values) in [(&query.input, x), (&query.output, y)] {
-        let path = dir.join(format!("{}.pb", tensor.name));
-        let bytes = onnx::float_tensor_proto(&tensor.name, &tensor.shape, values);
-        std::fs::write(&path, bytes)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+impl Assignment {
+    fn of(net: &Network, sites: &[TensorSite], x: &[f32]) -> Result<Self, NetworkError> {
+        let trace = net.forward_trace(&Matrix::from_rows(&[x]).expect("one row"))?;
+        Ok(Assignment {
+            x: x.to_vec(),
+            hidden: sites.iter().map(|s| s.values(&trace, 0)).collect(),
+            y: trace.output().row(0).to_vec(),
+        })
     }
-    Ok(())
+
+    fn values(&self) -> Values<'_> {
+        Values {
+            x: &self.x,
+            hidden: &self.hidden,
+            y: &self.y,
+        }
+    }
+
+    /// Each declared variable with its values, in the query's order of declaration.
+    fn variables<'a>(&'a self, query: &'a vnnlib::Query) -> Vec<(&'a vnnlib::Tensor, &'a [f32])> {
+        let mut out = vec![(&query.input, self.x.as_slice())];
+        out.extend(
+            query
+                .hidden
+                .iter()
+                .zip(&self.hidden)
+                .map(|(h, v)| (&h.tensor, v.as_slice())),
+        );
+        out.push((&query.output, self.y.as_slice()));
+        out
+    }
+
+    /// The command-line assignment format: for each declared variable a line `NAME TYPE
+    /// SHAPE`, then its values, one a line, row-major.
+    fn text(&self, query: &vnnlib::Query) -> String {
+        let mut out = String::new();
+        for (tensor, values) in self.variables(query) {
+            out.push_str(&format!(
+                "{} {} {}\n",
+                tensor.name,
+                tensor.element_type,
+                tensor.shape_text()
+            ));
+            for v in values {
+                out.push_str(&format!("{v}\n"));
+            }
+        }
+        out
+    }
+
+    /// The serialised assignment format: `DIR/NAME.pb`, a `TensorProto` per variable.
+    fn serialise(&self, dir: &Path, query: &vnnlib::Query) -> SolverResult {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        for (tensor, values) in self.variables(query) {
+            let path = dir.join(format!("{}.pb", tensor.name));
+            let bytes = onnx::float_tensor_proto(&tensor.name, &tensor.shape, values);
+            std::fs::write(&path, bytes)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        }
+        Ok(())
+    }
+}
+
+/// Inputs in the property's region worth checking against the exact query when the
+/// verifier's counterexample misses its hidden comparisons: the falsifier's finds, then
+/// uniform samples. None without hidden nodes (the verifier's point is then the only
+/// candidate: it misses only on a strict comparison's boundary).
+fn more_candidates(net: &Network, property: &Property, sites: &[TensorSite]) -> Vec<Vec<f32>> {
+    if sites.is_empty() {
+        return Vec::new();
+    }
+    let config = FalsifierConfig {
+        max_counterexamples: 1000,
+        ..FalsifierConfig::default()
+    };
+    let mut out: Vec<Vec<f32>> = Falsifier::new(net, std::slice::from_ref(property), config)
+        .map(|f| f.run().into_iter().map(|c| c.input).collect())
+        .unwrap_or_default();
+    let samples = sample_property(&mut SplitMix64::new(0x5A7), property, 10_000);
+    out.extend(samples.iter_rows().map(<[f32]>::to_vec));
+    out
 }

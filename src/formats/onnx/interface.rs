@@ -20,6 +20,7 @@ pub const OPERATORS: &[&str] = &[
     "Sub",
     "Mul",
     "Div",
+    "Neg",
     "Relu",
     "LeakyRelu",
     "Tanh",

@@ -17,8 +17,10 @@
 mod interface;
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 mod proto;
+mod sites;
 
 pub use interface::{float_tensor_proto, io_element_types, OPERATORS, OPSETS};
+pub use sites::TensorSite;
 
 use super::ParseError;
 use crate::network::{Activation, DenseLayer, Network, NetworkMeta};
@@ -290,6 +292,25 @@ fn decode_graph(file: &str, bytes: &[u8]) -> Result<(ModelProto, GraphProto), Pa
 
 /// Parses an ONNX model holding a chain of dense layers.
 pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
+    read_with_sites(file, bytes, &[]).map(|(net, _)| net)
+}
+
+/// The affine map folded so far, as it stood when a wanted tensor was produced.
+struct Snapshot {
+    name: String,
+    /// Layers complete at that point.
+    layers_done: usize,
+    weights: Option<Vec<f64>>,
+    bias: Vec<f64>,
+}
+
+/// Parses an ONNX model holding a chain of dense layers, and finds where each of the
+/// tensors named in `wanted` sits in it (VNN-LIB 2.0 hidden nodes).
+pub fn read_with_sites(
+    file: &str,
+    bytes: &[u8],
+    wanted: &[String],
+) -> Result<(Network, Vec<TensorSite>), ParseError> {
     let (model, graph) = decode_graph(file, bytes)?;
     let graph = &graph;
     let mut reader = Reader {
@@ -353,6 +374,21 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
     let mut data = input.name().to_string();
     let mut pending: Option<PendingAffine> = width.map(PendingAffine::identity);
     let mut layers: Vec<DenseLayer> = Vec::new();
+    // The folded map behind each layer, in f64, to recognise a snapshot as a layer's values.
+    let mut layer_maps: Vec<(Option<Vec<f64>>, Vec<f64>)> = Vec::new();
+    let mut snapshots: Vec<Snapshot> = Vec::new();
+    let mut snap = |name: &str, layers_done: usize, pending: &Option<PendingAffine>| {
+        if wanted.iter().any(|w| w == name) {
+            snapshots.push(Snapshot {
+                name: name.to_string(),
+                layers_done,
+                weights: pending.as_ref().and_then(|p| p.weights.clone()),
+                bias: pending.as_ref().map_or_else(Vec::new, |p| p.bias.clone()),
+            });
+        }
+    };
+    snap(&data, 0, &pending);
+    let mut chain: std::collections::HashSet<String> = std::iter::once(data.clone()).collect();
 
     for node in &graph.node {
         let op = node.op_type();
@@ -408,7 +444,25 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
             }
         };
         match op {
-            "Flatten" | "Dropout" => {}
+            "Dropout" => {}
+            // Everything after the batch dimension becomes the features either way; any
+            // other axis would fold features into the batch.
+            "Flatten" => {
+                let axis = attr_int(node, "axis", 1);
+                if axis != 0 && axis != 1 {
+                    return Err(reader.node_err(
+                        node,
+                        format!("Flatten with axis {axis} would move features into the batch dimension (birdnn reads axis 0 or 1)"),
+                    ));
+                }
+            }
+            "Neg" => {
+                let p = pending.as_mut().ok_or_else(|| {
+                    reader.node_err(node, "the input width is unknown (declare the input's shape)")
+                })?;
+                let n = p.outputs();
+                p.scale_outputs(&vec![-1.0; n]);
+            }
             // birdnn writes an Identity node after a hidden layer without activation, so that
             // the layer survives a round trip instead of merging with the next one.
             "Identity" => {
@@ -417,6 +471,7 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
                     if p.is_identity() {
                         pending = Some(p);
                     } else {
+                        layer_maps.push((p.weights.clone(), p.bias.clone()));
                         layers.push(
                             p.into_layer(Activation::Identity)
                                 .map_err(|e| reader.node_err(node, e))?,
@@ -550,6 +605,7 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
                     reader.node_err(node, "the input width is unknown (declare the input's shape)")
                 })?;
                 let width = p.outputs();
+                layer_maps.push((p.weights.clone(), p.bias.clone()));
                 layers.push(
                     p.into_layer(activation)
                         .map_err(|e| reader.node_err(node, e))?,
@@ -559,14 +615,17 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
             other => {
                 return Err(reader.node_err(
                     node,
-                    format!("operator '{other}' is not supported (birdnn reads MatMul, Gemm, Add, Sub, Mul, Div, Flatten, Reshape, Identity, Dropout, Relu, LeakyRelu, Tanh, Sigmoid, Elu)"),
+                    format!("operator '{other}' is not supported (birdnn reads MatMul, Gemm, Add, Sub, Mul, Div, Neg, Flatten, Reshape, Identity, Dropout, Relu, LeakyRelu, Tanh, Sigmoid, Elu)"),
                 ))
             }
         }
         data = node.output[0].clone();
+        chain.insert(data.clone());
+        snap(&data, layers.len(), &pending);
     }
 
     match graph.output.as_slice() {
+        [] => return Err(reader.err("the graph has no output")),
         [out] if out.name() == data => {}
         [out] => {
             return Err(reader.err(format!(
@@ -574,15 +633,26 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
                 out.name()
             )))
         }
+        // Harnesses expose hidden tensors as extra outputs: the chain's end is the network's
+        // output, the others are values along the way.
         outs => {
-            return Err(reader.err(format!(
-                "the graph has {} outputs; birdnn reads networks with one",
-                outs.len()
-            )))
+            if !outs.iter().any(|o| o.name() == data) {
+                return Err(reader.err(format!(
+                    "none of the graph's {} outputs is the end of the layer chain ('{data}')",
+                    outs.len()
+                )));
+            }
+            if let Some(other) = outs.iter().find(|o| !chain.contains(o.name())) {
+                return Err(reader.err(format!(
+                    "graph output '{}' is not computed by the layer chain",
+                    other.name()
+                )));
+            }
         }
     }
     if let Some(p) = pending {
         if !p.is_identity() || layers.is_empty() {
+            layer_maps.push((p.weights.clone(), p.bias.clone()));
             layers.push(
                 p.into_layer(Activation::Identity)
                     .map_err(|e| ParseError::invalid_network(file, e))?,
@@ -615,7 +685,53 @@ pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
         }
         None => NetworkMeta::generic(n_in, n_out),
     };
-    Network::new(layers, meta).map_err(|e| ParseError::invalid_network(file, e))
+    let sites = wanted
+        .iter()
+        .map(|name| {
+            let found = snapshots.iter().find(|s| &s.name == name).ok_or_else(|| {
+                let why = if reader.constants.contains_key(name) {
+                    "is a constant, not computed from the input"
+                } else {
+                    "is not a tensor of the layer chain"
+                };
+                reader.err(format!("'{name}' {why}"))
+            })?;
+            Ok(site_of(found, &layer_maps))
+        })
+        .collect::<Result<Vec<_>, ParseError>>()?;
+    let net = Network::new(layers, meta).map_err(|e| ParseError::invalid_network(file, e))?;
+    Ok((net, sites))
+}
+
+/// Where the tensor of `snapshot` sits, given the folded map behind every layer.
+fn site_of(snapshot: &Snapshot, layer_maps: &[(Option<Vec<f64>>, Vec<f64>)]) -> TensorSite {
+    let k = snapshot.layers_done;
+    let identity = snapshot.weights.is_none() && snapshot.bias.iter().all(|&b| b == 0.0);
+    if identity {
+        return if k == 0 {
+            TensorSite::Input
+        } else {
+            TensorSite::Post(k - 1)
+        };
+    }
+    if let Some((weights, bias)) = layer_maps.get(k) {
+        if *weights == snapshot.weights && *bias == snapshot.bias {
+            return TensorSite::Pre(k);
+        }
+    }
+    let n = snapshot.bias.len();
+    let weights = snapshot.weights.clone().unwrap_or_else(|| {
+        let mut w = vec![0.0; n * n];
+        for i in 0..n {
+            w[i * n + i] = 1.0;
+        }
+        w
+    });
+    TensorSite::Affine {
+        layer: k,
+        weights,
+        bias: snapshot.bias.clone(),
+    }
 }
 
 /// The values of `c` for each of `n` features, if `c` is a scalar or holds one value per

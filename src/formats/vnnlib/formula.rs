@@ -10,19 +10,34 @@ use std::collections::BTreeMap;
 /// Expanding nested `or`s can blow up; past this many disjuncts the file is refused.
 const MAX_DISJUNCTS: usize = 100_000;
 
-/// A variable of the query: an element of the network's input or output (row-major).
+/// A variable of the query: an element of the network's input or output, or of its
+/// `h`-th declared hidden tensor (flat indices, row-major).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum Var {
     Input(usize),
     Output(usize),
+    Hidden(usize, usize),
 }
 
-/// A linear term over inputs and outputs: `sum coeff * var + constant`.
+/// A linear term over inputs, outputs and hidden values: `sum coeff * var + constant`.
 #[derive(Clone, Debug, Default)]
 pub(super) struct Linear {
     inputs: BTreeMap<usize, f64>,
     outputs: BTreeMap<usize, f64>,
+    hidden: BTreeMap<(usize, usize), f64>,
     constant: f64,
+}
+
+/// The values a formula is evaluated at: the network's input, its declared hidden tensors
+/// (in declaration order, each flat) and its output.
+#[derive(Clone, Copy, Debug)]
+pub struct Values<'a> {
+    /// The input.
+    pub x: &'a [f32],
+    /// The hidden tensors, as the query declares them.
+    pub hidden: &'a [Vec<f32>],
+    /// The output.
+    pub y: &'a [f32],
 }
 
 impl Linear {
@@ -31,6 +46,7 @@ impl Linear {
         match var {
             Var::Input(i) => l.inputs.insert(i, 1.0),
             Var::Output(j) => l.outputs.insert(j, 1.0),
+            Var::Hidden(h, i) => l.hidden.insert((h, i), 1.0),
         };
         l
     }
@@ -38,6 +54,7 @@ impl Linear {
     fn scaled(mut self, k: f64) -> Linear {
         self.inputs.values_mut().for_each(|v| *v *= k);
         self.outputs.values_mut().for_each(|v| *v *= k);
+        self.hidden.values_mut().for_each(|v| *v *= k);
         self.constant *= k;
         self
     }
@@ -49,19 +66,47 @@ impl Linear {
         for (k, v) in other.outputs {
             *self.outputs.entry(k).or_default() += v;
         }
+        for (k, v) in other.hidden {
+            *self.hidden.entry(k).or_default() += v;
+        }
         self.constant += other.constant;
         self
     }
 
     fn is_constant(&self) -> bool {
-        self.inputs.values().all(|&v| v == 0.0) && self.outputs.values().all(|&v| v == 0.0)
+        self.inputs.values().all(|&v| v == 0.0)
+            && self.outputs.values().all(|&v| v == 0.0)
+            && !self.has_hidden()
     }
 
-    fn value(&self, x: &[f32], y: &[f32]) -> f64 {
+    fn has_hidden(&self) -> bool {
+        self.hidden.values().any(|&v| v != 0.0)
+    }
+
+    fn value(&self, at: Values) -> f64 {
         let sum = |m: &BTreeMap<usize, f64>, v: &[f32]| -> f64 {
             m.iter().map(|(&i, &c)| c * v[i] as f64).sum()
         };
-        self.constant + sum(&self.inputs, x) + sum(&self.outputs, y)
+        let hidden: f64 = self
+            .hidden
+            .iter()
+            .map(|(&(h, i), &c)| c * at.hidden[h][i] as f64)
+            .sum();
+        self.constant + sum(&self.inputs, at.x) + sum(&self.outputs, at.y) + hidden
+    }
+
+    /// The least value of the hidden part plus the constant, for hidden values within
+    /// `bounds[h][i] = (low, high)`, when no input or output appears.
+    fn hidden_lower_bound(&self, bounds: &[Vec<(f64, f64)>]) -> Option<f64> {
+        if self.inputs.values().any(|&v| v != 0.0) || self.outputs.values().any(|&v| v != 0.0) {
+            return None;
+        }
+        let mut low = self.constant;
+        for (&(h, i), &c) in &self.hidden {
+            let (l, u) = *bounds.get(h)?.get(i)?;
+            low += if c >= 0.0 { c * l } else { c * u };
+        }
+        Some(low)
     }
 }
 
@@ -83,20 +128,20 @@ pub(super) enum Formula {
 }
 
 impl Formula {
-    /// Whether the formula holds exactly (strict comparisons strictly) at inputs `x` with
-    /// outputs `y`: the test a counterexample must pass.
-    pub(super) fn holds(&self, x: &[f32], y: &[f32]) -> bool {
+    /// Whether the formula holds exactly (strict comparisons strictly) at `at`: the test a
+    /// counterexample must pass.
+    pub(super) fn holds(&self, at: Values) -> bool {
         match self {
             Formula::Atom(a) => {
-                let v = a.term.value(x, y);
+                let v = a.term.value(at);
                 if a.strict {
                     v < 0.0
                 } else {
                     v <= 0.0
                 }
             }
-            Formula::And(parts) => parts.iter().all(|p| p.holds(x, y)),
-            Formula::Or(parts) => parts.iter().any(|p| p.holds(x, y)),
+            Formula::And(parts) => parts.iter().all(|p| p.holds(at)),
+            Formula::Or(parts) => parts.iter().any(|p| p.holds(at)),
         }
     }
 }
@@ -340,11 +385,12 @@ fn dnf(file: &str, f: &Formula) -> Result<Vec<Vec<Atom>>, ParseError> {
     }
 }
 
-/// The property the conjunction of `formula` describes (its unsafe set), over
-/// `num_inputs` inputs named by `input_name` in messages. Strict comparisons are read as
-/// their closures: the property's unsafe set then contains the query's, so a proof of the
-/// property proves the query, and a counterexample is re-checked with
-/// [`Formula::holds`].
+/// Bounds of every declared hidden tensor's elements over an input box
+/// (`bounds[h][i] = (low, high)`), or `None` where they are not known.
+pub type HiddenBounds<'a> = &'a dyn Fn(&InputBox) -> Option<Vec<Vec<(f64, f64)>>>;
+
+/// The property the conjunction of `formula` describes, with no bounds of hidden values
+/// known (see [`property_within`]).
 pub(super) fn property(
     file: &str,
     formula: &Formula,
@@ -352,7 +398,30 @@ pub(super) fn property(
     num_outputs: usize,
     input_name: &dyn Fn(usize) -> String,
 ) -> Result<Property, ParseError> {
+    property_within(file, formula, num_inputs, num_outputs, input_name, &|_| {
+        None
+    })?
+    .ok_or_else(|| ParseError::whole(file, "the input region is empty (contradictory bounds)"))
+}
+
+/// The property the conjunction of `formula` describes (its unsafe set), over
+/// `num_inputs` inputs named by `input_name` in messages. Strict comparisons are read as
+/// their closures: the property's unsafe set then contains the query's, so a proof of the
+/// property proves the query, and a counterexample is re-checked with
+/// [`Formula::holds`]. Comparisons over hidden values are left out, which only enlarges
+/// the unsafe set, except that a disjunct whose hidden comparison cannot hold within
+/// `hidden_bounds` of its box is dropped (it is empty). `None`: every disjunct was
+/// dropped that way, so the unsafe set is empty.
+pub(super) fn property_within(
+    file: &str,
+    formula: &Formula,
+    num_inputs: usize,
+    num_outputs: usize,
+    input_name: &dyn Fn(usize) -> String,
+    hidden_bounds: HiddenBounds,
+) -> Result<Option<Property>, ParseError> {
     let disjuncts = dnf(file, formula)?;
+    let mut dropped_by_hidden = 0;
     let n = num_inputs;
     let mut pairs: Vec<(InputBox, Vec<LinearConstraint>)> = Vec::new();
     for conj in disjuncts {
@@ -360,8 +429,13 @@ pub(super) fn property(
         let mut upper = vec![f64::INFINITY; n];
         let mut outputs = Vec::new();
         let mut contradictory = false;
+        let mut on_hidden = Vec::new();
         for atom in conj {
             let t = &atom.term;
+            if t.has_hidden() {
+                on_hidden.push(atom);
+                continue;
+            }
             let input_vars: Vec<(usize, f64)> = t
                 .inputs
                 .iter()
@@ -419,7 +493,21 @@ pub(super) fn property(
                 ),
             ));
         }
-        pairs.push((InputBox { lower, upper }, outputs));
+        let region = InputBox { lower, upper };
+        if !on_hidden.is_empty() {
+            if let Some(bounds) = hidden_bounds(&region) {
+                let impossible = on_hidden.iter().any(|atom| {
+                    atom.term
+                        .hidden_lower_bound(&bounds)
+                        .is_some_and(|low| low > 0.0 || (atom.strict && low >= 0.0))
+                });
+                if impossible {
+                    dropped_by_hidden += 1;
+                    continue;
+                }
+            }
+        }
+        pairs.push((region, outputs));
     }
 
     let mut boxes: Vec<InputBox> = Vec::new();
@@ -443,13 +531,16 @@ pub(super) fn property(
             "not supported: the input region depends on which output disjunct holds; birdnn supports (union of boxes) x (disjunction of output constraints)",
         ));
     }
+    if boxes.is_empty() && dropped_by_hidden > 0 {
+        return Ok(None);
+    }
     if boxes.is_empty() {
         return Err(ParseError::whole(
             file,
             "the input region is empty (contradictory bounds)",
         ));
     }
-    Ok(Property {
+    Ok(Some(Property {
         name: super::display_stem(file),
         num_inputs,
         num_outputs,
@@ -457,5 +548,5 @@ pub(super) fn property(
         unsafe_region: UnsafeRegion {
             disjuncts: output_parts,
         },
-    })
+    }))
 }

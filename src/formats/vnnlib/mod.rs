@@ -53,35 +53,81 @@ impl Tensor {
     }
 }
 
+/// A declared hidden node of a 2.0 query: a tensor of the ONNX graph, named there.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HiddenNode {
+    /// Its variable in the query.
+    pub tensor: Tensor,
+    /// The name of the ONNX node output it stands for.
+    pub onnx_name: String,
+}
+
 /// A query: the property it describes, plus what a 2.0 solver needs to answer it (the
 /// declared network, tensors and the exact formula).
 #[derive(Clone, Debug)]
 pub struct Query {
+    /// The file it was read from (for messages).
+    file: String,
     /// `2.0` (the version line), or `1.0` for a file without one.
     pub version: String,
     /// The declared network's name (2.0 only).
     pub network: Option<String>,
     /// The network's input.
     pub input: Tensor,
+    /// The declared hidden nodes, in order (2.0 only).
+    pub hidden: Vec<HiddenNode>,
     /// The network's output.
     pub output: Tensor,
     /// The property: its unsafe set contains the query's (equal unless the query has
-    /// strict comparisons or `!=`).
+    /// strict comparisons, `!=` or comparisons of hidden values, which it leaves out).
     pub property: Property,
     /// The asserts as written (2.0); a 1.0 file's asserts are exactly its property.
     formula: Option<formula::Formula>,
 }
 
+pub use formula::{HiddenBounds, Values};
+
 impl Query {
-    /// Whether inputs `x` with outputs `y` satisfy every assert exactly (strict
-    /// comparisons strictly): what a satisfying assignment must pass.
-    pub fn is_satisfied_by(&self, x: &[f32], y: &[f32]) -> bool {
-        if x.len() != self.input.len() || y.len() != self.output.len() {
+    /// Whether the values (input, declared hidden tensors, output) satisfy every assert
+    /// exactly (strict comparisons strictly): what a satisfying assignment must pass.
+    pub fn is_satisfied_by(&self, at: Values) -> bool {
+        if at.x.len() != self.input.len()
+            || at.y.len() != self.output.len()
+            || at.hidden.len() != self.hidden.len()
+            || at
+                .hidden
+                .iter()
+                .zip(&self.hidden)
+                .any(|(v, h)| v.len() != h.tensor.len())
+        {
             return false;
         }
         match &self.formula {
-            Some(f) => f.holds(x, y),
-            None => self.property.is_negative(x, y),
+            Some(f) => f.holds(at),
+            None => self.property.is_negative(at.x, at.y),
+        }
+    }
+
+    /// The property again, knowing bounds of the hidden values over input boxes
+    /// (`bounds(box)[h][i]`, for the `h`-th declared hidden node): disjuncts whose hidden
+    /// comparisons cannot hold there are dropped. `None`: none is left, the query is
+    /// unsatisfiable. Where the dropped disjuncts leave a region birdnn cannot represent,
+    /// the property without them is returned (a larger unsafe set, still sound).
+    pub fn property_within(&self, bounds: HiddenBounds) -> Option<Property> {
+        let Some(f) = &self.formula else {
+            return Some(self.property.clone());
+        };
+        let element = |i: usize| self.input.element_name(i);
+        match formula::property_within(
+            &self.file,
+            f,
+            self.input.len(),
+            self.output.len(),
+            &element,
+            bounds,
+        ) {
+            Ok(found) => found,
+            Err(_) => Some(self.property.clone()),
         }
     }
 
@@ -109,9 +155,11 @@ pub fn read_query(file: &str, text: &str) -> Result<Query, ParseError> {
         shape: vec![n],
     };
     Ok(Query {
+        file: file.to_string(),
         version: "1.0".into(),
         network: None,
         input: tensor("X", property.num_inputs),
+        hidden: Vec::new(),
         output: tensor("Y", property.num_outputs),
         formula: None,
         property,
@@ -335,6 +383,11 @@ mod tests {
 
     const V2: &str = "; a 2.0 query\n(vnnlib-version <2.0>)\n(declare-network acas\n  (declare-input X float32 [1, 3])\n  (declare-output Y float32 [1,2]))\n(assert (and (>= X[0,0] -1) (<= X[0,0] 1) (>= X[0,1] 0) (<= X[0,1] 0.5)))\n(assert (== X[0,2] 0.25))\n(assert (or (< Y[0,0] Y[0,1]) (!= Y[0,1] 3)))\n";
 
+    /// Values of a query without hidden nodes.
+    fn io<'a>(x: &'a [f32], y: &'a [f32]) -> Values<'a> {
+        Values { x, hidden: &[], y }
+    }
+
     #[test]
     fn reads_a_2_0_query_with_strict_comparisons_soundly() {
         let q = read_query("q.vnnlib", V2).unwrap();
@@ -354,10 +407,10 @@ mod tests {
         let x = [0.0, 0.25, 0.25];
         // On the boundary of every strict disjunct: in the closure, not in the query.
         assert!(p.is_negative(&x, &[3.0, 3.0]));
-        assert!(!q.is_satisfied_by(&x, &[3.0, 3.0]));
-        assert!(q.is_satisfied_by(&x, &[2.0, 3.0]));
-        assert!(q.is_satisfied_by(&x, &[5.0, 3.5]));
-        assert!(!q.is_satisfied_by(&[2.0, 0.25, 0.25], &[2.0, 3.0]));
+        assert!(!q.is_satisfied_by(io(&x, &[3.0, 3.0])));
+        assert!(q.is_satisfied_by(io(&x, &[2.0, 3.0])));
+        assert!(q.is_satisfied_by(io(&x, &[5.0, 3.5])));
+        assert!(!q.is_satisfied_by(io(&[2.0, 0.25, 0.25], &[2.0, 3.0])));
         assert_eq!(read("q.vnnlib", V2).unwrap().input_boxes, p.input_boxes);
     }
 
@@ -393,8 +446,13 @@ mod tests {
         let cases = [
             (
                 "(declare-output Y float32 [1,2]))",
-                "(declare-hidden H float32 [1,4] \"relu_1\")\n  (declare-output Y float32 [1,2]))",
-                "not supported: hidden node H",
+                "(declare-hidden H float32 [1,4] relu_1)\n  (declare-output Y float32 [1,2]))",
+                "the ONNX tensor's name in quotes",
+            ),
+            (
+                "(declare-output Y float32 [1,2]))",
+                "(declare-output Y float32 [1,2]) (declare-hidden H float32 [1,4] \"r\"))",
+                "hidden nodes are declared before outputs",
             ),
             (
                 "float32 [1, 3]",
@@ -458,6 +516,8 @@ mod tests {
             "(declare-network f (declare-input X float32 [1,2]) (declare-output Y float32 []))\n(assert (and (>= X[0,0] 0.0) (<= X[0,0] 1.0) (>= X[0,1] (- 1.0)) (<= X[0,1] (- 3.0 1.0 1.0))))\n(assert (<= Y 0.5))",
             // A rank-3 input.
             "(declare-network f (declare-input X float32 [1,2,2]) (declare-output Y float32 [1,3]))\n(assert (and (>= X[0,0,0] 0.0) (<= X[0,0,0] 1.0) (>= X[0,0,1] 0.0) (<= X[0,0,1] 1.0) (>= X[0,1,0] 0.0) (<= X[0,1,0] 1.0) (>= X[0,1,1] 0.0) (<= X[0,1,1] 1.0)))\n(assert (or (>= Y[0,1] Y[0,0]) (>= Y[0,2] Y[0,0])))",
+            // Hidden nodes bound to ONNX tensors, compared with constants and outputs.
+            "(declare-network f (declare-input X float32 [1,2]) (declare-hidden H float32 [1,8] \"dense_1\") (declare-hidden G float32 [8] \"relu \\\"1\\\"\") (declare-output Y float32 [1,2]))\n(assert (and (>= X[0,0] 0.0) (<= X[0,0] 1.0) (>= X[0,1] 0.0) (<= X[0,1] 1.0)))\n(assert (>= H[0,3] 0.5)) (assert (<= G[7] Y[0,1]))",
         ];
         for body in served {
             let q =
@@ -467,8 +527,14 @@ mod tests {
         let q = read_query("s.vnnlib", &network(served[3])).unwrap();
         assert_eq!(q.input.element_name(3), "X[0,1,1]");
         assert_eq!(q.property.num_inputs, 4);
+        let q = read_query("s.vnnlib", &network(served[4])).unwrap();
+        let names: Vec<(&str, &str, usize)> = q
+            .hidden
+            .iter()
+            .map(|h| (h.tensor.name.as_str(), h.onnx_name.as_str(), h.tensor.len()))
+            .collect();
+        assert_eq!(names, [("H", "dense_1", 8), ("G", "relu \"1\"", 8)]);
         let refused = [
-            ("(declare-network f (declare-input X float32 [1,2]) (declare-hidden H float32 [1,8] \"dense_1\") (declare-output Y float32 [1,2]))", "hidden node H"),
             ("(declare-network f (declare-input X float32 [1,2]) (declare-output Y float32 [1,2]))\n(declare-network g (isomorphic-to f) (declare-input A float32 [1,2]) (declare-output B float32 [1,2]))", "a second network"),
             ("(declare-network g (equal-to f) (declare-input A float32 [1,2]) (declare-output B float32 [1,2]))", "'equal-to'"),
             ("(declare-network f (declare-input X float32 [1,2]) (declare-input Z float32 [1]) (declare-output Y float32 [1,2]))", "2 inputs and 1 outputs"),
@@ -488,5 +554,50 @@ mod tests {
                 "{body}: {e}"
             );
         }
+    }
+
+    const HIDDEN: &str = "(vnnlib-version <2.0>)\n(declare-network f (declare-input X float32 [1,2]) (declare-hidden H float32 [1,2] \"h\") (declare-output Y float32 [1,1]))\n(assert (and (>= X[0,0] 0.0) (<= X[0,0] 1.0) (>= X[0,1] 0.0) (<= X[0,1] 1.0)))\n(assert (or (and (> H[0,0] 2.0) (<= Y[0,0] 0.0)) (and (>= (- H[0,1] H[0,0]) 0.5) (>= Y[0,0] 1.0))))\n";
+
+    #[test]
+    fn hidden_comparisons_are_left_out_of_the_property_and_checked_exactly() {
+        let q = read_query("h.vnnlib", HIDDEN).unwrap();
+        // Without bounds on H both disjuncts stay, without their hidden comparisons.
+        let p = &q.property;
+        assert_eq!(p.unsafe_region.disjuncts.len(), 2);
+        assert!(p.is_negative(&[0.5, 0.5], &[0.0]));
+        let at = |h: [f32; 2], y: f32| {
+            q.is_satisfied_by(Values {
+                x: &[0.5, 0.5],
+                hidden: &[h.to_vec()],
+                y: &[y],
+            })
+        };
+        assert!(at([2.5, 0.0], 0.0));
+        assert!(!at([2.0, 0.0], 0.0), "H[0,0] > 2 is strict");
+        assert!(at([0.0, 0.5], 1.0));
+        assert!(!at([0.0, 0.4], 1.0));
+        assert!(!at([2.5, 0.0], 1.0), "neither disjunct holds");
+        // The wrong number of hidden tensors or values satisfies nothing.
+        assert!(!q.is_satisfied_by(Values {
+            x: &[0.5, 0.5],
+            hidden: &[],
+            y: &[0.0]
+        }));
+        // Bounds where H[0,0] <= 2 drop the first disjunct; where also H[0,1] - H[0,0]
+        // < 0.5, nothing is left: the query is unsatisfiable.
+        let first_gone = q
+            .property_within(&|_| Some(vec![vec![(0.0, 2.0), (0.0, 5.0)]]))
+            .unwrap();
+        assert_eq!(first_gone.unsafe_region.disjuncts.len(), 1);
+        assert!(!first_gone.unsafe_region.contains(&[0.0]));
+        assert!(first_gone.unsafe_region.contains(&[1.0]));
+        assert!(q
+            .property_within(&|_| Some(vec![vec![(1.0, 2.0), (0.0, 1.4)]]))
+            .is_none());
+        // Unknown bounds drop nothing.
+        assert_eq!(
+            q.property_within(&|_| None).unwrap().unsafe_region,
+            p.unsafe_region
+        );
     }
 }

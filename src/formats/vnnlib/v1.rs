@@ -39,7 +39,7 @@ pub(super) fn read(file: &str, top: &[Expr]) -> Result<Property, ParseError> {
                 match variable(name) {
                     Some(Var::Input(i)) => declared_inputs.push((i, e)),
                     Some(Var::Output(j)) => declared_outputs.push((j, e)),
-                    None => {
+                    Some(Var::Hidden(..)) | None => {
                         return Err(plain.err(
                             e,
                             format!("variables must be named X_i or Y_j, found '{name}'"),
@@ -81,6 +81,8 @@ pub(super) fn read(file: &str, top: &[Expr]) -> Result<Property, ParseError> {
         let (index, limit, kind) = match var {
             Var::Input(i) => (i, num_inputs, "input"),
             Var::Output(j) => (j, num_outputs, "output"),
+            // 1.0 has no hidden variables: `variable` never names one.
+            Var::Hidden(..) => return Ok(None),
         };
         if index >= limit {
             return Err(format!(

@@ -1,11 +1,12 @@
 //! VNN-LIB 2.0: a version line, typed and shaped network declarations, and asserts over
 //! indexed variables (`X[0,3]`). birdnn serves queries over one network with one input and
-//! one output tensor, in `float32` or `real`; everything else the standard allows is read
-//! and refused with a "not supported: ..." message naming it.
+//! one output tensor and any number of hidden nodes, in `float32` or `real`; everything
+//! else the standard allows is read and refused with a "not supported: ..." message naming
+//! it.
 
 use super::formula::{self, Dialect, Formula, Reader, Var};
 use super::lexer::Expr;
-use super::{ParseError, Query, Tensor};
+use super::{HiddenNode, ParseError, Query, Tensor};
 
 /// Most dimensions of a declared tensor.
 const MAX_RANK: usize = 8;
@@ -196,7 +197,7 @@ pub(super) fn read(file: &str, top: &[Expr]) -> Result<Query, ParseError> {
             format!("not supported: VNN-LIB version {major}.{minor} (birdnn reads 1.0 and 2.x)"),
         ));
     }
-    let mut network: Option<(String, Tensor, Tensor)> = None;
+    let mut network: Option<DeclaredNetwork> = None;
     let mut asserts = Vec::new();
     for e in rest {
         match e.head() {
@@ -204,7 +205,10 @@ pub(super) fn read(file: &str, top: &[Expr]) -> Result<Query, ParseError> {
                 if !asserts.is_empty() {
                     return Err(plain.err(e, "networks are declared before the first assert"));
                 }
-                if let Some((first_name, _, _)) = &network {
+                if let Some(DeclaredNetwork {
+                    name: first_name, ..
+                }) = &network
+                {
                     return Err(plain.err(
                         e,
                         format!("not supported: a second network (after {first_name}); birdnn verifies queries over one network"),
@@ -224,7 +228,13 @@ pub(super) fn read(file: &str, top: &[Expr]) -> Result<Query, ParseError> {
             _ => return Err(plain.err(e, "expected (declare-network ...) or (assert ...)")),
         }
     }
-    let Some((network, input, output)) = network else {
+    let Some(DeclaredNetwork {
+        name: network,
+        input,
+        hidden,
+        output,
+    }) = network
+    else {
         return Err(ParseError::whole(
             file,
             "no (declare-network ...) in the query",
@@ -238,14 +248,21 @@ pub(super) fn read(file: &str, top: &[Expr]) -> Result<Query, ParseError> {
         if !is_name(name) {
             return Ok(None);
         }
-        let (tensor, var): (&Tensor, fn(usize) -> Var) = if name == input.name {
-            (&input, Var::Input)
+        let (tensor, var): (&Tensor, Box<dyn Fn(usize) -> Var>) = if name == input.name {
+            (&input, Box::new(Var::Input))
         } else if name == output.name {
-            (&output, Var::Output)
+            (&output, Box::new(Var::Output))
+        } else if let Some(h) = hidden.iter().position(|h| h.tensor.name == name) {
+            (&hidden[h].tensor, Box::new(move |i| Var::Hidden(h, i)))
         } else {
             return Err(format!(
-                "{name} is not declared (the network's input is {}, its output {})",
-                input.name, output.name
+                "{name} is not declared (the network's input is {}, its output {}{})",
+                input.name,
+                output.name,
+                hidden
+                    .iter()
+                    .map(|h| format!(", hidden node {}", h.tensor.name))
+                    .collect::<String>()
             ));
         };
         match index {
@@ -271,21 +288,31 @@ pub(super) fn read(file: &str, top: &[Expr]) -> Result<Query, ParseError> {
         element_name(&input, i)
     })?;
     Ok(Query {
+        file: file.to_string(),
         version: format!("{major}.{minor}"),
         network: Some(network),
         input,
+        hidden,
         output,
         property,
         formula: Some(formula),
     })
 }
 
-/// `(declare-network NAME (declare-input ...) (declare-output ...))`.
+/// What a `(declare-network ...)` declares.
+struct DeclaredNetwork {
+    name: String,
+    input: Tensor,
+    hidden: Vec<HiddenNode>,
+    output: Tensor,
+}
+
+/// `(declare-network NAME (declare-input ...) (declare-hidden ...)* (declare-output ...))`.
 fn declare_network(
     reader: &Reader,
     e: &Expr,
     args: &[Expr],
-) -> Result<(String, Tensor, Tensor), ParseError> {
+) -> Result<DeclaredNetwork, ParseError> {
     let Some((name, items)) = args.split_first() else {
         return Err(reader.err(e, "expected (declare-network NAME ...)"));
     };
@@ -294,22 +321,24 @@ fn declare_network(
         _ => return Err(reader.err(name, "expected the network's name")),
     };
     let mut inputs = Vec::new();
+    let mut hidden = Vec::new();
     let mut outputs = Vec::new();
     for item in items {
         match item.head() {
             Some(("declare-input", a)) => {
-                if !outputs.is_empty() {
-                    return Err(reader.err(item, "inputs are declared before outputs"));
+                if !outputs.is_empty() || !hidden.is_empty() {
+                    return Err(
+                        reader.err(item, "inputs are declared before hidden nodes and outputs")
+                    );
                 }
                 inputs.push(tensor(reader, item, a, "input")?);
             }
             Some(("declare-output", a)) => outputs.push(tensor(reader, item, a, "output")?),
             Some(("declare-hidden", a)) => {
-                let what = a.first().and_then(Expr::atom).unwrap_or("?");
-                return Err(reader.err(
-                    item,
-                    format!("not supported: hidden node {what} (birdnn's queries constrain a network's input and output only)"),
-                ));
+                if !outputs.is_empty() {
+                    return Err(reader.err(item, "hidden nodes are declared before outputs"));
+                }
+                hidden.push(hidden_node(reader, item, a)?);
             }
             Some((relation @ ("equal-to" | "isomorphic-to"), _)) => {
                 return Err(reader.err(
@@ -342,17 +371,56 @@ fn declare_network(
             ))
         }
     };
-    if input.name == output.name || input.name == name || output.name == name {
+    let mut names: Vec<&str> = vec![&name, &input.name, &output.name];
+    names.extend(hidden.iter().map(|h| h.tensor.name.as_str()));
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    sorted.dedup();
+    if sorted.len() != names.len() {
         return Err(reader.err(
             e,
-            "the network, its input and its output need different names",
+            "the network, its input, hidden nodes and output need different names",
         ));
     }
-    if (input.element_type == "real") != (output.element_type == "real") {
+    let real = input.element_type == "real";
+    if std::iter::once(&output)
+        .chain(hidden.iter().map(|h| &h.tensor))
+        .any(|t| (t.element_type == "real") != real)
+    {
         return Err(reader.err(
             e,
             "a query declares every variable 'real' or none: real-valued semantics is all or nothing",
         ));
     }
-    Ok((name, input, output))
+    Ok(DeclaredNetwork {
+        name,
+        input,
+        hidden,
+        output,
+    })
+}
+
+/// One `(declare-hidden NAME TYPE SHAPE "onnx-name")`.
+fn hidden_node(reader: &Reader, e: &Expr, args: &[Expr]) -> Result<HiddenNode, ParseError> {
+    let Some((last, declaration)) = args.split_last() else {
+        return Err(reader.err(
+            e,
+            "expected (declare-hidden NAME TYPE [SHAPE] \"onnx-name\")",
+        ));
+    };
+    let onnx_name = last
+        .atom()
+        .and_then(|t| t.strip_prefix('"'))
+        .and_then(|t| t.strip_suffix('"'))
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            reader.err(
+                last,
+                "expected the ONNX tensor's name in quotes after the hidden node's shape",
+            )
+        })?;
+    Ok(HiddenNode {
+        tensor: tensor(reader, e, declaration, "hidden")?,
+        onnx_name: onnx_name.replace("\\\"", "\"").replace("\\\\", "\\"),
+    })
 }
