@@ -49,6 +49,26 @@ fn onnxruntime(model: &Path, x: &[f32], tmp: &Path) -> Option<Vec<f32>> {
     )
 }
 
+/// A 1.0 result file: its first line, and after `sat` the inputs and outputs of
+/// `((X_0 v) (X_1 v) ... (Y_4 v))`, in order.
+fn result_file(text: &str) -> (String, Vec<f32>, Vec<f32>) {
+    let mut lines = text.lines();
+    let word = lines.next().unwrap_or("").to_string();
+    let (mut x, mut y) = (Vec::new(), Vec::new());
+    for line in lines {
+        let pair = line.trim().trim_start_matches('(').trim_end_matches(')');
+        let (name, value) = pair.split_once(' ').unwrap_or_else(|| panic!("{line}"));
+        let value: f32 = value.parse().unwrap();
+        if name == format!("X_{}", x.len()) {
+            x.push(value);
+        } else {
+            assert_eq!(name, format!("Y_{}", y.len()), "{text}");
+            y.push(value);
+        }
+    }
+    (word, x, y)
+}
+
 #[test]
 fn run_instance_writes_the_competition_result_files() {
     let Some(dir) = common::acasxu_dir() else {
@@ -87,23 +107,8 @@ fn run_instance_writes_the_competition_result_files() {
         String::from_utf8_lossy(&out.stderr)
     );
     let text = std::fs::read_to_string(&result).unwrap();
-    let mut lines = text.lines();
-    assert_eq!(lines.next(), Some("sat"), "{text}");
-    // ((X_0 v) (X_1 v) ... (Y_4 v))
-    let mut x = Vec::new();
-    let mut y = Vec::new();
-    for (k, line) in lines.enumerate() {
-        let pair = line.trim().trim_start_matches('(').trim_end_matches(')');
-        let (name, value) = pair.split_once(' ').unwrap_or_else(|| panic!("{line}"));
-        let value: f32 = value.parse().unwrap();
-        if k < 5 {
-            assert_eq!(name, format!("X_{k}"));
-            x.push(value);
-        } else {
-            assert_eq!(name, format!("Y_{}", k - 5));
-            y.push(value);
-        }
-    }
+    let (word, x, y) = result_file(&text);
+    assert_eq!(word, "sat", "{text}");
     assert_eq!((x.len(), y.len()), (5, 5), "{text}");
     assert!(property.precondition_holds(&x), "{x:?}");
     if let Some(theirs) = onnxruntime(&violated, &x, tmp.path()) {
@@ -135,4 +140,115 @@ fn run_instance_writes_the_competition_result_files() {
     assert!(out.status.success());
     assert_eq!(std::fs::read_to_string(&result).unwrap(), "error\n");
     assert!(!out.stderr.is_empty());
+}
+
+#[test]
+fn an_instances_csv_gets_the_same_answers_from_bench_verify_and_run_instance() {
+    let Some(dir) = common::acasxu_dir() else {
+        return;
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    // A benchmark folder as VNN-COMP ships one: instances.csv with relative paths, some
+    // files gzipped and listed without their .gz.
+    let bench = tmp.path().join("bench");
+    std::fs::create_dir_all(bench.join("onnx")).unwrap();
+    std::fs::create_dir_all(bench.join("vnnlib")).unwrap();
+    let pairs = [
+        ((1, 7), 3),
+        ((1, 1), 1),
+        ((3, 3), 3),
+        ((1, 9), 7),
+        ((2, 9), 8),
+        ((4, 5), 10),
+    ];
+    let mut lines = Vec::new();
+    for (k, ((i, j), p)) in pairs.iter().enumerate() {
+        let onnx = format!("onnx/N{i}{j}.onnx");
+        let vnnlib = format!("vnnlib/prop_{p}.vnnlib");
+        std::fs::copy(
+            common::network_path(&dir, *i, *j, "onnx"),
+            bench.join(&onnx),
+        )
+        .unwrap();
+        std::fs::copy(
+            dir.join(format!("vnnlib/prop_{p}.vnnlib")),
+            bench.join(&vnnlib),
+        )
+        .unwrap();
+        if k % 2 == 0 {
+            for f in [&onnx, &vnnlib] {
+                assert!(Command::new("gzip")
+                    .arg("-f")
+                    .arg(bench.join(f))
+                    .status()
+                    .unwrap()
+                    .success());
+            }
+        }
+        lines.push(format!("{onnx},{vnnlib},60"));
+    }
+    let instances = bench.join("instances.csv");
+    std::fs::write(&instances, lines.join("\n") + "\n").unwrap();
+    let table = tmp.path().join("table.csv");
+    let out = Command::new(env!("CARGO_BIN_EXE_birdnn"))
+        .args(["bench-verify", "--instances"])
+        .arg(&instances)
+        .arg("--out")
+        .arg(&table)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let table = std::fs::read_to_string(&table).unwrap();
+    let answers: Vec<String> = table
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap().to_string())
+        .collect();
+    // The published VNN-COMP 2021 verdicts of these pairs.
+    assert_eq!(
+        answers,
+        ["sat", "unsat", "unsat", "sat", "sat", "unsat"],
+        "{table}"
+    );
+    let result = tmp.path().join("result.txt");
+    for (((i, j), p), answer) in pairs.iter().zip(&answers) {
+        let (onnx, vnnlib) = (
+            bench.join(format!("onnx/N{i}{j}.onnx")),
+            bench.join(format!("vnnlib/prop_{p}.vnnlib")),
+        );
+        let gz = |f: &Path| {
+            if f.exists() {
+                f.to_path_buf()
+            } else {
+                PathBuf::from(format!("{}.gz", f.display()))
+            }
+        };
+        let (onnx, vnnlib) = (gz(&onnx), gz(&vnnlib));
+        let out = run("run_instance.sh", &[&onnx, &vnnlib, &result], "60");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = std::fs::read_to_string(&result).unwrap();
+        let (word, x, _) = result_file(&text);
+        assert_eq!(&word, answer, "N{i},{j}/p{p}: {text}");
+        if word == "sat" {
+            let property =
+                formats::load_property(&dir.join(format!("vnnlib/prop_{p}.vnnlib"))).unwrap();
+            assert!(property.precondition_holds(&x), "{x:?}");
+            if let Some(theirs) =
+                onnxruntime(&common::network_path(&dir, *i, *j, "onnx"), &x, tmp.path())
+            {
+                assert!(
+                    property.unsafe_region.contains(&theirs),
+                    "N{i},{j}/p{p}: onnxruntime {theirs:?}"
+                );
+            }
+        }
+    }
 }

@@ -14,7 +14,6 @@ use birdnn::images::measure::{
 use birdnn::images::ImageSet;
 use birdnn::network::{Activation, Network};
 use birdnn::repair::{Method, RepairSettings};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -88,15 +87,8 @@ pub fn read_image_csv(
     side: usize,
     max_level: f64,
 ) -> Result<ImageSet, Box<dyn std::error::Error>> {
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut text = String::new();
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        flate2::read::GzDecoder::new(&bytes[..])
-            .read_to_string(&mut text)
-            .map_err(|e| format!("{}: not a readable gzip file: {e}", path.display()))?;
-    } else {
-        text = String::from_utf8(bytes).map_err(|_| format!("{}: not text", path.display()))?;
-    }
+    let bytes = crate::files::read_maybe_gzip(path)?;
+    let text = String::from_utf8(bytes).map_err(|_| format!("{}: not text", path.display()))?;
     Ok(ImageSet::parse_csv(&text, side, side, max_level, 10)
         .map_err(|e| format!("{}: {e}", path.display()))?)
 }

@@ -182,6 +182,11 @@ enum Command {
         /// networks) or subset (13 instances, easy and hard).
         #[arg(long, value_enum, default_value = "vnncomp2021")]
         pairs: crate::bench_verify::VerifySet,
+        /// A VNN-COMP benchmark's instances.csv (ONNX,VNNLIB,TIMEOUT per line, paths
+        /// relative to it, gzipped files too) instead of --pairs: each instance answered as
+        /// `verify QUERY --network NAME=MODEL` answers it, with its own timeout.
+        #[arg(long, conflicts_with_all = ["pairs", "ablation", "data"])]
+        instances: Option<PathBuf>,
         /// Run each pair once per refinement of the verifier switched off (sb branching,
         /// box clipping, reused enclosing bounds, slope optimisation, the split balance, the
         /// per-box attack) and compare.
@@ -437,12 +442,23 @@ pub fn main() -> ExitCode {
             )
         }
         Command::BenchVerify {
+            instances: Some(instances),
+            threads,
+            out,
+            ..
+        } => crate::bench_instances::bench_instances(
+            &instances,
+            threads_or_cores(threads),
+            out.as_ref(),
+        ),
+        Command::BenchVerify {
             pairs,
             ablation,
             timeout,
             data,
             threads,
             out,
+            ..
         } => crate::bench_verify::bench_verify(
             &acasxu_dir(data),
             pairs,

@@ -8,9 +8,13 @@ mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 mod bench_images;
 #[cfg(not(target_arch = "wasm32"))]
+mod bench_instances;
+#[cfg(not(target_arch = "wasm32"))]
 mod bench_verify;
 #[cfg(not(target_arch = "wasm32"))]
 mod cli;
+#[cfg(not(target_arch = "wasm32"))]
+mod files;
 #[cfg(not(target_arch = "wasm32"))]
 mod robustness;
 #[cfg(not(target_arch = "wasm32"))]

@@ -74,7 +74,31 @@ fn network_bindings(args: &[String]) -> Result<Vec<(String, PathBuf)>, String> {
         .collect()
 }
 
-/// Runs a chapter-5 `verify`.
+/// What the solver answers.
+pub enum Answer {
+    /// The query holds at this assignment (checked exactly).
+    Sat(Assignment),
+    /// No assignment satisfies the query (proved).
+    Unsat,
+    /// Neither could be shown; the reason.
+    Unknown(String),
+    /// The time ran out first.
+    TimedOut,
+}
+
+impl Answer {
+    /// The result line of the standard: `sat`, `unsat`, `unknown` or `timed-out`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Answer::Sat(_) => "sat",
+            Answer::Unsat => "unsat",
+            Answer::Unknown(_) => "unknown",
+            Answer::TimedOut => "timed-out",
+        }
+    }
+}
+
+/// Runs a chapter-5 `verify` and prints its answer.
 pub fn verify(
     query_path: &Path,
     networks: &[String],
@@ -82,15 +106,7 @@ pub fn verify(
     serialise_to: Option<&Path>,
 ) -> SolverResult {
     let started = Instant::now();
-    if let Some(t) = timeout {
-        if !(t.is_finite() && t > 0.0) {
-            return Err(format!("--timeout must be a positive number of seconds, not {t}").into());
-        }
-    }
-    let bytes = std::fs::read(query_path)
-        .map_err(|e| format!("cannot read {}: {e}", query_path.display()))?;
-    let name = query_path.display().to_string();
-    let query = vnnlib::read_query(&name, formats::text(&name, &bytes)?)?;
+    let query = read_query(query_path)?;
     let bindings = network_bindings(networks)?;
     let model_path = match (&query.network, bindings.as_slice()) {
         (_, []) => return Err("no --network NAME=MODEL.onnx given".into()),
@@ -111,9 +127,45 @@ pub fn verify(
             .into())
         }
     };
-    let bytes = std::fs::read(&model_path)
-        .map_err(|e| format!("cannot read {}: {e}", model_path.display()))?;
-    let model_name = model_path.display().to_string();
+    match answer(&query, &model_path, timeout, started)? {
+        Answer::Sat(found) => {
+            println!("sat");
+            print!("{}", found.text(&query));
+            if let Some(dir) = serialise_to {
+                found.serialise(dir, &query)?;
+            }
+        }
+        Answer::Unknown(why) => {
+            println!("unknown");
+            eprintln!("birdnn: {why}; no answer is claimed");
+        }
+        other => println!("{}", other.word()),
+    }
+    Ok(())
+}
+
+/// Reads a query (1.0 or 2.0, gzipped or not).
+pub fn read_query(path: &Path) -> Result<vnnlib::Query, Box<dyn std::error::Error>> {
+    let bytes = crate::files::read_maybe_gzip(path)?;
+    let name = crate::files::unpacked_name(path);
+    Ok(vnnlib::read_query(&name, formats::text(&name, &bytes)?)?)
+}
+
+/// Answers `query` on the model at `model_path` (gzipped or not) within `timeout`
+/// seconds counted from `started`.
+pub fn answer(
+    query: &vnnlib::Query,
+    model_path: &Path,
+    timeout: Option<f64>,
+    started: Instant,
+) -> Result<Answer, Box<dyn std::error::Error>> {
+    if let Some(t) = timeout {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(format!("--timeout must be a positive number of seconds, not {t}").into());
+        }
+    }
+    let bytes = crate::files::read_maybe_gzip(model_path)?;
+    let model_name = crate::files::unpacked_name(model_path);
     if !query.is_real() {
         let (input_type, output_type) = onnx::io_element_types(&model_name, &bytes)?;
         for (what, declared, found) in [
@@ -182,10 +234,7 @@ pub fn verify(
         };
         match query.property_within(&within) {
             Some(p) => p,
-            None => {
-                println!("unsat");
-                return Ok(());
-            }
+            None => return Ok(Answer::Unsat),
         }
     };
     let deadline = timeout.map(|t| t - started.elapsed().as_secs_f64());
@@ -202,8 +251,8 @@ pub fn verify(
         !out_of_time
     })
     .remove(0);
-    match verdict.status {
-        VerifyStatus::Proved => println!("unsat"),
+    Ok(match verdict.status {
+        VerifyStatus::Proved => Answer::Unsat,
         VerifyStatus::Counterexample => {
             let c = verdict.counterexample.as_ref().expect("a counterexample");
             // The verifier works on the closure of strict comparisons and without the hidden
@@ -217,32 +266,26 @@ pub fn verify(
                         .is_satisfied_by(assignment.values())
                         .then_some(assignment)
                 });
-            let Some(found) = satisfying else {
-                println!("unknown");
-                eprintln!(
-                    "birdnn: {}; no answer is claimed",
-                    if sites.is_empty() {
-                        "the counterexample found lies on the boundary of a strict comparison"
-                    } else {
-                        "the inputs found meet the query's input and output constraints, but none of them its hidden-node ones, which the proof search leaves out"
-                    }
-                );
-                return Ok(());
-            };
-            println!("sat");
-            print!("{}", found.text(&query));
-            if let Some(dir) = serialise_to {
-                found.serialise(dir, &query)?;
+            match satisfying {
+                Some(found) => Answer::Sat(found),
+                None if sites.is_empty() => Answer::Unknown(
+                    "the counterexample found lies on the boundary of a strict comparison".into(),
+                ),
+                None => Answer::Unknown(
+                    "the inputs found meet the query's input and output constraints, but none of them its hidden-node ones, which the proof search leaves out".into(),
+                ),
             }
         }
-        VerifyStatus::Unknown if out_of_time => println!("timed-out"),
-        VerifyStatus::Unknown => println!("unknown"),
-    }
-    Ok(())
+        VerifyStatus::Unknown if out_of_time => Answer::TimedOut,
+        VerifyStatus::Unknown => Answer::Unknown(format!(
+            "the verifier stopped with {:.1} % of the region proved",
+            100.0 * verdict.proved_fraction
+        )),
+    })
 }
 
 /// Values of every declared variable at one input.
-struct Assignment {
+pub struct Assignment {
     x: Vec<f32>,
     hidden: Vec<Vec<f32>>,
     y: Vec<f32>,
@@ -282,7 +325,7 @@ impl Assignment {
 
     /// The command-line assignment format: for each declared variable a line `NAME TYPE
     /// SHAPE`, then its values, one a line, row-major.
-    fn text(&self, query: &vnnlib::Query) -> String {
+    pub fn text(&self, query: &vnnlib::Query) -> String {
         let mut out = String::new();
         for (tensor, values) in self.variables(query) {
             out.push_str(&format!(
