@@ -33,7 +33,9 @@ pub fn read_instances(path: &Path) -> Result<Vec<Instance>, String> {
         // A header names the columns: its third field is a word, not a number.
         let is_header = number == 0
             && fields.len() == 3
-            && fields[2].chars().all(|c| c.is_ascii_alphabetic() || c == '_');
+            && fields[2]
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || c == '_');
         if is_header {
             continue;
         }

@@ -488,7 +488,7 @@ pub(super) fn property_within(
             return Err(ParseError::whole(
                 file,
                 format!(
-                    "{} needs both a lower and an upper bound in every disjunct (the input region must be bounded)",
+                    "not supported: {} without both a lower and an upper bound in every disjunct (birdnn verifies bounded input regions)",
                     input_name(i)
                 ),
             ));
