@@ -1,0 +1,181 @@
+//! The repair's results in words and files: the measures table, the Markdown report, a
+//! verdict's badge, and downloads.
+
+use crate::ui::AppState;
+use birdnn::measures::Rate;
+use birdnn::repair::RepairReport;
+use birdnn::verify::{Verdict, VerifyStatus};
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+/// Offers bytes to the user as a file download.
+pub fn download(file_name: &str, bytes: &[u8], mime: &str) {
+    let array = js_sys::Uint8Array::from(bytes);
+    let parts = js_sys::Array::of1(&array);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    let document = document();
+    if let Ok(a) = document.create_element("a") {
+        let a: web_sys::HtmlAnchorElement = a.unchecked_into();
+        a.set_href(&url);
+        a.set_download(file_name);
+        a.click();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// A verdict in a few words: "proved", "violated", "PAC (...)", "unknown: 43 % proved".
+pub fn badge_text(v: &Verdict, pac: bool) -> String {
+    match v.status {
+        VerifyStatus::Proved => "proved".into(),
+        VerifyStatus::Counterexample => "violated (counterexample found)".into(),
+        VerifyStatus::Unknown if pac => format!(
+            "PAC certified; {:.1} % of the region proved",
+            100.0 * v.proved_fraction
+        ),
+        VerifyStatus::Unknown => format!(
+            "unknown: {:.1} % of the region proved",
+            100.0 * v.proved_fraction
+        ),
+    }
+}
+
+/// The rows of the measures table: (what, value).
+fn metric_rows(report: &RepairReport) -> Vec<(&'static str, String)> {
+    let pac = report
+            .pac
+            .as_ref()
+            .map(|p| {
+                format!(
+                    "with confidence ≥ {:.2} %, a random input of the region is a counterexample with probability ≤ {} ({} fresh samples, none unsafe)",
+                    100.0 * (1.0 - p.delta),
+                    p.epsilon,
+                    p.samples
+                )
+            })
+            .or(report.pac_failure.clone())
+            .unwrap_or_else(|| "— (domain-wise repair gives one)".into());
+    vec![
+        (
+            "held-out counterexamples",
+            format!(
+                "{} → {}",
+                percent(&report.held_out_violations.before),
+                percent(&report.held_out_violations.after)
+            ),
+        ),
+        (
+            "fresh samples of the regions",
+            format!(
+                "{} → {}",
+                percent(&report.fresh_violations.before),
+                percent(&report.fresh_violations.after)
+            ),
+        ),
+        (
+            "falsifier after repair",
+            format!("{} counterexamples", report.falsifier_counterexamples),
+        ),
+        (
+            "decisions kept, held-out",
+            percent(&report.fidelity_held_out),
+        ),
+        (
+            "decisions kept, outside the regions",
+            percent(&report.fidelity_outside),
+        ),
+        (
+            "decisions kept, whole domain",
+            percent(&report.fidelity_domain),
+        ),
+        (
+            "parameters changed",
+            format!(
+                "{} of {}",
+                report.change.parameters_changed, report.change.parameters
+            ),
+        ),
+        ("time", format!("{:.2} s", report.wall_ms / 1000.0)),
+        ("PAC statement", pac),
+    ]
+}
+
+/// The report as Markdown: method, seed, the measures, and every setting.
+pub(super) fn report_markdown(network: &str, report: &RepairReport) -> String {
+    let mut out = format!(
+        "# Repair of {network}\n\nMethod: {}, seed {}, {} (birdnn {}).\n\n| measure | value |\n|---|---|\n",
+        report.method,
+        report.seed,
+        if report.finished { "finished" } else { "stopped early" },
+        env!("CARGO_PKG_VERSION")
+    );
+    for (k, v) in metric_rows(report) {
+        out.push_str(&format!("| {k} | {} |\n", v.replace('|', "\\|")));
+    }
+    out.push_str("\n## Settings\n\n```json\n");
+    out.push_str(&serde_json::to_string_pretty(&report.settings).unwrap_or_default());
+    out.push_str("\n```\n");
+    out
+}
+
+fn percent(rate: &Rate) -> String {
+    format!(
+        "{}/{} ({:.3} %)",
+        rate.count,
+        rate.total,
+        100.0 * rate.ratio()
+    )
+}
+
+/// The measures of the repaired network, on data the repair never saw.
+#[component]
+pub(super) fn MetricsTable() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let r = state.repair_signals;
+    move || {
+        let Some((_, report)) = r.repair.get().result else {
+            return ().into_any();
+        };
+        let mut rows: Vec<(String, String)> = metric_rows(&report)
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        let proof = r.proof.get();
+        let result_slot = r.repair.get().result.map(|(n, _)| n.slot);
+        if proof.network == result_slot {
+            for (slot, v) in &proof.verdicts {
+                let name = state
+                    .properties
+                    .get()
+                    .iter()
+                    .find(|p| p.slot == *slot)
+                    .map(|p| p.summary.name.clone())
+                    .unwrap_or_else(|| v.property.clone());
+                rows.push((
+                    format!("proof of {name}"),
+                    badge_text(v, report.pac.is_some()),
+                ));
+            }
+            if proof.running {
+                rows.push(("proof".into(), proof.stage.clone()));
+            }
+        }
+        view! {
+            <table class="metrics" data-testid="metrics-table">
+                <tbody>
+                    {rows
+                        .into_iter()
+                        .map(|(k, v)| view! { <tr><th>{k}</th><td>{v}</td></tr> })
+                        .collect_view()}
+                </tbody>
+            </table>
+        }
+        .into_any()
+    }
+}

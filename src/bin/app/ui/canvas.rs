@@ -1,0 +1,99 @@
+//! The decision map's and the probe's jobs in the worker, and painting pixels on canvases.
+
+use super::{AppState, COARSE_SIDE, MAP_SIDE};
+use crate::bridge;
+use crate::state::{LoadedNetwork, MapStatus, View};
+use birdnn::picture::MapPixels;
+use birdnn::protocol::{JobId, Request};
+use leptos::prelude::*;
+use std::cell::{Cell, RefCell};
+use wasm_bindgen::{Clamped, JsCast};
+
+thread_local! {
+    /// The job drawing the map on screen (other map rows are the comparison's).
+    pub(super) static MAP_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
+    /// The latest probe: only its answer goes to the readout.
+    pub(super) static PROBE_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
+    /// The map's pixels, painted on the canvas at most once a frame.
+    pub(super) static PIXELS: RefCell<MapPixels> = RefCell::new(MapPixels::new(MAP_SIDE));
+    static PAINT_SCHEDULED: Cell<bool> = const { Cell::new(false) };
+    /// The status to show once the last piece is on the canvas.
+    pub(super) static STATUS_AFTER_PAINT: RefCell<Option<MapStatus>> = const { RefCell::new(None) };
+    /// How long the coarse map took, shown once the fine one is done.
+    pub(super) static COARSE_MS: Cell<f64> = const { Cell::new(0.0) };
+}
+
+/// Asks the worker for the map of this view, coarse then fine (the previous map job is
+/// cancelled).
+pub(super) fn request_map(state: AppState, net: &LoadedNetwork, view: &View) {
+    if let Some(old) = MAP_JOB.with(Cell::take) {
+        bridge::send(&Request::Cancel { job: old });
+    }
+    STATUS_AFTER_PAINT.with(|s| s.borrow_mut().take());
+    let job = bridge::next_job();
+    MAP_JOB.with(|m| m.set(Some(job)));
+    state.map_status.set(MapStatus::Computing(COARSE_SIDE));
+    bridge::send(&Request::DecisionMap {
+        job,
+        network: net.slot,
+        view: view.slice(&net.summary.meta.inputs),
+        resolutions: vec![COARSE_SIDE, MAP_SIDE],
+    });
+}
+
+/// Asks the worker for the outputs at `input` (for the readout under the pointer).
+pub(super) fn probe(net: &LoadedNetwork, input: Vec<f32>) {
+    let job = bridge::next_job();
+    PROBE_JOB.with(|p| p.set(Some(job)));
+    bridge::send(&Request::Probe {
+        job,
+        network: net.slot,
+        input,
+    });
+}
+
+/// Paints the pixel buffer on the next animation frame (at most once per frame).
+pub(super) fn schedule_paint(state: AppState) {
+    if PAINT_SCHEDULED.with(|p| p.replace(true)) {
+        return;
+    }
+    request_animation_frame(move || {
+        PAINT_SCHEDULED.with(|p| p.set(false));
+        paint_canvas();
+        if let Some(status) = STATUS_AFTER_PAINT.with(|s| s.borrow_mut().take()) {
+            state.map_status.set(status);
+        }
+    });
+}
+
+fn paint_canvas() {
+    PIXELS.with(|p| {
+        let p = p.borrow();
+        put_pixels("decision-map", p.rgba(), p.side());
+    });
+}
+
+/// Puts square RGBA pixels on the canvas with this test id, if it is on the page.
+pub fn put_pixels(testid: &str, rgba: &[u8], side: u32) {
+    let Some(canvas) = document()
+        .query_selector(&format!("[data-testid={testid}]"))
+        .ok()
+        .flatten()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlCanvasElement>().ok())
+    else {
+        return;
+    };
+    let Some(ctx) = canvas
+        .get_context("2d")
+        .ok()
+        .flatten()
+        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
+    else {
+        return;
+    };
+    if let Ok(image) =
+        web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), side, side)
+    {
+        let _ = ctx.put_image_data(&image, 0.0, 0.0);
+    }
+}
