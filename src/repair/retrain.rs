@@ -157,6 +157,7 @@ impl RetrainConfig {
         for (name, v) in [
             ("safety_margin", self.safety_margin),
             ("hinge_weight", self.hinge_weight),
+            ("decision_weight", self.decision_weight),
             ("interval_weight", self.interval_weight),
         ] {
             if !(v.is_finite() && v >= 0.0) {
@@ -755,6 +756,28 @@ fn shuffled(rng: &mut SplitMix64, n: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_weight_must_be_a_non_negative_number() {
+        assert!(RetrainConfig::default().check().is_ok());
+        for set in [
+            |c: &mut RetrainConfig| c.decision_weight = -1.0,
+            |c: &mut RetrainConfig| c.hinge_weight = f64::NAN,
+            |c: &mut RetrainConfig| c.beta = -0.5,
+        ] {
+            let mut config = RetrainConfig::default();
+            set(&mut config);
+            let e = config.check().unwrap_err().to_string();
+            assert!(e.contains("expected a non-negative number"), "{e}");
+        }
+        let mut config = RetrainConfig::default();
+        config.decision_weight = -1.0;
+        assert!(config
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("decision_weight"));
+    }
 
     #[test]
     fn nearest_rows_matches_brute_force() {
