@@ -334,6 +334,41 @@ fn acas_xu_onnx_and_nnet_files_load_with_physical_units() {
     b.wait_for("prop_2 in the list", || {
         b.text_of("property-list").contains("prop_2").then_some(())
     });
+    // "show on map" brings it into view from a slice that misses it: theta and psi (its
+    // widest inputs) on the axes, the others at its centre, its box drawn.
+    let prop_2_boxes = || {
+        b.run(
+            "return [...document.querySelectorAll('[data-testid=property-box] title')].filter(t => t.textContent == 'prop_2').length",
+            vec![],
+        )
+    };
+    choose(&b, "slice-x", "3");
+    b.wait_for("prop_2 off the slice", || {
+        (prop_2_boxes() == json!(0)).then_some(())
+    });
+    assert_eq!(
+        b.run(
+            "return document.querySelectorAll('[data-testid=property-show]').length",
+            vec![]
+        ),
+        json!(1),
+        "only the property that fits offers to be shown"
+    );
+    b.by_testid("property-show").click();
+    b.wait_for("prop_2 on the map", || {
+        (prop_2_boxes() == json!(1)).then_some(())
+    });
+    assert!(
+        b.text_of("x-axis-label").contains("theta"),
+        "{}",
+        b.text_of("x-axis-label")
+    );
+    assert!(
+        b.text_of("y-axis-label").contains("psi"),
+        "{}",
+        b.text_of("y-axis-label")
+    );
+    b.wait_map_ready();
     // The user can change the decision rule; the map is redrawn.
     let before = map_fingerprint(&b);
     choose(&b, "decision-rule", "argmax");

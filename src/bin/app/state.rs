@@ -63,6 +63,38 @@ impl View {
         }
     }
 
+    /// A view that shows the box `[lower, upper]` (network units): its two widest inputs,
+    /// measured against each input's meaningful range, on the axes (the widest on x), every
+    /// other input at the box's centre. Ties go to the earlier input.
+    pub fn onto_box(inputs: &[InputSpec], lower: &[f64], upper: &[f64]) -> Self {
+        let relative_width = |i: usize| {
+            let (lo, hi) = inputs[i].network_bounds();
+            let span = hi - lo;
+            if span > 0.0 && span.is_finite() {
+                (upper[i] - lower[i]) / span
+            } else {
+                0.0
+            }
+        };
+        let mut order: Vec<usize> = (0..inputs.len().min(lower.len()).min(upper.len())).collect();
+        order.sort_by(|&a, &b| {
+            relative_width(b)
+                .total_cmp(&relative_width(a))
+                .then(a.cmp(&b))
+        });
+        let mut view = View::centred(inputs);
+        if let Some(&x) = order.first() {
+            view.x_dim = x;
+            view.y_dim = order.get(1).copied().unwrap_or(x);
+        }
+        for (i, value) in view.fixed.iter_mut().enumerate() {
+            if let (Some(l), Some(u)) = (lower.get(i), upper.get(i)) {
+                *value = 0.5 * (l + u);
+            }
+        }
+        view
+    }
+
     /// Puts input `dim` on the x axis; if it was on the y axis, the axes swap.
     pub fn with_x(&self, dim: usize) -> Self {
         let mut v = self.clone();
@@ -174,6 +206,28 @@ mod tests {
         assert_eq!((w.x_dim, w.y_dim), (0, 4));
         let w = v.with_y(0);
         assert_eq!((w.x_dim, w.y_dim), (1, 0));
+    }
+
+    #[test]
+    fn a_box_is_shown_by_its_two_widest_inputs_with_the_others_at_its_centre() {
+        let inputs = NetworkMeta::acas_xu().inputs;
+        // ACAS Xu property 2's box in network units: rho and the speeds are narrow, theta
+        // and psi span their whole ranges.
+        let lower = [0.6, -0.5, -0.5, 0.45, -0.5];
+        let upper = [0.679857769, 0.5, 0.5, 0.5, -0.45];
+        let v = View::onto_box(&inputs, &lower, &upper);
+        assert_eq!((v.x_dim, v.y_dim), (1, 2));
+        for i in [0, 3, 4] {
+            assert!(
+                (v.fixed[i] - 0.5 * (lower[i] + upper[i])).abs() < 1e-12,
+                "{i}"
+            );
+        }
+        // A one-input network puts its input on both axes.
+        let one = vec![InputSpec::plain("x", 0.0, 1.0)];
+        let v = View::onto_box(&one, &[0.2], &[0.4]);
+        assert_eq!((v.x_dim, v.y_dim), (0, 0));
+        assert!((v.fixed[0] - 0.3).abs() < 1e-12);
     }
 
     #[test]

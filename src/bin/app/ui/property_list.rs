@@ -7,6 +7,7 @@ use super::picker::FilePicker;
 use super::AppState;
 use crate::bridge;
 use crate::repair_panel;
+use crate::state::View;
 use birdnn::protocol::Request;
 use birdnn::verify::VerifyStatus;
 use leptos::prelude::*;
@@ -78,6 +79,17 @@ pub(super) fn PropertyList() -> impl IntoView {
                                 moving: None,
                             }));
                         };
+                        // Brings the property's (first) box into view: its two widest inputs
+                        // on the axes, the others at its centre, so that it is drawn on the map
+                        // wherever the slice stood.
+                        let shown_box = p.summary.boxes.first().cloned();
+                        let show = move |_| {
+                            let (Some(net), Some(b)) = (state.network.get_untracked(), shown_box.clone()) else {
+                                return;
+                            };
+                            state.view.set(Some(View::onto_box(&net.summary.meta.inputs, &b.lower, &b.upper)));
+                        };
+                        let showable = matches!(fit, Some(Ok(())));
                         let editable = !p.from_demo
                             && p.summary.boxes.len() == 1
                             && state.view.get().is_some_and(|v| p.summary.boxes[0].dims() == v.fixed.len());
@@ -121,6 +133,9 @@ pub(super) fn PropertyList() -> impl IntoView {
                                         <span class=format!("badge badge-{status}") data-testid="proof-badge" data-status=status>{text}</span>
                                     }
                                 }}
+                                {showable.then(|| view! {
+                                    <button class="remove" data-testid="property-show" on:click=show title="Put this property's box on the map: its two widest inputs on the axes, the others at its centre">"show on map"</button>
+                                })}
                                 <button class="remove" data-testid="property-export" on:click=export title="The property as it was loaded">"VNN-LIB"</button>
                                 <button class="remove" data-testid="property-export-v2" on:click=export_v2 title="The property as a VNN-LIB 2.0 query (typed, shaped declarations)">"2.0"</button>
                                 {editable.then(|| view! {
