@@ -152,7 +152,7 @@ fn run_one(
     let (data, held_out) = match instance.samples {
         Some(prefix) => {
             let file = |kind: &str| {
-                crate::cli::read_samples(&dir.join(format!("samples/{prefix}_{kind}.csv")), 5)
+                crate::command::read_samples(&dir.join(format!("samples/{prefix}_{kind}.csv")), 5)
                     .map_err(|e| e.to_string())
             };
             (
@@ -207,7 +207,7 @@ fn run_one(
     let mut outcome = session
         .finish(&held_out, &ReportPlan::default())
         .map_err(|e| e.to_string())?;
-    crate::cli::prove_repair(
+    crate::repair::prove_repair(
         &mut outcome.report,
         &outcome.network,
         &properties,

@@ -168,7 +168,7 @@ fn run_all(
                         formats::load_property(&dir.join(format!("vnnlib/prop_{p}.vnnlib")))
                             .map_err(|e| e.to_string())?;
                     let mut verdicts =
-                        crate::cli::verify_each(&net, &[property], &config, timeout, |_, _| {})
+                        crate::verify::verify_each(&net, &[property], &config, timeout, |_, _| {})
                             .map_err(|e| e.to_string())?;
                     Ok(verdicts.remove(0))
                 })();

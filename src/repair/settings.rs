@@ -1,0 +1,159 @@
+//! What configures a repair: the method, each method's settings and the verifier in the loop.
+
+use super::{
+    setting_error, CertifiedConfig, DomainConfig, FinetuneConfig, InnerMethod, RepairError,
+    RetrainConfig,
+};
+use serde::{Deserialize, Serialize};
+
+/// The repair methods.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Method {
+    /// Behaviour-imitation retraining of all weights.
+    #[default]
+    Retrain,
+    /// Behaviour-difference localisation and particle swarm scaling of a few neurons.
+    Finetune,
+    /// Repair until fresh samples and the falsifier find nothing: a PAC statement.
+    Domain,
+    /// Certified last-layer repair: the hidden layers stay, the last layer is solved for so
+    /// that every property provably holds (see [`certified`](super::certified)).
+    Certified,
+}
+
+impl std::str::FromStr for Method {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "retrain" => Ok(Method::Retrain),
+            "finetune" => Ok(Method::Finetune),
+            "domain" => Ok(Method::Domain),
+            "certified" => Ok(Method::Certified),
+            other => Err(format!(
+                "unknown method '{other}' (expected retrain, finetune, domain or certified)"
+            )),
+        }
+    }
+}
+
+impl std::fmt::Display for Method {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Method::Retrain => "retrain",
+            Method::Finetune => "finetune",
+            Method::Domain => "domain",
+            Method::Certified => "certified",
+        })
+    }
+}
+
+/// Everything that configures a repair.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RepairSettings {
+    /// Which method (default retrain).
+    pub method: Method,
+    /// Seed of every random choice (default 0).
+    pub seed: u64,
+    /// Retraining settings (also the inner repair of domain-wise repair).
+    pub retrain: RetrainConfig,
+    /// Fine-tuning settings (also the inner repair when chosen for domain-wise repair).
+    pub finetune: FinetuneConfig,
+    /// Domain-wise repair settings.
+    pub domain: DomainConfig,
+    /// Certified last-layer repair settings (the method, and the hand-over of the others).
+    pub certified: CertifiedConfig,
+    /// The verifier in the loop: what every method's result goes through before it is
+    /// final.
+    pub proving: ProvingConfig,
+}
+
+/// The verifier in the repair loop.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProvingConfig {
+    /// Run the verifier on each result (default true). When it finds a counterexample,
+    /// the method learns it and repairs again; when it cannot prove the result, certified
+    /// last-layer repair takes over from it.
+    pub enabled: bool,
+    /// Boxes the verifier may examine per property on each result (default 20,000).
+    pub verify_boxes: usize,
+    /// Hand a result the verifier cannot prove to certified last-layer repair (default
+    /// true).
+    pub hand_over: bool,
+    /// Times a counterexample the verifier found in a result (with the pocket of wrong
+    /// inputs around it) is learnt and the method repairs again from that result (default
+    /// 12; not for certified repair, which hands over instead). These rounds are the
+    /// verifier's own: the falsifier's may all be spent by then.
+    pub learn_rounds: usize,
+    /// Uniform samples of the input domain whose decisions certified last-layer repair
+    /// keeps, besides the repair's positives (default 50,000).
+    pub kept_samples: usize,
+    /// Also hand a proved result to certified last-layer repair, which refits the last
+    /// layer to the original outputs; its network replaces the result only when it is
+    /// proved too and keeps more of the sampled decisions (default true).
+    pub polish: bool,
+}
+
+impl Default for ProvingConfig {
+    fn default() -> Self {
+        ProvingConfig {
+            enabled: true,
+            verify_boxes: 20_000,
+            hand_over: true,
+            learn_rounds: 12,
+            kept_samples: 50_000,
+            polish: true,
+        }
+    }
+}
+
+impl RepairSettings {
+    /// Checks every setting of the chosen method.
+    pub fn check(&self) -> Result<(), RepairError> {
+        if self.proving.verify_boxes == 0 || self.proving.verify_boxes > 100_000_000 {
+            return Err(setting_error(
+                "proving",
+                "verify_boxes",
+                self.proving.verify_boxes,
+                "between 1 and 100000000",
+            ));
+        }
+        if self.proving.kept_samples > 2_000_000 {
+            return Err(setting_error(
+                "proving",
+                "kept_samples",
+                self.proving.kept_samples,
+                "at most 2000000",
+            ));
+        }
+        if self.proving.learn_rounds > 1000 {
+            return Err(setting_error(
+                "proving",
+                "learn_rounds",
+                self.proving.learn_rounds,
+                "at most 1000",
+            ));
+        }
+        if self.method == Method::Certified || (self.proving.enabled && self.proving.hand_over) {
+            self.certified.check()?;
+        }
+        match self.method {
+            Method::Certified => Ok(()),
+            Method::Retrain => self.retrain.check(),
+            Method::Finetune => self.finetune.check(),
+            Method::Domain => {
+                self.domain.check()?;
+                match self.domain.inner {
+                    InnerMethod::Retrain => self.retrain.check(),
+                    InnerMethod::Finetune => self.finetune.check(),
+                    InnerMethod::Best => {
+                        self.retrain.check()?;
+                        self.finetune.check()
+                    }
+                }
+            }
+        }
+    }
+}
