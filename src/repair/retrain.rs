@@ -770,8 +770,10 @@ mod tests {
             let e = config.check().unwrap_err().to_string();
             assert!(e.contains("expected a non-negative number"), "{e}");
         }
-        let mut config = RetrainConfig::default();
-        config.decision_weight = -1.0;
+        let config = RetrainConfig {
+            decision_weight: -1.0,
+            ..Default::default()
+        };
         assert!(config
             .check()
             .unwrap_err()
