@@ -18,18 +18,22 @@ mod interface;
 #[allow(missing_docs, clippy::all, clippy::pedantic)]
 mod proto;
 mod sites;
+mod writer;
 
 pub use interface::{float_tensor_proto, io_element_types, OPERATORS, OPSETS};
 pub use sites::TensorSite;
+use sites::{site_of, Snapshot};
+pub use writer::write;
+#[cfg(test)]
+use writer::{batched_value, float_attribute, float_tensor, node};
 
 use super::ParseError;
 use crate::network::{Activation, DenseLayer, Network, NetworkMeta};
 use prost::Message;
 use proto::tensor_proto::DataType;
-use proto::tensor_shape_proto::{dimension, Dimension};
+use proto::tensor_shape_proto::dimension;
 use proto::{
-    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, OperatorSetIdProto,
-    StringStringEntryProto, TensorProto, TensorShapeProto, TypeProto, ValueInfoProto,
+    type_proto, AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto,
 };
 use std::collections::HashMap;
 
@@ -293,15 +297,6 @@ fn decode_graph(file: &str, bytes: &[u8]) -> Result<(ModelProto, GraphProto), Pa
 /// Parses an ONNX model holding a chain of dense layers.
 pub fn read(file: &str, bytes: &[u8]) -> Result<Network, ParseError> {
     read_with_sites(file, bytes, &[]).map(|(net, _)| net)
-}
-
-/// The affine map folded so far, as it stood when a wanted tensor was produced.
-struct Snapshot {
-    name: String,
-    /// Layers complete at that point.
-    layers_done: usize,
-    weights: Option<Vec<f64>>,
-    bias: Vec<f64>,
 }
 
 /// Parses an ONNX model holding a chain of dense layers, and finds where each of the
@@ -703,37 +698,6 @@ pub fn read_with_sites(
     Ok((net, sites))
 }
 
-/// Where the tensor of `snapshot` sits, given the folded map behind every layer.
-fn site_of(snapshot: &Snapshot, layer_maps: &[(Option<Vec<f64>>, Vec<f64>)]) -> TensorSite {
-    let k = snapshot.layers_done;
-    let identity = snapshot.weights.is_none() && snapshot.bias.iter().all(|&b| b == 0.0);
-    if identity {
-        return if k == 0 {
-            TensorSite::Input
-        } else {
-            TensorSite::Post(k - 1)
-        };
-    }
-    if let Some((weights, bias)) = layer_maps.get(k) {
-        if *weights == snapshot.weights && *bias == snapshot.bias {
-            return TensorSite::Pre(k);
-        }
-    }
-    let n = snapshot.bias.len();
-    let weights = snapshot.weights.clone().unwrap_or_else(|| {
-        let mut w = vec![0.0; n * n];
-        for i in 0..n {
-            w[i * n + i] = 1.0;
-        }
-        w
-    });
-    TensorSite::Affine {
-        layer: k,
-        weights,
-        bias: snapshot.bias.clone(),
-    }
-}
-
 /// The values of `c` for each of `n` features, if `c` is a scalar or holds one value per
 /// feature (any leading dimensions of size 1).
 fn broadcast(c: &Constant, n: usize) -> Option<Vec<f64>> {
@@ -744,150 +708,6 @@ fn broadcast(c: &Constant, n: usize) -> Option<Vec<f64>> {
         return Some(c.values.clone());
     }
     None
-}
-
-fn float_tensor(name: &str, dims: &[usize], values: &[f32]) -> TensorProto {
-    TensorProto {
-        name: Some(name.into()),
-        dims: dims.iter().map(|&d| d as i64).collect(),
-        data_type: Some(DataType::Float as i32),
-        raw_data: Some(values.iter().flat_map(|v| v.to_le_bytes()).collect()),
-        ..Default::default()
-    }
-}
-
-fn batched_value(name: &str, width: usize) -> ValueInfoProto {
-    let dim = |value| Dimension {
-        value: Some(value),
-        ..Default::default()
-    };
-    ValueInfoProto {
-        name: Some(name.into()),
-        r#type: Some(TypeProto {
-            value: Some(type_proto::Value::TensorType(type_proto::Tensor {
-                elem_type: Some(DataType::Float as i32),
-                shape: Some(TensorShapeProto {
-                    dim: vec![
-                        dim(dimension::Value::DimParam("batch".into())),
-                        dim(dimension::Value::DimValue(width as i64)),
-                    ],
-                }),
-            })),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-fn node(
-    op: &str,
-    name: &str,
-    inputs: &[&str],
-    output: &str,
-    attributes: Vec<AttributeProto>,
-) -> NodeProto {
-    NodeProto {
-        op_type: Some(op.into()),
-        name: Some(name.into()),
-        input: inputs.iter().map(|s| s.to_string()).collect(),
-        output: vec![output.into()],
-        attribute: attributes,
-        ..Default::default()
-    }
-}
-
-fn float_attribute(name: &str, value: f32) -> AttributeProto {
-    AttributeProto {
-        name: Some(name.into()),
-        r#type: Some(proto::attribute_proto::AttributeType::Float as i32),
-        f: Some(value),
-        ..Default::default()
-    }
-}
-
-/// Serialises a network as an ONNX model (IR 8, opset 13) with inputs `input [batch, n]` and
-/// output `output [batch, m]`.
-pub fn write(net: &Network) -> Vec<u8> {
-    let mut nodes = Vec::new();
-    let mut initializers = Vec::new();
-    let mut current = "input".to_string();
-    let count = net.layers().len();
-    for (l, layer) in net.layers().iter().enumerate() {
-        let last = l + 1 == count;
-        let (w, b) = (format!("layer{l}_W"), format!("layer{l}_B"));
-        initializers.push(float_tensor(
-            &w,
-            &[layer.inputs(), layer.outputs()],
-            layer.weights(),
-        ));
-        initializers.push(float_tensor(&b, &[layer.outputs()], layer.bias()));
-        let matmul = format!("layer{l}_MatMul");
-        nodes.push(node("MatMul", &matmul, &[&current, &w], &matmul, vec![]));
-        let act = layer.activation();
-        let add = if last && act == Activation::Identity {
-            "output".to_string()
-        } else {
-            format!("layer{l}_Add")
-        };
-        nodes.push(node(
-            "Add",
-            &format!("layer{l}_Add"),
-            &[&matmul, &b],
-            &add,
-            vec![],
-        ));
-        current = add;
-        let (op, attributes) = match act {
-            Activation::Identity if last => continue,
-            Activation::Identity => ("Identity", vec![]),
-            Activation::Relu => ("Relu", vec![]),
-            Activation::LeakyRelu { alpha } => ("LeakyRelu", vec![float_attribute("alpha", alpha)]),
-            Activation::Tanh => ("Tanh", vec![]),
-            Activation::Sigmoid => ("Sigmoid", vec![]),
-            Activation::Elu { alpha } => ("Elu", vec![float_attribute("alpha", alpha)]),
-        };
-        let out = if last {
-            "output".to_string()
-        } else {
-            format!("layer{l}_{op}")
-        };
-        nodes.push(node(
-            op,
-            &format!("layer{l}_{op}"),
-            &[&current],
-            &out,
-            attributes,
-        ));
-        current = out;
-    }
-    let graph = GraphProto {
-        name: Some(if net.meta().name.is_empty() {
-            "birdnn".into()
-        } else {
-            net.meta().name.clone()
-        }),
-        node: nodes,
-        initializer: initializers,
-        input: vec![batched_value("input", net.input_size())],
-        output: vec![batched_value("output", net.output_size())],
-        ..Default::default()
-    };
-    let model = ModelProto {
-        ir_version: Some(8),
-        opset_import: vec![OperatorSetIdProto {
-            domain: Some(String::new()),
-            version: Some(13),
-        }],
-        producer_name: Some("birdnn".into()),
-        producer_version: Some(env!("CARGO_PKG_VERSION").into()),
-        graph: Some(graph),
-        metadata_props: vec![StringStringEntryProto {
-            key: Some(META_KEY.into()),
-            value: Some(serde_json::to_string(net.meta()).expect("metadata serialises")),
-        }],
-        ..Default::default()
-    };
-    model.encode_to_vec()
 }
 
 #[cfg(test)]

@@ -112,3 +112,46 @@ impl TensorSite {
         }
     }
 }
+
+/// The affine map folded so far, as it stood when a wanted tensor was produced.
+pub(super) struct Snapshot {
+    pub(super) name: String,
+    /// Layers complete at that point.
+    pub(super) layers_done: usize,
+    pub(super) weights: Option<Vec<f64>>,
+    pub(super) bias: Vec<f64>,
+}
+
+/// Where the tensor of `snapshot` sits, given the folded map behind every layer.
+pub(super) fn site_of(
+    snapshot: &Snapshot,
+    layer_maps: &[(Option<Vec<f64>>, Vec<f64>)],
+) -> TensorSite {
+    let k = snapshot.layers_done;
+    let identity = snapshot.weights.is_none() && snapshot.bias.iter().all(|&b| b == 0.0);
+    if identity {
+        return if k == 0 {
+            TensorSite::Input
+        } else {
+            TensorSite::Post(k - 1)
+        };
+    }
+    if let Some((weights, bias)) = layer_maps.get(k) {
+        if *weights == snapshot.weights && *bias == snapshot.bias {
+            return TensorSite::Pre(k);
+        }
+    }
+    let n = snapshot.bias.len();
+    let weights = snapshot.weights.clone().unwrap_or_else(|| {
+        let mut w = vec![0.0; n * n];
+        for i in 0..n {
+            w[i * n + i] = 1.0;
+        }
+        w
+    });
+    TensorSite::Affine {
+        layer: k,
+        weights,
+        bias: snapshot.bias.clone(),
+    }
+}
