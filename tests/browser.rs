@@ -542,6 +542,20 @@ fn check_repair_switch_cancel_and_export_a_demo() {
         2,
         "{proofs}"
     );
+    // The property list agrees with the metrics table: both speak of the repaired network
+    // (the original on screen was never proved after the repair's own proofs replaced its
+    // verdicts), and say so.
+    b.wait_for("badges of the repaired network", || {
+        (badges(&b) == ["proved", "proved"]).then_some(())
+    });
+    let texts = b.run(
+        "return Array.from(document.querySelectorAll('[data-testid=proof-badge]')).map(e => e.textContent + '|' + e.dataset.network)",
+        vec![],
+    );
+    assert_eq!(
+        texts,
+        json!(["repaired: proved|repaired", "repaired: proved|repaired"])
+    );
     // The repaired network can be shown, and the original brought back.
     b.by_testid("use-repaired").click();
     wait_network(&b, "zones-tanh (repaired)");

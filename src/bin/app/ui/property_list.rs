@@ -116,7 +116,21 @@ pub(super) fn PropertyList() -> impl IntoView {
                                         .get()
                                         .result
                                         .is_some_and(|(n, rep)| Some(n.slot) == on_screen && rep.pac.is_some());
-                                    let (status, text) = match proof.verdict(on_screen, slot) {
+                                    // After a repair the verifier's verdicts are about the
+                                    // repaired network, which the metrics table reports too:
+                                    // the badge says so rather than "not proved yet" for the
+                                    // original on screen.
+                                    let repaired = r
+                                        .repair
+                                        .get()
+                                        .result
+                                        .map(|(n, _)| n.slot)
+                                        .filter(|s| Some(*s) != on_screen);
+                                    let (verdict, whose) = match proof.verdict(on_screen, slot) {
+                                        Some(v) => (Some(v), ""),
+                                        None => (repaired.and_then(|s| proof.verdict(Some(s), slot)), "repaired: "),
+                                    };
+                                    let (status, text) = match verdict {
                                         Some(v) => (
                                             match v.status {
                                                 VerifyStatus::Proved => "proved",
@@ -124,13 +138,14 @@ pub(super) fn PropertyList() -> impl IntoView {
                                                 VerifyStatus::Unknown if pac => "pac",
                                                 VerifyStatus::Unknown => "unknown",
                                             },
-                                            repair_panel::badge_text(v, pac),
+                                            format!("{whose}{}", repair_panel::badge_text(v, pac)),
                                         ),
                                         None if pac => ("pac", "PAC certified".to_string()),
                                         None => ("unchecked", "not proved yet".to_string()),
                                     };
+                                    let network = if verdict.is_some() && !whose.is_empty() { "repaired" } else { "shown" };
                                     view! {
-                                        <span class=format!("badge badge-{status}") data-testid="proof-badge" data-status=status>{text}</span>
+                                        <span class=format!("badge badge-{status}") data-testid="proof-badge" data-status=status data-network=network>{text}</span>
                                     }
                                 }}
                                 {showable.then(|| view! {
