@@ -375,3 +375,31 @@ fn retraining_the_demos_keeps_decisions_outside_the_regions() {
         assert_rate_at_least(r.fidelity_outside, 0.98, &format!("{id}: fidelity outside"));
     }
 }
+
+#[test]
+fn a_result_the_verifier_runs_out_of_boxes_on_gets_a_larger_budget_before_any_hand_over() {
+    let (net, props) = problem(Activation::Relu);
+    // One box per property cannot prove the square (it needs splitting); the extended
+    // budget proves the retrained network itself, so certified last-layer repair, which
+    // may cost decisions, never starts.
+    let mut s = settings(Method::Retrain, 3);
+    s.proving.verify_boxes = 1;
+    s.proving.polish = false;
+    let extended = repair(&net, &props, s.clone());
+    let statuses: Vec<&str> = extended
+        .report
+        .proofs
+        .iter()
+        .map(|p| p.status.as_str())
+        .collect();
+    assert_eq!(statuses, ["proved"]);
+    assert!(
+        extended.report.certified.is_none(),
+        "no hand-over: {:?}",
+        extended.report.certified
+    );
+    // Without the second try the same result goes to certified last-layer repair.
+    s.proving.extended_boxes = 0;
+    let handed = repair(&net, &props, s);
+    assert!(handed.report.certified.is_some(), "handed over");
+}

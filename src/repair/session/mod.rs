@@ -76,6 +76,8 @@ pub struct RepairSession {
     lessons: usize,
     /// The verifier on a result, and the result.
     proving: Option<(Box<Verifier>, Network)>,
+    /// Whether that verifier runs with the extended box budget (a second try).
+    proving_extended: bool,
     /// Certified last-layer repair, and the result it started from (with that result's
     /// verdicts, when the verifier ran on it).
     last_layer: Option<(Box<CertifiedRepair>, Network, Vec<Verdict>)>,
@@ -161,6 +163,7 @@ impl RepairSession {
             search_measures: None,
             lessons: 0,
             proving: None,
+            proving_extended: false,
             last_layer: None,
             verdicts: Vec::new(),
             certified_summary: None,

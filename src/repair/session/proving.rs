@@ -22,12 +22,23 @@ impl RepairSession {
             self.result = Some(net);
             return Ok(());
         }
+        self.start_proving(net, self.settings.proving.verify_boxes, false)
+    }
+
+    /// Starts the verifier on `net` with a budget of `max_boxes` per property.
+    fn start_proving(
+        &mut self,
+        net: Network,
+        max_boxes: usize,
+        extended: bool,
+    ) -> Result<(), RepairError> {
         let config = VerifyConfig {
-            max_boxes: self.settings.proving.verify_boxes,
+            max_boxes,
             ..Default::default()
         };
         let verifier = Verifier::new(&net, &self.properties, config)?;
         self.proving = Some((Box::new(verifier), net));
+        self.proving_extended = extended;
         Ok(())
     }
 
@@ -52,7 +63,15 @@ impl RepairSession {
             let learn = status == VerifyStatus::Counterexample
                 && self.settings.method != Method::Certified
                 && self.lessons < self.settings.proving.learn_rounds;
-            if status == VerifyStatus::Proved && self.settings.proving.polish {
+            // The budget ran out, nothing refuted: one more try with a larger budget before
+            // certified repair, which proves but may cost decisions, takes the result over.
+            let extend = status == VerifyStatus::Unknown
+                && self.settings.proving.hand_over
+                && !self.proving_extended
+                && self.settings.proving.extended_boxes > self.settings.proving.verify_boxes;
+            if extend {
+                self.start_proving(net, self.settings.proving.extended_boxes, true)?;
+            } else if status == VerifyStatus::Proved && self.settings.proving.polish {
                 self.start_last_layer(net, verdicts)?;
             } else if status == VerifyStatus::Proved {
                 self.verdicts = verdicts;
