@@ -137,9 +137,21 @@ impl Query {
     }
 }
 
-/// Parses a VNN-LIB property (1.0 or 2.0).
+/// Parses a VNN-LIB property (1.0 or 2.0). A query with hidden nodes is refused: its
+/// property leaves their comparisons out, so a counterexample to it need not be one to
+/// the query (only the solver interface, which checks each exactly, serves them).
 pub fn read(file: &str, text: &str) -> Result<Property, ParseError> {
-    Ok(read_query(file, text)?.property)
+    let query = read_query(file, text)?;
+    if let Some(h) = query.hidden.first() {
+        return Err(ParseError::whole(
+            file,
+            format!(
+                "not supported here: hidden node {} (a property to check or repair constrains the input and output; `birdnn verify QUERY --network NAME=MODEL.onnx` answers queries with hidden nodes)",
+                h.tensor.name
+            ),
+        ));
+    }
+    Ok(query.property)
 }
 
 /// Parses a VNN-LIB query (1.0 or 2.0), keeping its declarations.
@@ -564,6 +576,10 @@ mod tests {
     #[test]
     fn hidden_comparisons_are_left_out_of_the_property_and_checked_exactly() {
         let q = read_query("h.vnnlib", HIDDEN).unwrap();
+        // As a property (to check or repair), the query is refused: its counterexamples
+        // would not be the query's.
+        let e = read("h.vnnlib", HIDDEN).unwrap_err().to_string();
+        assert!(e.contains("not supported here: hidden node H"), "{e}");
         // Without bounds on H both disjuncts stay, without their hidden comparisons.
         let p = &q.property;
         assert_eq!(p.unsafe_region.disjuncts.len(), 2);
