@@ -95,18 +95,21 @@ impl Linear {
         self.constant + sum(&self.inputs, at.x) + sum(&self.outputs, at.y) + hidden
     }
 
-    /// The least value of the hidden part plus the constant, for hidden values within
-    /// `bounds[h][i] = (low, high)`, when no input or output appears.
+    /// A lower bound of the hidden part plus the constant, for hidden values within
+    /// `bounds[h][i] = (low, high)`, when no input or output appears. It is lowered by a
+    /// relative margin for the rounding of this sum in `f64`.
     fn hidden_lower_bound(&self, bounds: &[Vec<(f64, f64)>]) -> Option<f64> {
         if self.inputs.values().any(|&v| v != 0.0) || self.outputs.values().any(|&v| v != 0.0) {
             return None;
         }
-        let mut low = self.constant;
+        let (mut low, mut size) = (self.constant, self.constant.abs());
         for (&(h, i), &c) in &self.hidden {
             let (l, u) = *bounds.get(h)?.get(i)?;
-            low += if c >= 0.0 { c * l } else { c * u };
+            let term = if c >= 0.0 { c * l } else { c * u };
+            low += term;
+            size += term.abs();
         }
-        Some(low)
+        Some(low - 1e-9 * (size + 1.0))
     }
 }
 

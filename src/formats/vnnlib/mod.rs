@@ -602,17 +602,27 @@ mod tests {
             hidden: &[],
             y: &[0.0]
         }));
-        // Bounds where H[0,0] <= 2 drop the first disjunct; where also H[0,1] - H[0,0]
+        // Bounds where H[0,0] < 2 drop the first disjunct; where also H[0,1] - H[0,0]
         // < 0.5, nothing is left: the query is unsatisfiable.
         let first_gone = q
-            .property_within(&|_| Some(vec![vec![(0.0, 2.0), (0.0, 5.0)]]))
+            .property_within(&|_| Some(vec![vec![(0.0, 1.9), (0.0, 5.0)]]))
             .unwrap();
         assert_eq!(first_gone.unsafe_region.disjuncts.len(), 1);
         assert!(!first_gone.unsafe_region.contains(&[0.0]));
         assert!(first_gone.unsafe_region.contains(&[1.0]));
         assert!(q
-            .property_within(&|_| Some(vec![vec![(1.0, 2.0), (0.0, 1.4)]]))
+            .property_within(&|_| Some(vec![vec![(1.0, 1.9), (0.0, 1.4)]]))
             .is_none());
+        // A bound exactly at a comparison's threshold proves nothing: the margin for the
+        // rounding of the bound keeps the disjunct.
+        assert_eq!(
+            q.property_within(&|_| Some(vec![vec![(0.0, 2.0), (0.0, 5.0)]]))
+                .unwrap()
+                .unsafe_region
+                .disjuncts
+                .len(),
+            2
+        );
         // Unknown bounds drop nothing.
         assert_eq!(
             q.property_within(&|_| None).unwrap().unsafe_region,
