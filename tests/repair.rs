@@ -384,6 +384,8 @@ fn a_result_the_verifier_runs_out_of_boxes_on_gets_a_larger_budget_before_any_ha
     // may cost decisions, never starts.
     let mut s = settings(Method::Retrain, 3);
     s.proving.verify_boxes = 1;
+    // One box proves little of the square: the second try is asked for whatever share.
+    s.proving.extend_when_proved = 0.0;
     s.proving.polish = false;
     let extended = repair(&net, &props, s.clone());
     let statuses: Vec<&str> = extended
@@ -398,8 +400,16 @@ fn a_result_the_verifier_runs_out_of_boxes_on_gets_a_larger_budget_before_any_ha
         "no hand-over: {:?}",
         extended.report.certified
     );
-    // Without the second try the same result goes to certified last-layer repair.
+    // Without the second try the same result goes to certified last-layer repair, and so
+    // it does with the default share asked for (one box proved less than half).
     s.proving.extended_boxes = 0;
-    let handed = repair(&net, &props, s);
+    let handed = repair(&net, &props, s.clone());
     assert!(handed.report.certified.is_some(), "handed over");
+    s.proving.extended_boxes = 100_000;
+    s.proving.extend_when_proved = 0.5;
+    let handed = repair(&net, &props, s);
+    assert!(
+        handed.report.certified.is_some(),
+        "handed over at the default share"
+    );
 }

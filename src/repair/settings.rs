@@ -83,11 +83,16 @@ pub struct ProvingConfig {
     /// true).
     pub hand_over: bool,
     /// Before a result the verifier could neither prove nor refute within `verify_boxes` is
-    /// handed over, the verifier tries once more with this many boxes (default 100,000; 0:
-    /// hand over at once). Certified last-layer repair proves what it returns but can cost
+    /// handed over, the verifier tries once more with this many boxes, when it had proved
+    /// `extend_when_proved` of every property's region (default 100,000; 0: hand over at
+    /// once). Certified last-layer repair proves what it returns but can cost
     /// decisions (measured on ACAS Xu N2,4 / p2: 98.9 % of held-out decisions kept by the
     /// retrained network, proved in 40,000 boxes, against 92.8 % after the hand-over).
     pub extended_boxes: usize,
+    /// The share of every property's region the first attempt must have proved for that
+    /// second try (default 0.5): where little was proved, more boxes rarely finish (ACAS Xu
+    /// p7 and p8: 0-1 % at 20,000 boxes) and only cost time.
+    pub extend_when_proved: f64,
     /// Times a counterexample the verifier found in a result (with the pocket of wrong
     /// inputs around it) is learnt and the method repairs again from that result (default
     /// 12; not for certified repair, which hands over instead). These rounds are the
@@ -109,6 +114,7 @@ impl Default for ProvingConfig {
             verify_boxes: 20_000,
             hand_over: true,
             extended_boxes: 100_000,
+            extend_when_proved: 0.5,
             learn_rounds: 12,
             kept_samples: 50_000,
             polish: true,
@@ -133,6 +139,14 @@ impl RepairSettings {
                 "extended_boxes",
                 self.proving.extended_boxes,
                 "at most 100000000",
+            ));
+        }
+        if !(0.0..=1.0).contains(&self.proving.extend_when_proved) {
+            return Err(setting_error(
+                "proving",
+                "extend_when_proved",
+                self.proving.extend_when_proved,
+                "a number in [0, 1]",
             ));
         }
         if self.proving.kept_samples > 2_000_000 {

@@ -63,11 +63,18 @@ impl RepairSession {
             let learn = status == VerifyStatus::Counterexample
                 && self.settings.method != Method::Certified
                 && self.lessons < self.settings.proving.learn_rounds;
-            // The budget ran out, nothing refuted: one more try with a larger budget before
-            // certified repair, which proves but may cost decisions, takes the result over.
+            // The budget ran out, nothing refuted, most of the regions proved: one more try
+            // with a larger budget before certified repair, which proves but may cost
+            // decisions, takes the result over. Where little was proved, more boxes rarely
+            // finish (ACAS Xu p7 and p8: 0-1 %) and only cost time.
+            let least_proved = verdicts
+                .iter()
+                .map(|v| v.proved_fraction)
+                .fold(1.0f64, f64::min);
             let extend = status == VerifyStatus::Unknown
                 && self.settings.proving.hand_over
                 && !self.proving_extended
+                && least_proved >= self.settings.proving.extend_when_proved
                 && self.settings.proving.extended_boxes > self.settings.proving.verify_boxes;
             if extend {
                 self.start_proving(net, self.settings.proving.extended_boxes, true)?;
