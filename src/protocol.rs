@@ -27,6 +27,10 @@ pub type PropertyId = u32;
 /// but a cached old worker script must not be spoken to).
 pub const PROTOCOL_VERSION: u32 = 2;
 
+/// Most inputs one [`Request::Recheck`] may ask about (the page sends the check's finds,
+/// at most a few hundred).
+pub const MAX_RECHECK_INPUTS: usize = 100_000;
+
 /// From the app to the worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -91,6 +95,18 @@ pub enum Request {
         network: NetworkId,
         /// The input.
         input: Vec<f32>,
+    },
+    /// Ask which of these inputs (network units) are counterexamples to any of the
+    /// properties on this network: the check's finds re-checked on a repaired network.
+    Recheck {
+        /// Job.
+        job: JobId,
+        /// Slot of the network.
+        network: NetworkId,
+        /// Slots of the properties.
+        properties: Vec<PropertyId>,
+        /// The inputs (at most [`MAX_RECHECK_INPUTS`]).
+        inputs: Vec<Vec<f32>>,
     },
     /// Look for counterexamples: uniform samples of each property's region, then the
     /// falsifier, streamed as they are found.
@@ -260,6 +276,14 @@ pub enum Response {
         /// File contents.
         bytes: Vec<u8>,
     },
+    /// The answer to [`Request::Recheck`]: one flag per input, true where it is still a
+    /// counterexample.
+    Rechecked {
+        /// Job.
+        job: JobId,
+        /// Per input, in the order asked.
+        violating: Vec<bool>,
+    },
     /// The answer to [`Request::Probe`].
     Probed {
         /// Job.
@@ -295,7 +319,8 @@ impl Request {
             | Request::Verify { job, .. }
             | Request::Repair { job, .. }
             | Request::Export { job, .. }
-            | Request::Probe { job, .. } => Some(*job),
+            | Request::Probe { job, .. }
+            | Request::Recheck { job, .. } => Some(*job),
             Request::Cancel { .. }
             | Request::ForgetNetwork { .. }
             | Request::ForgetProperty { .. }
@@ -318,6 +343,7 @@ impl Response {
             | Response::Repaired { job, .. }
             | Response::Exported { job, .. }
             | Response::Probed { job, .. }
+            | Response::Rechecked { job, .. }
             | Response::Failed { job, .. } => Some(*job),
             Response::Ready { .. } | Response::Panicked { .. } => None,
         }
@@ -496,6 +522,12 @@ mod tests {
                 network: 3,
                 file_name: "fixed.nnet".into(),
             },
+            Request::Recheck {
+                job: 13,
+                network: 3,
+                properties: vec![4],
+                inputs: vec![vec![0.5, 0.25], vec![-1.0, 1.0]],
+            },
             Request::Cancel { job: 7 },
             Request::CrashForTesting,
         ];
@@ -512,6 +544,7 @@ mod tests {
                 | Request::Verify { .. }
                 | Request::Repair { .. }
                 | Request::Export { .. }
+                | Request::Recheck { .. }
                 | Request::Cancel { .. }
                 | Request::CrashForTesting => {}
             }
@@ -627,6 +660,10 @@ mod tests {
                 file_name: "fixed.json".into(),
                 bytes: b"{}".to_vec(),
             },
+            Response::Rechecked {
+                job: 13,
+                violating: vec![true, false],
+            },
         ];
         for r in &all {
             match r {
@@ -642,7 +679,8 @@ mod tests {
                 | Response::VerifyProgress { .. }
                 | Response::RepairProgress { .. }
                 | Response::Repaired { .. }
-                | Response::Exported { .. } => {}
+                | Response::Exported { .. }
+                | Response::Rechecked { .. } => {}
             }
         }
         all
@@ -663,7 +701,7 @@ mod tests {
         let text = encode(&Request::Cancel { job: 3 });
         assert_eq!(text, r#"{"type":"cancel","job":3}"#);
         let jobs: Vec<_> = every_request().iter().map(Request::job).collect();
-        assert_eq!(jobs.iter().filter(|j| j.is_some()).count(), 9);
+        assert_eq!(jobs.iter().filter(|j| j.is_some()).count(), 10);
         assert!(every_response()[1..7].iter().all(|r| r.job().is_some()));
     }
 

@@ -112,25 +112,65 @@ fn canvas_digest(b: &Browser) -> u64 {
 
 /// The same digest of the map the core computes natively for a demo's default slice.
 fn native_digest(demo_file: &str) -> u64 {
-    use birdnn::picture::MapPixels;
-    use birdnn::slice::{DecisionMapJob, SliceView};
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("www/demos")
         .join(demo_file);
-    let net = birdnn::formats::load_network(&path).unwrap();
-    let scale = birdnn::worker::margin_scale(&net);
-    let mut job =
-        DecisionMapJob::new(&net, SliceView::centred(&net), vec![64, 256], scale).unwrap();
+    native_map_digest(&birdnn::formats::load_network(&path).unwrap())
+}
+
+/// FNV-1a over the RGBA bytes of a network's 256x256 map of its default slice, computed
+/// natively by the core.
+fn native_map_digest(net: &birdnn::network::Network) -> u64 {
+    use birdnn::picture::MapPixels;
+    use birdnn::slice::{DecisionMapJob, SliceView};
+    let scale = birdnn::worker::margin_scale(net);
+    let mut job = DecisionMapJob::new(net, SliceView::centred(net), vec![64, 256], scale).unwrap();
     let mut pixels = MapPixels::new(256);
-    while let Some((rows, _)) = job.step(&net, 4096) {
+    while let Some((rows, _)) = job.step(net, 4096) {
         pixels.paint(&rows);
     }
-    pixels
-        .rgba()
+    fnv1a(pixels.rgba())
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf29ce484222325u64, |h, &byte| {
+        (h ^ u64::from(byte)).wrapping_mul(0x100000001b3)
+    })
+}
+
+/// Test ids of the comparison's canvases on show over the main map.
+fn compare_layers_shown(b: &Browser) -> Vec<String> {
+    strings(b.run(
+        "return Array.from(document.querySelectorAll('.compare-layer.shown')).map(e => e.dataset.testid)",
+        vec![],
+    ))
+}
+
+/// How many counterexample marks are drawn in each state (original, fixed, still).
+fn mark_states(b: &Browser) -> (usize, usize, usize) {
+    let states = strings(b.run(
+        "return Array.from(document.querySelectorAll('[data-testid=counterexample-mark]')).map(e => e.dataset.state)",
+        vec![],
+    ));
+    let count = |s: &str| states.iter().filter(|x| *x == s).count();
+    (count("original"), count("fixed"), count("still"))
+}
+
+fn strings(v: Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
         .iter()
-        .fold(0xcbf29ce484222325u64, |h, &byte| {
-            (h ^ u64::from(byte)).wrapping_mul(0x100000001b3)
-        })
+        .map(|x| x.as_str().unwrap().to_string())
+        .collect()
+}
+
+fn set_swipe(b: &Browser, percent: u32) {
+    b.run(
+        "const s = document.querySelector('[data-testid=compare-swipe]');
+         s.value = String(arguments[0]);
+         s.dispatchEvent(new Event('input', { bubbles: true }));",
+        vec![json!(percent)],
+    );
 }
 
 fn page_errors(b: &Browser) -> Vec<String> {
@@ -556,6 +596,62 @@ fn check_repair_switch_cancel_and_export_a_demo() {
         texts,
         json!(["repaired: proved|repaired", "repaired: proved|repaired"])
     );
+    // The comparison takes the main map: the original and the repaired network with a
+    // swipe between them, the check's counterexamples re-checked on the repaired network.
+    b.wait_for("the comparison", || {
+        b.text_of("compare-status")
+            .contains("changed its decision")
+            .then_some(())
+    });
+    assert_eq!(compare_layers_shown(&b), ["map-before", "map-after"]);
+    assert_eq!(
+        b.by_testid("compare-mode-swipe").property("ariaPressed"),
+        json!("true")
+    );
+    assert!(b.find("[data-testid=swipe-divider]").is_some());
+    let before_pixels = canvas_pixels(&b, "map-before");
+    assert_eq!(
+        before_pixels,
+        canvas_pixels(&b, "decision-map"),
+        "the comparison's original is the map on screen"
+    );
+    let after_pixels = canvas_pixels(&b, "map-after");
+    assert_ne!(before_pixels, after_pixels);
+    let recheck = b.wait_for("the re-check", || {
+        let t = b.text_of("compare-recheck");
+        t.contains("fixed").then_some(t)
+    });
+    // Both properties are proved on the repaired network (by the verifier, above), so no
+    // counterexample of the original may still be one.
+    assert!(
+        recheck.contains(&format!("{found} of {found} counterexamples fixed")),
+        "{recheck}"
+    );
+    // The patch lies right of the middle: its marks are over the repaired side.
+    assert_eq!(mark_states(&b), (0, found, 0));
+    set_swipe(&b, 100);
+    b.wait_for("the swipe to the right edge", || {
+        (mark_states(&b) == (found, 0, 0)).then_some(())
+    });
+    set_swipe(&b, 50);
+    b.by_testid("compare-mode-changes").click();
+    b.wait_for("the changes", || {
+        (compare_layers_shown(&b) == ["map-changed"]).then_some(())
+    });
+    assert!(b.find("[data-testid=swipe-divider]").is_none());
+    assert_eq!(mark_states(&b), (0, found, 0));
+    let changed = canvas_pixels(&b, "map-changed");
+    let strong = changed
+        .chunks_exact(4)
+        .filter(|px| px[..3].iter().any(|&c| c < 200))
+        .count();
+    assert!(strong > 0, "changed cells stand out");
+    b.by_testid("compare-mode-original").click();
+    b.wait_for("the original alone", || {
+        (compare_layers_shown(&b) == ["map-before"] && mark_states(&b) == (found, 0, 0))
+            .then_some(())
+    });
+    b.by_testid("compare-mode-swipe").click();
     // The repaired network can be shown, and the original brought back.
     b.by_testid("use-repaired").click();
     wait_network(&b, "zones-tanh (repaired)");
@@ -595,6 +691,11 @@ fn check_repair_switch_cancel_and_export_a_demo() {
     });
     let exported = birdnn::formats::read_network("export.onnx", &bytes).expect("the export parses");
     assert_eq!(exported.widths(), vec![2, 24, 24, 3]);
+    assert_eq!(
+        fnv1a(&after_pixels),
+        native_map_digest(&exported),
+        "the comparison's repaired map is the exported network's, computed natively"
+    );
     // The report as Markdown, and a property as VNN-LIB that the core reads back.
     let blob_text = |index: usize| {
         b.wait_for("a downloaded file", || {
@@ -983,54 +1084,64 @@ fn bench_verification_in_the_worker() {
     }
 }
 
-/// Screenshots of the app for people to look at (`BIRDNN_SCREENSHOTS=folder`); not a check.
+/// Screenshots of the app's main states at 1024 and 1600 px wide, for people to look at
+/// (`BIRDNN_SCREENSHOTS=folder`; `./dev screenshots` writes them to target/screenshots). Not
+/// a check: the other tests assert what these pictures show.
 #[test]
 #[ignore]
 fn screenshots() {
     let Some(dir) = std::env::var_os("BIRDNN_SCREENSHOTS").map(PathBuf::from) else {
+        eprintln!("BIRDNN_SCREENSHOTS is not set: no screenshots taken");
         return;
     };
     std::fs::create_dir_all(&dir).unwrap();
-    let Some((_guard, b)) = open_app("?demo=braking") else {
-        return;
-    };
-    wait_network(&b, "braking");
-    b.wait_map_ready();
-    let canvas = b.by_testid("decision-map");
-    b.hover(&canvas, -150, -170);
-    b.wait_for("hover", || {
-        b.text_of("hover-readout")
-            .contains("decision:")
-            .then_some(())
-    });
-    std::fs::write(dir.join("braking.png"), b.screenshot()).unwrap();
-    b.goto(&format!("{}/?demo=zones-tanh", server().origin));
-    wait_network(&b, "zones-tanh");
-    b.wait_map_ready();
-    b.by_testid("check-run").click();
-    b.wait_for("check", || {
-        b.text_of("counterexample-count")
-            .contains("marked")
-            .then_some(())
-    });
-    b.by_testid("repair-run").click();
-    b.wait_for("compare", || {
-        b.text_of("compare-status")
-            .contains("changed")
-            .then_some(())
-    });
-    std::fs::write(dir.join("repair.png"), b.screenshot()).unwrap();
-    println!("{}", b.text_of("compare-status"));
-    b.run(
-        "document.querySelector('[data-testid=compare]').scrollIntoView()",
-        vec![],
-    );
-    std::fs::write(dir.join("compare.png"), b.screenshot()).unwrap();
-    if let Some(acas) = common::acasxu_dir() {
-        upload(&b, &acas.join("onnx/ACASXU_run2a_1_9_batch_2000.onnx"));
-        wait_network(&b, "ACASXU_run2a_1_9_batch_2000");
+    for width in [1024, 1600] {
+        let Some((_guard, b)) = open_app("?demo=zones-tanh") else {
+            return;
+        };
+        b.set_window_size(width, 1000);
+        let shot = |name: &str| {
+            std::fs::write(dir.join(format!("{width}-{name}.png")), b.screenshot()).unwrap();
+        };
+        wait_network(&b, "zones-tanh");
         b.wait_map_ready();
-        std::fs::write(dir.join("acasxu.png"), b.screenshot()).unwrap();
+        shot("1-first-visit");
+        b.by_testid("check-run").click();
+        b.wait_for("check", || {
+            b.text_of("counterexample-count")
+                .contains("marked")
+                .then_some(())
+        });
+        shot("2-checked");
+        b.by_testid("repair-run").click();
+        b.wait_for("compare", || {
+            b.text_of("compare-status")
+                .contains("changed")
+                .then_some(())
+        });
+        b.wait_for("the re-check", || {
+            b.text_of("compare-recheck").contains("fixed").then_some(())
+        });
+        shot("3-repaired-swipe");
+        b.by_testid("compare-mode-changes").click();
+        shot("4-repaired-changes");
+        b.run(
+            "document.querySelector('[data-testid=metrics-table]').scrollIntoView()",
+            vec![],
+        );
+        shot("5-repair-report");
+        if let Some(acas) = common::acasxu_dir() {
+            upload(&b, &acas.join("onnx/ACASXU_run2a_2_1_batch_2000.onnx"));
+            wait_network(&b, "ACASXU_run2a_2_1_batch_2000");
+            upload_to(&b, "property-import", &acas.join("vnnlib/prop_2.vnnlib"));
+            b.wait_for("prop_2 listed", || {
+                b.find("[data-testid=property-show]").map(|_| ())
+            });
+            b.by_testid("property-show").click();
+            b.wait_map_ready();
+            b.run("window.scrollTo(0, 0)", vec![]);
+            shot("6-acasxu-prop2-on-map");
+        }
     }
 }
 

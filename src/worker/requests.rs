@@ -8,13 +8,48 @@ use crate::falsify::{Counterexample, Falsifier, FalsifierConfig};
 use crate::formats::{read_network, read_property, write_network};
 use crate::measures::Rate;
 use crate::property::negatives_of;
-use crate::protocol::{JobId, NetworkId, PropertyId, PropertySummary, Request, Response};
+use crate::protocol::{
+    JobId, NetworkId, PropertyId, PropertySummary, Request, Response, MAX_RECHECK_INPUTS,
+};
 use crate::rng::SplitMix64;
 use crate::sampling::sample_property;
 use crate::slice::DecisionMapJob;
 use crate::verify::{Verifier, VerifyConfig};
 
 impl WorkerCore {
+    /// Which inputs are counterexamples to any of the properties on the network.
+    fn recheck(
+        &self,
+        job: JobId,
+        network: NetworkId,
+        properties: &[PropertyId],
+        inputs: &[Vec<f32>],
+    ) -> Response {
+        let Some(held) = self.networks.get(&network) else {
+            return missing_network(job, network);
+        };
+        let failed = |message: String| Response::Failed { job, message };
+        if inputs.len() > MAX_RECHECK_INPUTS {
+            return failed(format!(
+                "{} inputs to re-check; at most {MAX_RECHECK_INPUTS} are taken",
+                inputs.len()
+            ));
+        }
+        let checked = match self.properties_for(&held.net, properties) {
+            Ok(p) => p,
+            Err(message) => return failed(message),
+        };
+        let mut violating = Vec::with_capacity(inputs.len());
+        for (i, x) in inputs.iter().enumerate() {
+            let y = match held.net.forward_one(x) {
+                Ok(y) => y,
+                Err(e) => return failed(format!("input {i} to re-check: {e}")),
+            };
+            violating.push(checked.iter().any(|p| p.is_negative(x, &y)));
+        }
+        Response::Rechecked { job, violating }
+    }
+
     /// Answers a request: at once, or by queueing a job that [`WorkerCore::step`] advances.
     pub fn handle(&mut self, request: Request) -> Vec<Response> {
         match request {
@@ -111,6 +146,12 @@ impl WorkerCore {
                     },
                 }]
             }
+            Request::Recheck {
+                job,
+                network,
+                properties,
+                inputs,
+            } => vec![self.recheck(job, network, &properties, &inputs)],
             Request::Check {
                 job,
                 network,

@@ -5,7 +5,7 @@ use super::*;
 use crate::formats::{read_network, vnnlib, write_network};
 use crate::network::{Activation, DecisionRule};
 use crate::property::{InputBox, LinearConstraint, UnsafeRegion};
-use crate::protocol::Request;
+use crate::protocol::{Request, MAX_RECHECK_INPUTS};
 use crate::slice::SliceView;
 use crate::verify::VerifyStatus;
 
@@ -301,6 +301,88 @@ fn a_check_streams_counterexamples_that_are_real() {
         [Response::Failed { message, .. }] => assert!(message.contains("at least one")),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_recheck_says_which_inputs_are_still_counterexamples() {
+    let mut core = demo_core_of("zones-tanh");
+    core.handle(Request::Check {
+        job: 5,
+        network: 0,
+        properties: vec![1, 2],
+        samples: 2000,
+        seed: 3,
+    });
+    let mut inputs: Vec<Vec<f32>> = drain(&mut core)
+        .into_iter()
+        .flat_map(|r| match r {
+            Response::CheckProgress {
+                counterexamples, ..
+            } => counterexamples,
+            other => panic!("{other:?}"),
+        })
+        .map(|c| c.input)
+        .collect();
+    assert!(inputs.len() > 10);
+    // Outside both properties' boxes: never a counterexample.
+    inputs.push(vec![-0.95, 0.95]);
+    let answer = core.handle(Request::Recheck {
+        job: 6,
+        network: 0,
+        properties: vec![1, 2],
+        inputs: inputs.clone(),
+    });
+    let [Response::Rechecked { job: 6, violating }] = &answer[..] else {
+        panic!("{answer:?}")
+    };
+    assert_eq!(violating.len(), inputs.len());
+    assert!(violating[..inputs.len() - 1].iter().all(|&v| v));
+    assert!(!violating[inputs.len() - 1]);
+    // Malformed requests fail with the reason.
+    let failure = |core: &mut WorkerCore, request| match &core.handle(request)[..] {
+        [Response::Failed { message, .. }] => message.clone(),
+        other => panic!("{other:?}"),
+    };
+    let short = failure(
+        &mut core,
+        Request::Recheck {
+            job: 7,
+            network: 0,
+            properties: vec![1],
+            inputs: vec![vec![0.0, 0.0], vec![0.5]],
+        },
+    );
+    assert!(short.contains("input 1"), "{short}");
+    let missing = failure(
+        &mut core,
+        Request::Recheck {
+            job: 8,
+            network: 42,
+            properties: vec![1],
+            inputs: vec![vec![0.0, 0.0]],
+        },
+    );
+    assert!(missing.contains("no network 42"), "{missing}");
+    let too_many = failure(
+        &mut core,
+        Request::Recheck {
+            job: 9,
+            network: 0,
+            properties: vec![1],
+            inputs: vec![Vec::new(); MAX_RECHECK_INPUTS + 1],
+        },
+    );
+    assert!(too_many.contains("at most"), "{too_many}");
+    let no_property = failure(
+        &mut core,
+        Request::Recheck {
+            job: 10,
+            network: 0,
+            properties: vec![],
+            inputs: vec![vec![0.0, 0.0]],
+        },
+    );
+    assert!(no_property.contains("at least one"), "{no_property}");
 }
 
 #[test]

@@ -213,6 +213,15 @@ impl Browser {
         });
     }
 
+    /// Resizes the browser window (CSS pixels), for screenshots at several widths.
+    pub fn set_window_size(&self, width: u32, height: u32) {
+        self.command(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        );
+    }
+
     /// A PNG screenshot of the page.
     pub fn screenshot(&self) -> Vec<u8> {
         let text = self.command("GET", "/screenshot", None);

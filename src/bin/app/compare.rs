@@ -1,16 +1,126 @@
-//! Before and after a repair, side by side on the slice being viewed: the original
-//! network's decisions, the repaired network's, and where they differ.
+//! Before and after a repair, on the main map at full size: the original network's
+//! decisions and the repaired network's, with a swipe between them, either alone, or the
+//! changed decisions picked out; the check's counterexamples re-checked on the repaired
+//! network.
+//!
+//! The comparison's maps are canvases laid over the main map's plot (the axes, property
+//! boxes and counterexample marks stay on top), so the picture the product exists for is the
+//! largest one on the page.
 
 use crate::bridge;
-use crate::ui::AppState;
+use crate::ui::{AppState, MAP_SIDE};
 use birdnn::picture::{shade, MapPixels};
 use birdnn::protocol::{JobId, Request};
 use birdnn::slice::MapRows;
 use leptos::prelude::*;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
-/// Grid side of the comparison maps.
-pub const SIDE: u32 = 128;
+/// What the main map shows once a repair is done.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompareMode {
+    /// The original on the left of a divider, the repaired network on its right.
+    Swipe,
+    /// The original network alone.
+    Original,
+    /// The repaired network alone.
+    Repaired,
+    /// The repaired network, faded where its decision is the original's.
+    Changes,
+}
+
+impl CompareMode {
+    const ALL: [CompareMode; 4] = [
+        CompareMode::Swipe,
+        CompareMode::Original,
+        CompareMode::Repaired,
+        CompareMode::Changes,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            CompareMode::Swipe => "swipe",
+            CompareMode::Original => "original",
+            CompareMode::Repaired => "repaired",
+            CompareMode::Changes => "changes",
+        }
+    }
+
+    fn hint(self) -> &'static str {
+        match self {
+            CompareMode::Swipe => "original on the left of the line, repaired on its right",
+            CompareMode::Original => "the network before the repair",
+            CompareMode::Repaired => "the network after the repair",
+            CompareMode::Changes => "strong colour: a decision the repair changed",
+        }
+    }
+}
+
+/// Where a counterexample of the check stands on the part of the map it is drawn on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkState {
+    /// Drawn over the original network (or not re-checked yet).
+    Original,
+    /// Re-checked on the repaired network: no longer a counterexample.
+    Fixed,
+    /// Re-checked on the repaired network: still a counterexample.
+    Still,
+}
+
+/// The comparison's signals (part of [`AppState`]).
+#[derive(Clone, Copy)]
+pub struct CompareSignals {
+    /// `computing` or `ready` (empty without a repair).
+    pub status: RwSignal<String>,
+    /// What the main map shows.
+    pub mode: RwSignal<CompareMode>,
+    /// The swipe divider, as a fraction of the map's width from its left edge.
+    pub swipe: RwSignal<f64>,
+    /// Per counterexample of the check, whether it is one on the repaired network.
+    pub still_violating: RwSignal<Option<Vec<bool>>>,
+}
+
+impl CompareSignals {
+    /// No comparison yet; the swipe in the middle.
+    pub fn new() -> Self {
+        CompareSignals {
+            status: RwSignal::new(String::new()),
+            mode: RwSignal::new(CompareMode::Swipe),
+            swipe: RwSignal::new(0.5),
+            still_violating: RwSignal::new(None),
+        }
+    }
+
+    /// Whether the comparison is on the main map.
+    pub fn showing(&self) -> bool {
+        self.status.get() == "ready"
+    }
+
+    /// How a counterexample mark at `fx` (fraction of the map's width) is drawn.
+    pub fn mark_state(&self, index: usize, fx: f64) -> MarkState {
+        if !self.showing() {
+            return MarkState::Original;
+        }
+        let on_repaired = match self.mode.get() {
+            CompareMode::Original => false,
+            CompareMode::Repaired | CompareMode::Changes => true,
+            CompareMode::Swipe => fx >= self.swipe.get(),
+        };
+        let flag = self
+            .still_violating
+            .with(|v| v.as_ref().and_then(|v| v.get(index).copied()));
+        match (on_repaired, flag) {
+            (true, Some(true)) => MarkState::Still,
+            (true, Some(false)) => MarkState::Fixed,
+            _ => MarkState::Original,
+        }
+    }
+}
+
+impl Default for CompareSignals {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 struct Side {
     job: Option<JobId>,
@@ -23,8 +133,8 @@ impl Side {
     fn new() -> Self {
         Side {
             job: None,
-            pixels: MapPixels::new(SIDE),
-            classes: vec![0; (SIDE * SIDE) as usize],
+            pixels: MapPixels::new(MAP_SIDE),
+            classes: vec![0; (MAP_SIDE * MAP_SIDE) as usize],
             done: false,
         }
     }
@@ -32,28 +142,27 @@ impl Side {
 
 thread_local! {
     static SIDES: RefCell<[Side; 2]> = RefCell::new([Side::new(), Side::new()]);
+    static RECHECK_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
 }
 
 /// Asks the worker for both maps of the current view.
-pub fn request(state: AppState) {
+fn request_maps(state: AppState) {
     let Some(view) = state.view.get_untracked() else {
         return;
     };
     let Some((after, _)) = state.repair_signals.repair.get_untracked().result else {
         return;
     };
-    let before = state
+    // The network on screen may be the repaired one; "before" is then the original.
+    let Some(before) = state
         .original
         .get_untracked()
-        .or(state.network.get_untracked());
-    let Some(before) = before else { return };
-    // The network on screen may be the repaired one; "before" is then the original.
-    let before = if before.slot == after.slot {
+        .or(state.network.get_untracked())
+        .filter(|before| before.slot != after.slot)
+    else {
         return;
-    } else {
-        before
     };
-    state.compare_status.set("computing".into());
+    state.compare.status.set("computing".into());
     SIDES.with(|s| {
         let mut s = s.borrow_mut();
         for (side, net) in s.iter_mut().zip([&before, &after]) {
@@ -67,10 +176,50 @@ pub fn request(state: AppState) {
                 job,
                 network: net.slot,
                 view: view.slice(&net.summary.meta.inputs),
-                resolutions: vec![SIDE],
+                resolutions: vec![MAP_SIDE],
             });
         }
     });
+}
+
+/// Asks the worker which of the check's counterexamples still are ones on the repaired
+/// network.
+fn request_recheck(state: AppState) {
+    state.compare.still_violating.set(None);
+    let Some((after, _)) = state.repair_signals.repair.get_untracked().result else {
+        return;
+    };
+    let inputs: Vec<Vec<f32>> = state
+        .repair_signals
+        .check
+        .with_untracked(|c| c.counterexamples.iter().map(|c| c.input.clone()).collect());
+    let properties: Vec<u32> = state.properties.with_untracked(|ps| {
+        ps.iter()
+            .filter(|p| p.summary.fit(&after.summary).is_ok())
+            .map(|p| p.slot)
+            .collect()
+    });
+    if inputs.is_empty() || properties.is_empty() {
+        return;
+    }
+    let job = bridge::next_job();
+    RECHECK_JOB.with(|r| r.set(Some(job)));
+    bridge::send(&Request::Recheck {
+        job,
+        network: after.slot,
+        properties,
+        inputs,
+    });
+}
+
+/// Takes the re-check's answer; false if it answers no re-check the page waits for.
+pub fn handle_recheck(state: AppState, job: JobId, violating: Vec<bool>) -> bool {
+    if RECHECK_JOB.with(Cell::get) != Some(job) {
+        return false;
+    }
+    RECHECK_JOB.with(|r| r.set(None));
+    state.compare.still_violating.set(Some(violating));
+    true
 }
 
 /// Takes rows of a comparison map; false if they belong to no comparison job.
@@ -83,7 +232,7 @@ pub fn handle(state: AppState, job: JobId, rows: &MapRows, job_done: bool) -> bo
         let mut s = s.borrow_mut();
         let side = &mut s[index];
         side.pixels.paint(rows);
-        let at = (rows.first_row * SIDE) as usize;
+        let at = (rows.first_row * MAP_SIDE) as usize;
         side.classes[at..at + rows.classes.len()].copy_from_slice(&rows.classes);
         if job_done {
             side.done = true;
@@ -92,14 +241,32 @@ pub fn handle(state: AppState, job: JobId, rows: &MapRows, job_done: bool) -> bo
         s[0].done && s[1].done
     });
     if both_done {
+        // The canvases are always on the page (hidden without a comparison): painted before
+        // the status says the comparison is ready.
         paint_all();
-        state.compare_status.set("ready".into());
+        state.compare.status.set("ready".into());
     }
     true
 }
 
 fn put(testid: &str, rgba: &[u8]) {
-    crate::ui::put_pixels(testid, rgba, SIDE);
+    crate::ui::put_pixels(testid, rgba, MAP_SIDE);
+}
+
+/// The repaired network's colour where the decision changed; kept cells faded towards white,
+/// so that the changes stand out and the kept layout still shows.
+fn changes_rgba(before: &[u8], after: &[u8]) -> Vec<u8> {
+    let mut rgba = vec![0u8; before.len() * 4];
+    for (px, (&a, &b)) in rgba.chunks_exact_mut(4).zip(before.iter().zip(after)) {
+        let rgb = if a == b {
+            shade(usize::from(b), 0).map(|c| 255 - (255 - c) / 2)
+        } else {
+            shade(usize::from(b), 255)
+        };
+        px[..3].copy_from_slice(&rgb);
+        px[3] = 255;
+    }
+    rgba
 }
 
 fn paint_all() {
@@ -107,19 +274,7 @@ fn paint_all() {
         let s = s.borrow();
         put("map-before", s[0].pixels.rgba());
         put("map-after", s[1].pixels.rgba());
-        // Changed cells in the repaired network's colour; kept ones pale grey.
-        let mut changed = vec![0u8; (SIDE * SIDE * 4) as usize];
-        for (cell, px) in changed.chunks_exact_mut(4).enumerate() {
-            let (a, b) = (s[0].classes[cell], s[1].classes[cell]);
-            let rgb = if a == b {
-                [0xf2, 0xf2, 0xf2]
-            } else {
-                shade(usize::from(b), 255)
-            };
-            px[..3].copy_from_slice(&rgb);
-            px[3] = 255;
-        }
-        put("map-changed", &changed);
+        put("map-changed", &changes_rgba(&s[0].classes, &s[1].classes));
     });
 }
 
@@ -140,45 +295,194 @@ fn changed_share() -> Option<f64> {
     })
 }
 
-/// The three small maps.
+/// The comparison's canvases, laid over the main map's plot at `style` (its position).
+#[component]
+pub fn CompareLayers(style: String) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let c = state.compare;
+    let visible = move |which: &'static str| {
+        move || {
+            c.showing()
+                && match c.mode.get() {
+                    CompareMode::Swipe => which != "map-changed",
+                    CompareMode::Original => which == "map-before",
+                    CompareMode::Repaired => which == "map-after",
+                    CompareMode::Changes => which == "map-changed",
+                }
+        }
+    };
+    let layer = move |testid: &'static str| {
+        let style = style.clone();
+        view! {
+            <canvas
+                data-testid=testid
+                class="compare-layer"
+                class:shown=visible(testid)
+                width=MAP_SIDE
+                height=MAP_SIDE
+                style=move || {
+                    let clip = if testid == "map-after" && c.mode.get() == CompareMode::Swipe {
+                        format!("clip-path:inset(0 0 0 {:.2}%);", 100.0 * c.swipe.get())
+                    } else {
+                        String::new()
+                    };
+                    format!("{style}{clip}")
+                }
+            ></canvas>
+        }
+    };
+    view! { {layer("map-before")} {layer("map-after")} {layer("map-changed")} }
+}
+
+/// The swipe's divider and the two sides' names, in the map's SVG overlay.
+#[component]
+pub fn SwipeDivider(left: f64, top: f64, plot: f64) -> impl IntoView {
+    let state = expect_context::<AppState>();
+    let c = state.compare;
+    move || {
+        if !(c.showing() && c.mode.get() == CompareMode::Swipe) {
+            return ().into_any();
+        }
+        let x = left + c.swipe.get() * plot;
+        view! {
+            <g class="swipe-divider" data-testid="swipe-divider">
+                <line x1=x x2=x y1=top y2=top + plot/>
+                <text x=x - 6.0 y=top + 16.0 text-anchor="end">"◀ original"</text>
+                <text x=x + 6.0 y=top + 16.0 text-anchor="start">"repaired ▶"</text>
+            </g>
+        }
+        .into_any()
+    }
+}
+
+/// One button per [`CompareMode`], the chosen one pressed.
+#[component]
+fn ModeButtons() -> impl IntoView {
+    let c = expect_context::<AppState>().compare;
+    let buttons = CompareMode::ALL
+        .into_iter()
+        .map(|mode| {
+            view! {
+                <button
+                    class="segment"
+                    data-testid=format!("compare-mode-{}", mode.label())
+                    aria-pressed=move || (c.mode.get() == mode).to_string()
+                    title=mode.hint()
+                    on:click=move |_| c.mode.set(mode)
+                >
+                    {mode.label()}
+                </button>
+            }
+        })
+        .collect_view();
+    view! { <div class="segmented" role="group" aria-label="what the map shows">{buttons}</div> }
+}
+
+/// The comparison's controls above the map: what to show, the swipe, and what changed.
 #[component]
 pub fn Compare() -> impl IntoView {
     let state = expect_context::<AppState>();
+    let c = state.compare;
     Effect::new(move |_| {
         let has_result = state.repair_signals.repair.with(|r| r.result.is_some());
         state.view.track();
         state.network.track();
         if has_result {
-            request(state);
+            request_maps(state);
+        } else {
+            c.status.set(String::new());
         }
     });
-    let canvas = |testid: &'static str, title: &'static str| {
-        view! {
-            <figure>
-                <canvas data-testid=testid width=SIDE height=SIDE class="compare-canvas"></canvas>
-                <figcaption>{title}</figcaption>
-            </figure>
+    Effect::new(move |_| {
+        let has_result = state.repair_signals.repair.with(|r| r.result.is_some());
+        state.repair_signals.check.with(|c| c.counterexamples.len());
+        state.properties.track();
+        if has_result {
+            request_recheck(state);
+        }
+    });
+    // A new repair starts in the swipe view.
+    Effect::new(move |_| {
+        if state.repair_signals.repair.with(|r| r.result.is_some()) {
+            c.mode.set(CompareMode::Swipe);
+        }
+    });
+    let recheck_text = move || {
+        let total = state.repair_signals.check.with(|c| c.counterexamples.len());
+        match c.still_violating.get() {
+            _ if total == 0 => String::new(),
+            None => format!("re-checking the {total} counterexamples on the repaired network"),
+            Some(flags) => {
+                let still = flags.iter().filter(|&&v| v).count();
+                format!(
+                    "re-checked on the repaired network: {} of {total} counterexamples fixed{}",
+                    total - still,
+                    if still > 0 {
+                        format!(", {still} still violate (red)")
+                    } else {
+                        String::new()
+                    }
+                )
+            }
         }
     };
     view! {
         <Show when=move || state.repair_signals.repair.with(|r| r.result.is_some())>
-            <section class="compare" data-testid="compare">
-                <h3>"Before and after, on this slice"</h3>
-                <div class="compare-row">
-                    {canvas("map-before", "original")}
-                    {canvas("map-after", "repaired")}
-                    {canvas("map-changed", "changed decisions")}
+            <section class="compare" data-testid="compare" aria-label="before and after the repair">
+                <div class="compare-bar">
+                    <strong>"Before and after"</strong>
+                    <ModeButtons/>
+                    <Show when=move || c.mode.get() == CompareMode::Swipe>
+                        <label class="swipe">
+                            "swipe "
+                            <input
+                                type="range"
+                                min="0"
+                                max="100"
+                                data-testid="compare-swipe"
+                                prop:value=move || (100.0 * c.swipe.get()).round().to_string()
+                                on:input=move |ev| {
+                                    if let Ok(v) = event_target_value(&ev).parse::<f64>() {
+                                        c.swipe.set((v / 100.0).clamp(0.0, 1.0));
+                                    }
+                                }
+                            />
+                        </label>
+                    </Show>
                 </div>
                 <p class="hint" data-testid="compare-status">
                     {move || {
-                        let status = state.compare_status.get();
+                        let status = c.status.get();
                         match (status.as_str(), changed_share()) {
-                            ("ready", Some(share)) => format!("{:.2} % of this slice changed its decision", 100.0 * share),
-                            _ => status,
+                            ("ready", Some(share)) => format!(
+                                "{}: {:.2} % of this slice changed its decision",
+                                c.mode.get().hint(),
+                                100.0 * share
+                            ),
+                            _ => format!("{status} the maps before and after"),
                         }
                     }}
                 </p>
+                <p class="hint" data-testid="compare-recheck">{recheck_text}</p>
             </section>
         </Show>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn changed_cells_are_strong_and_kept_ones_faded() {
+        let rgba = changes_rgba(&[0, 1], &[0, 2]);
+        let kept = &rgba[..3];
+        let changed = &rgba[4..7];
+        assert_eq!(changed, shade(2, 255));
+        // Paler than the palest map colour of its class.
+        assert!(kept.iter().zip(shade(0, 0)).all(|(&k, s)| k >= s));
+        assert!(kept.iter().any(|&k| k < 255));
+        assert_eq!((rgba[3], rgba[7]), (255, 255));
     }
 }

@@ -5,6 +5,7 @@ use super::canvas::probe;
 use super::draft::{Draft, DraftBox};
 use super::COARSE_SIDE;
 use super::{AppState, MAP_SIDE, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, PLOT};
+use crate::compare::MarkState;
 use crate::state::{Hover, MapStatus, View};
 use crate::ticks::{format_tick, nice_ticks};
 use leptos::prelude::*;
@@ -115,6 +116,9 @@ pub(super) fn DecisionMap() -> impl IntoView {
                         });
                     }
                 ></canvas>
+                <crate::compare::CompareLayers style=format!(
+                    "left:{MARGIN_LEFT}px;top:{MARGIN_TOP}px;width:{PLOT}px;height:{PLOT}px;"
+                )/>
                 <svg
                     class="overlay"
                     width=width
@@ -126,6 +130,7 @@ pub(super) fn DecisionMap() -> impl IntoView {
                     <ProvedBoxes/>
                     <PropertyBoxes/>
                     <CounterexampleMarks/>
+                    <crate::compare::SwipeDivider left=MARGIN_LEFT top=MARGIN_TOP plot=PLOT/>
                     <DraftBox/>
                     <HoverMark/>
                 </svg>
@@ -258,13 +263,31 @@ fn PropertyBoxes() -> impl IntoView {
                             width=(r - l) * PLOT
                             height=(bottom - t) * PLOT
                         />
-                        <text x=MARGIN_LEFT + l * PLOT + 3.0 y=MARGIN_TOP + t * PLOT + 12.0>{p.summary.name.clone()}</text>
+                        <text x=MARGIN_LEFT + l * PLOT + 3.0 y=MARGIN_TOP + t * PLOT + 12.0>{fit_label(&p.summary.name, (r - l) * PLOT)}</text>
                     </g>
                 });
             }
         }
         out
     }
+}
+
+/// Width of one character of a box's label (11 px sans-serif), a little generous.
+const LABEL_CHAR_PX: f64 = 6.6;
+
+/// A property's name cut to fit a box `width` pixels wide (with an ellipsis; the full name
+/// is the box's tooltip), so that labels never run past the box or the map.
+fn fit_label(name: &str, width: f64) -> String {
+    let room = ((width - 6.0) / LABEL_CHAR_PX).floor().max(0.0) as usize;
+    if name.chars().count() <= room {
+        return name.to_string();
+    }
+    if room < 2 {
+        return String::new();
+    }
+    let mut cut: String = name.chars().take(room - 1).collect();
+    cut.push('…');
+    cut
 }
 
 /// The parts of property regions the verifier proved, where they meet the slice.
@@ -313,14 +336,35 @@ fn CounterexampleMarks() -> impl IntoView {
         let found = state.repair_signals.check.get().counterexamples;
         found
             .into_iter()
-            .filter_map(|c| {
+            .enumerate()
+            .filter_map(|(index, c)| {
                 let fx = axis_fraction(state, view.x_dim, f64::from(*c.input.get(view.x_dim)?))?;
                 let fy = axis_fraction(state, view.y_dim, f64::from(*c.input.get(view.y_dim)?))?;
                 let input: Vec<f64> = c.input.iter().map(|&v| f64::from(v)).collect();
+                // Over the repaired network's part of the comparison, a mark says whether
+                // the repaired network still violates there.
+                let (class, mark_state, title) = match state.compare.mark_state(index, fx) {
+                    MarkState::Original => (
+                        "counterexample",
+                        "original",
+                        "counterexample: click to slice through it",
+                    ),
+                    MarkState::Fixed => (
+                        "counterexample fixed",
+                        "fixed",
+                        "fixed by the repair (re-checked): click to slice through it",
+                    ),
+                    MarkState::Still => (
+                        "counterexample still",
+                        "still",
+                        "still a counterexample after the repair: click to slice through it",
+                    ),
+                };
                 Some(view! {
                     <circle
-                        class="counterexample"
+                        class=class
                         data-testid="counterexample-mark"
+                        data-state=mark_state
                         cx=MARGIN_LEFT + fx.clamp(0.0, 1.0) * PLOT
                         cy=MARGIN_TOP + (1.0 - fy.clamp(0.0, 1.0)) * PLOT
                         r=3.0
@@ -335,7 +379,7 @@ fn CounterexampleMarks() -> impl IntoView {
                             });
                         }
                     >
-                        <title>"counterexample: click to slice through it"</title>
+                        <title>{title}</title>
                     </circle>
                 })
             })
@@ -356,5 +400,19 @@ fn HoverMark() -> impl IntoView {
             <circle cx=MARGIN_LEFT + fx * PLOT cy=MARGIN_TOP + (1.0 - fy) * PLOT r=4.0 class="hover-mark"/>
         }
         .into_any()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_label;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn labels_are_cut_to_their_box() {
+        assert_eq!(fit_label("prop_2", 200.0), "prop_2");
+        let cut = fit_label("zones-relu-patch-must-be-below", 100.0);
+        assert!(cut.ends_with('…') && cut.chars().count() <= 14, "{cut}");
+        assert_eq!(fit_label("prop_2", 10.0), "");
     }
 }

@@ -78,8 +78,8 @@ pub struct AppState {
     pub original: RwSignal<Option<LoadedNetwork>>,
     /// Drawing a property box on the map.
     pub drawing: RwSignal<bool>,
-    /// The before/after comparison: `computing` or `ready`.
-    pub compare_status: RwSignal<String>,
+    /// The before/after comparison on the main map.
+    pub compare: crate::compare::CompareSignals,
     /// The box being drawn: fractions of the map (left, top) to (right, bottom).
     pub draft: RwSignal<Option<Draft>>,
     /// The image gallery of a demo that has one.
@@ -102,7 +102,7 @@ impl AppState {
             repair_signals: RepairSignals::new(),
             original: RwSignal::new(None),
             drawing: RwSignal::new(false),
-            compare_status: RwSignal::new(String::new()),
+            compare: crate::compare::CompareSignals::new(),
             draft: RwSignal::new(None),
             gallery: crate::gallery::GallerySignals::new(),
         }

@@ -107,10 +107,10 @@ pub fn App() -> impl IntoView {
                 <section class="map-column">
                     <crate::gallery::GalleryPanel/>
                     <SliceControls/>
+                    <crate::compare::Compare/>
                     <DecisionMap/>
                     <DraftForm/>
                     <Legend/>
-                    <crate::compare::Compare/>
                     <HoverReadout/>
                 </section>
                 <aside class="side-column">

@@ -75,6 +75,9 @@ fn handle_response(state: AppState, response: Response) {
             }
             schedule_paint(state);
         }
+        Response::Rechecked { job, violating } => {
+            crate::compare::handle_recheck(state, job, violating);
+        }
         Response::Probed {
             job,
             outputs,
