@@ -272,6 +272,152 @@ fn a_demo_loads_and_draws_a_non_empty_map_with_nothing_fetched_from_elsewhere() 
     );
 }
 
+/// The steps' states, in order (`done`, `current`, `open`, `locked`).
+fn step_states(b: &Browser) -> Vec<String> {
+    strings(b.run(
+        "return [1, 2, 3, 4, 5].map(i => document.querySelector(`[data-testid=step-${i}]`).dataset.state)",
+        vec![],
+    ))
+}
+
+const TAB: &str = "\u{E004}";
+const ENTER: &str = "\u{E007}";
+
+#[test]
+fn a_first_visit_is_guided_step_by_step_and_every_control_is_reachable_by_keyboard() {
+    let Some((_guard, b)) = open_app("?demo=zones-tanh") else {
+        return;
+    };
+    wait_network(&b, "zones-tanh");
+    b.wait_map_ready();
+    // The walkthrough: four cards, each outlining what it speaks of.
+    let card = |b: &Browser| {
+        b.wait_for("a walkthrough card", || {
+            let target = b.run(
+                "const t = document.querySelector('.tour-target'); return t ? t.dataset.testid : null",
+                vec![],
+            );
+            target
+                .as_str()
+                .map(|t| (b.text_of("walkthrough-count"), t.to_string()))
+        })
+    };
+    assert_eq!(card(&b), ("1 of 4".to_string(), "decision-map".to_string()));
+    b.by_testid("walkthrough-next").click();
+    b.wait_for("card 2", || {
+        (card(&b) == ("2 of 4".to_string(), "property-list".to_string())).then_some(())
+    });
+    b.by_testid("walkthrough-next").click();
+    b.by_testid("walkthrough-next").click();
+    b.wait_for("card 4", || {
+        (card(&b) == ("4 of 4".to_string(), "step-5".to_string())).then_some(())
+    });
+    assert_eq!(b.by_testid("walkthrough-next").text(), "Got it");
+    b.by_testid("walkthrough-next").click();
+    b.wait_for("the walkthrough to close", || {
+        b.find("[data-testid=walkthrough]").is_none().then_some(())
+    });
+    assert!(b.find(".tour-target").is_none(), "no outline left behind");
+    // Seen once: a reload does not show it again; the header's button does.
+    b.goto(&format!("{}/?demo=zones-tanh", server().origin));
+    wait_network(&b, "zones-tanh");
+    b.wait_map_ready();
+    assert!(b.find("[data-testid=walkthrough]").is_none());
+    b.by_testid("tour-open").click();
+    assert_eq!(card(&b).0, "1 of 4");
+    b.by_testid("walkthrough-skip").click();
+    b.wait_for("the walkthrough to close", || {
+        b.find("[data-testid=walkthrough]").is_none().then_some(())
+    });
+
+    // The steps: a demo comes with its network and properties; checking is next.
+    assert_eq!(
+        step_states(&b),
+        ["done", "done", "current", "open", "locked"]
+    );
+    assert!(b.text_of("step-hint").starts_with("Check the properties"));
+    // The current step leads to its control, and the keyboard does the rest.
+    b.by_testid("step-3").click();
+    assert_eq!(
+        b.run("return document.activeElement.dataset.testid", vec![]),
+        json!("check-run")
+    );
+    b.press_key(ENTER);
+    let found = b.wait_for("the check", || {
+        let n: usize = b.by_testid("counterexample-count").property("dataset")["count"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        (n > 0 && step_states(&b)[2] == "done").then_some(n)
+    });
+    assert_eq!(
+        step_states(&b),
+        ["done", "done", "done", "current", "locked"]
+    );
+    assert!(
+        b.text_of("step-hint")
+            .starts_with(&format!("{found} counterexamples found")),
+        "{}",
+        b.text_of("step-hint")
+    );
+    b.by_testid("step-4").click();
+    b.press_key(ENTER);
+    b.wait_for("the repair and its proofs", || {
+        (step_states(&b) == ["done"; 5]).then_some(())
+    });
+    // The hint's count is the metrics table's.
+    let metrics = b.text_of("metrics-table");
+    let proved = metrics
+        .lines()
+        .filter(|l| l.starts_with("proof of") && l.ends_with("proved"))
+        .count();
+    assert_eq!(
+        b.text_of("step-hint"),
+        format!(
+            "Repaired, and proved: {proved} of 2 properties hold for every input of their regions. Swipe the map to compare, or export the network."
+        )
+    );
+
+    // Tab visits every enabled, visible control on the page.
+    let controls = b.run(
+        "const all = [...document.querySelectorAll('button, select, input, summary, textarea, a[href], [tabindex]')]
+           .filter(e => !e.disabled && e.getClientRects().length > 0 && getComputedStyle(e).visibility !== 'hidden')
+           // Inside a closed <details> only its summary is on screen.
+           .filter(e => { const d = e.closest('details:not([open])'); return !d || e.parentElement === d && e.tagName === 'SUMMARY'; });
+         all.forEach((e, i) => e.dataset.keyboardCheck = String(i));
+         document.activeElement && document.activeElement.blur();
+         return all.length;",
+        vec![],
+    );
+    let controls = controls.as_u64().unwrap() as usize;
+    assert!(controls > 20, "{controls} controls");
+    let mut reached = std::collections::BTreeSet::new();
+    for _ in 0..controls + 10 {
+        b.press_key(TAB);
+        if let Some(i) = b
+            .run(
+                "return document.activeElement ? document.activeElement.dataset.keyboardCheck || null : null",
+                vec![],
+            )
+            .as_str()
+        {
+            reached.insert(i.parse::<usize>().unwrap());
+        }
+    }
+    let missed: Vec<Value> = (0..controls)
+        .filter(|i| !reached.contains(i))
+        .map(|i| {
+            b.run(
+                "const e = document.querySelector(`[data-keyboard-check=\"${arguments[0]}\"]`);
+                 return e.outerHTML.slice(0, 120);",
+                vec![json!(i)],
+            )
+        })
+        .collect();
+    assert!(missed.is_empty(), "not reachable by Tab: {missed:?}");
+    assert!(page_errors(&b).is_empty(), "{:?}", page_errors(&b));
+}
+
 #[test]
 fn sliders_and_axes_change_the_slice() {
     let Some((_guard, b)) = open_app("?demo=braking") else {

@@ -257,6 +257,19 @@ impl Browser {
         );
     }
 
+    /// Presses and releases one key on the keyboard, as a person would (`key`: a character
+    /// or a WebDriver key code such as `"\u{E004}"` for Tab).
+    pub fn press_key(&self, key: &str) {
+        self.command(
+            "POST",
+            "/actions",
+            Some(json!({"actions": [{
+                "type": "key", "id": "keyboard",
+                "actions": [{"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]
+            }]})),
+        );
+    }
+
     /// Moves the pointer to (`x`, `y`) CSS pixels from the element's centre.
     pub fn hover(&self, element: &Element, x: i64, y: i64) {
         self.command(

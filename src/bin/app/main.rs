@@ -20,6 +20,8 @@ mod explain;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod gallery;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod guide;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod repair_panel;
 mod state;
 mod ticks;

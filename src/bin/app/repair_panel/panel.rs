@@ -87,7 +87,7 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
         <section class="panel" data-testid="repair-panel">
             <h2>"Check and repair"</h2>
             <p>
-                <button data-testid="check-run" on:click=move |_| start_check(state) disabled=move || r.check.get().running>
+                <button class="primary" data-testid="check-run" on:click=move |_| start_check(state) disabled=move || r.check.get().running>
                     "Check the properties"
                 </button>
                 " "
@@ -151,7 +151,7 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
             <p class="hint">{move || method_help(r.method.get())}</p>
             <SettingsPanel/>
             <p>
-                <button data-testid="repair-run" on:click=move |_| start_repair(state, next_slot()) disabled=move || r.repair.get().running>
+                <button class="primary" data-testid="repair-run" on:click=move |_| start_repair(state, next_slot()) disabled=move || r.repair.get().running>
                     "Repair"
                 </button>
                 " "

@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
     });
 
     let dragging = RwSignal::new(false);
+    let walkthrough = RwSignal::new(None::<usize>);
     // `?classroom=1`: advanced controls (seed, decision rule, file upload) are hidden.
     let classroom = url_param("classroom").is_some_and(|v| v == "1");
     view! {
@@ -101,7 +102,11 @@ pub fn App() -> impl IntoView {
                 <h1>"birdnn"</h1>
                 <p class="tagline">"Repair a neural network so that it keeps a safety property, and see what changed."</p>
                 <NetworkPicker/>
+                <button class="quiet tour-button" data-testid="tour-open" on:click=move |_| walkthrough.set(Some(0))>
+                    "How does it work?"
+                </button>
             </header>
+            <crate::guide::Steps/>
             <ErrorBanner/>
             <main class="layout">
                 <section class="map-column">
@@ -114,6 +119,7 @@ pub fn App() -> impl IntoView {
                     <HoverReadout/>
                 </section>
                 <aside class="side-column">
+                    <crate::guide::Walkthrough open=walkthrough/>
                     <RepairPanel next_slot=next_slot/>
                     <crate::explain::Explain/>
                     <NetworkInfo/>

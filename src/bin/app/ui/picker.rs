@@ -40,8 +40,8 @@ pub(super) fn NetworkPicker() -> impl IntoView {
                     </Show>
                 </select>
             </label>
-            <label class="upload advanced">
-                "Open files… "
+            <label class="file-button advanced" title="ONNX, .nnet or JSON networks, VNN-LIB properties; or drop files anywhere on the page">
+                "Open files…"
                 <FilePicker testid="network-upload" accept=".onnx,.nnet,.json,.vnnlib"/>
             </label>
             <span class="status" data-testid="worker-status">

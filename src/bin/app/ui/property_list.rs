@@ -19,8 +19,8 @@ pub(super) fn PropertyList() -> impl IntoView {
     view! {
         <section class="panel" data-testid="property-list">
             <h2>"Properties"</h2>
-            <label class="upload">
-                "Import VNN-LIB… "
+            <label class="file-button" title="VNN-LIB 1.0 or 2.0 files; or drop them anywhere on the page">
+                "Import VNN-LIB…"
                 <FilePicker testid="property-import" accept=".vnnlib"/>
             </label>
             {move || {
