@@ -61,6 +61,8 @@ pub struct AppState {
     pub map_status: RwSignal<MapStatus>,
     /// The message in the error banner.
     pub error: RwSignal<Option<String>>,
+    /// A message that is no error (what the page did on the user's behalf), until dismissed.
+    pub notice: RwSignal<Option<String>>,
     /// What the pointer is over.
     pub hover: RwSignal<Option<Hover>>,
     /// The built-in demos (from `demos/index.json`).
@@ -94,6 +96,7 @@ impl AppState {
             view: RwSignal::new(None),
             map_status: RwSignal::new(MapStatus::Empty),
             error: RwSignal::new(None),
+            notice: RwSignal::new(None),
             hover: RwSignal::new(None),
             demos: RwSignal::new(Vec::new()),
             loading: RwSignal::new(Vec::new()),

@@ -108,6 +108,7 @@ pub fn App() -> impl IntoView {
             </header>
             <crate::guide::Steps/>
             <ErrorBanner/>
+            <NoticeBanner/>
             <main class="layout">
                 <section class="map-column">
                     <crate::gallery::GalleryPanel/>
@@ -148,6 +149,20 @@ fn ErrorBanner() -> impl IntoView {
             <div class="error-banner" role="alert" data-testid="error-banner">
                 <span>{move || state.error.get().unwrap_or_default()}</span>
                 <button aria-label="dismiss" on:click=move |_| state.error.set(None)>"×"</button>
+            </div>
+        </Show>
+    }
+}
+
+/// What the page did on the user's behalf, until dismissed.
+#[component]
+fn NoticeBanner() -> impl IntoView {
+    let state = expect_context::<AppState>();
+    view! {
+        <Show when=move || state.notice.get().is_some()>
+            <div class="notice-banner" role="status" data-testid="notice-banner">
+                <span>{move || state.notice.get().unwrap_or_default()}</span>
+                <button class="quiet" aria-label="dismiss" on:click=move |_| state.notice.set(None)>"×"</button>
             </div>
         </Show>
     }

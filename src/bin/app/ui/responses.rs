@@ -38,6 +38,40 @@ pub(super) fn handle_event(state: AppState, event: BridgeEvent) {
     }
 }
 
+/// Properties that do not fit the network just loaded (a demo's 2-input boxes under a
+/// 5-input upload) leave the list, and a notice names them: kept, they would only be red
+/// lines that no check, proof or repair can use.
+fn set_aside_unfitting_properties(state: AppState) {
+    let Some(net) = state.network.get_untracked() else {
+        return;
+    };
+    let (keep, drop): (Vec<LoadedProperty>, Vec<LoadedProperty>) = state
+        .properties
+        .get_untracked()
+        .into_iter()
+        .partition(|p| p.summary.fit(&net.summary).is_ok());
+    if drop.is_empty() {
+        return;
+    }
+    for p in &drop {
+        bridge::send(&Request::ForgetProperty { property: p.slot });
+    }
+    let names: Vec<String> = drop.iter().map(|p| p.summary.name.clone()).collect();
+    state.properties.set(keep);
+    state.notice.set(Some(format!(
+        "{} {} not fit {} and {} set aside: {}.",
+        names.len(),
+        if names.len() == 1 {
+            "property does"
+        } else {
+            "properties do"
+        },
+        net.summary.meta.name,
+        if names.len() == 1 { "was" } else { "were" },
+        names.join(", ")
+    )));
+}
+
 fn handle_response(state: AppState, response: Response) {
     state.worker_status.set("ready".into());
     let Some(response) = crate::gallery::handle(state, response) else {
@@ -168,6 +202,8 @@ fn handle_response(state: AppState, response: Response) {
                 for (name, bytes) in props {
                     load_property(state, name, bytes, true);
                 }
+            } else {
+                set_aside_unfitting_properties(state);
             }
             // The user's own properties from the address (or, without one, from storage)
             // join the first network's.
