@@ -154,6 +154,11 @@ pub enum MapStatus {
         coarse_ms: f64,
         /// Compute time of the fine grid, ms.
         fine_ms: f64,
+        /// From the request to the page holding the coarse grid's last rows, ms (the
+        /// worker's compute plus the messages' cost).
+        coarse_latency_ms: f64,
+        /// From the request to the page holding the fine grid's last rows, ms.
+        fine_latency_ms: f64,
     },
     /// The worker refused or failed.
     Failed(String),

@@ -21,6 +21,10 @@ thread_local! {
     pub(super) static STATUS_AFTER_PAINT: RefCell<Option<MapStatus>> = const { RefCell::new(None) };
     /// How long the coarse map took, shown once the fine one is done.
     pub(super) static COARSE_MS: Cell<f64> = const { Cell::new(0.0) };
+    /// When the map on screen was asked for (`performance.now()`, ms).
+    pub(super) static REQUESTED_AT: Cell<f64> = const { Cell::new(0.0) };
+    /// From the request to the coarse map's last rows at the page, ms.
+    pub(super) static COARSE_LATENCY_MS: Cell<f64> = const { Cell::new(0.0) };
 }
 
 /// Asks the worker for the map of this view, coarse then fine (the previous map job is
@@ -32,6 +36,7 @@ pub(super) fn request_map(state: AppState, net: &LoadedNetwork, view: &View) {
     STATUS_AFTER_PAINT.with(|s| s.borrow_mut().take());
     let job = bridge::next_job();
     MAP_JOB.with(|m| m.set(Some(job)));
+    REQUESTED_AT.with(|r| r.set(now_ms()));
     state.map_status.set(MapStatus::Computing(COARSE_SIDE));
     bridge::send(&Request::DecisionMap {
         job,
@@ -39,6 +44,13 @@ pub(super) fn request_map(state: AppState, net: &LoadedNetwork, view: &View) {
         view: view.slice(&net.summary.meta.inputs),
         resolutions: vec![COARSE_SIDE, MAP_SIDE],
     });
+}
+
+/// The page's clock, ms.
+pub(super) fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or(0.0, |p| p.now())
 }
 
 /// Asks the worker for the outputs at `input` (for the readout under the pointer).

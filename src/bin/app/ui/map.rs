@@ -48,6 +48,7 @@ pub(super) fn DecisionMap() -> impl IntoView {
             side,
             coarse_ms,
             fine_ms,
+            ..
         } => format!(
             "{COARSE_SIDE}×{COARSE_SIDE} in {coarse_ms:.0} ms, {side}×{side} in {fine_ms:.0} ms (worker)"
         ),
@@ -61,6 +62,14 @@ pub(super) fn DecisionMap() -> impl IntoView {
     };
     let coarse_ms = move || match state.map_status.get() {
         MapStatus::Ready { coarse_ms, .. } => format!("{coarse_ms:.3}"),
+        _ => String::new(),
+    };
+    let latencies = move || match state.map_status.get() {
+        MapStatus::Ready {
+            coarse_latency_ms,
+            fine_latency_ms,
+            ..
+        } => format!("{coarse_latency_ms:.3} {fine_latency_ms:.3}"),
         _ => String::new(),
     };
     view! {
@@ -77,7 +86,7 @@ pub(super) fn DecisionMap() -> impl IntoView {
                     {move || if state.drawing.get() { "Drawing: drag on the map" } else { "Draw a property" }}
                 </button>
                 " Decision map: "
-                <span data-testid="map-status" data-fine-ms=fine_ms data-coarse-ms=coarse_ms>{status_text}</span>
+                <span data-testid="map-status" data-fine-ms=fine_ms data-coarse-ms=coarse_ms data-latency-ms=latencies>{status_text}</span>
                 <span class="timing">{timing}</span>
             </div>
             <div class="plot" style=format!("width:{width}px;height:{height}px")>

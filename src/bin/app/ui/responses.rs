@@ -1,6 +1,9 @@
 //! What the worker bridge reports: answers to the page's jobs, crashes and restarts.
 
-use super::canvas::{schedule_paint, COARSE_MS, MAP_JOB, PIXELS, PROBE_JOB, STATUS_AFTER_PAINT};
+use super::canvas::{
+    now_ms, schedule_paint, COARSE_LATENCY_MS, COARSE_MS, MAP_JOB, PIXELS, PROBE_JOB, REQUESTED_AT,
+    STATUS_AFTER_PAINT,
+};
 use super::loading::{load_property, restore_worker, take_pending, Pending, PENDING};
 use super::url_state::{store_upload, URL_PROPERTIES, URL_VIEW};
 use super::{AppState, MAP_SIDE};
@@ -93,8 +96,10 @@ fn handle_response(state: AppState, response: Response) {
                 return;
             }
             PIXELS.with(|p| p.borrow_mut().paint(&rows));
+            let latency = now_ms() - REQUESTED_AT.with(Cell::get);
             if resolution_done && !job_done {
                 COARSE_MS.with(|c| c.set(compute_ms));
+                COARSE_LATENCY_MS.with(|c| c.set(latency));
                 state.map_status.set(MapStatus::Computing(MAP_SIDE));
             }
             if job_done {
@@ -104,6 +109,8 @@ fn handle_response(state: AppState, response: Response) {
                         side: rows.resolution,
                         coarse_ms: COARSE_MS.with(Cell::get),
                         fine_ms: compute_ms,
+                        coarse_latency_ms: COARSE_LATENCY_MS.with(Cell::get),
+                        fine_latency_ms: latency,
                     })
                 });
             }
