@@ -110,9 +110,11 @@ pub struct MapRows {
     /// First row in this piece (0 = top).
     pub first_row: u32,
     /// Winning output per cell, row-major.
+    #[serde(with = "serde_bytes")]
     pub classes: Vec<u8>,
     /// Confidence per cell, 0 (a tie) to 255 (margin at least twice the network's typical
     /// margin), row-major.
+    #[serde(with = "serde_bytes")]
     pub confidence: Vec<u8>,
 }
 

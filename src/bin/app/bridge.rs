@@ -4,7 +4,8 @@
 //! Web objects are not `Send`, so the bridge lives in a thread-local rather than in a
 //! reactive signal. It knows nothing of what the messages mean; the app does.
 
-use birdnn::protocol::{decode, encode, JobId, Request, Response, PROTOCOL_VERSION};
+use birdnn::protocol::js::{from_js, to_js};
+use birdnn::protocol::{JobId, Request, Response, PROTOCOL_VERSION};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -30,7 +31,7 @@ struct Bridge {
     generation: u32,
     ready: bool,
     ever_ready: bool,
-    queue: Vec<String>,
+    queue: Vec<Request>,
     next_job: JobId,
     handler: Option<Handler>,
     // Keeps the callbacks of the current worker alive.
@@ -70,18 +71,25 @@ pub fn next_job() -> JobId {
 
 /// Sends a request now, or as soon as the worker is ready.
 pub fn send(request: &Request) {
-    let text = encode(request);
     BRIDGE.with(|b| {
         let mut b = b.borrow_mut();
         match (&b.worker, b.ready) {
-            (Some(worker), true) => {
-                if let Err(e) = worker.post_message(&JsValue::from_str(&text)) {
-                    web_sys::console::error_2(&"birdnn: postMessage failed".into(), &e);
-                }
-            }
-            _ => b.queue.push(text),
+            (Some(worker), true) => post(worker, request),
+            _ => b.queue.push(request.clone()),
         }
     });
+}
+
+/// Posts a request as a JavaScript value, its byte buffers transferred.
+fn post(worker: &Worker, request: &Request) {
+    match to_js(request) {
+        Ok((value, transfer)) => {
+            if let Err(e) = worker.post_message_with_transfer(&value, &transfer) {
+                web_sys::console::error_2(&"birdnn: postMessage failed".into(), &e);
+            }
+        }
+        Err(e) => web_sys::console::error_1(&format!("birdnn: {e}").into()),
+    }
 }
 
 /// Makes the worker panic (the crash-recovery test hook behind `window.birdnnCrashWorker`).
@@ -152,10 +160,7 @@ fn on_message(generation: u32, event: MessageEvent) {
     if !current(generation) {
         return;
     }
-    let Some(text) = event.data().as_string() else {
-        return;
-    };
-    let response = match decode::<Response>(&text) {
+    let response = match from_js::<Response>(event.data()) {
         Ok(r) => r,
         Err(e) => {
             web_sys::console::error_1(&format!("birdnn: {e}").into());
@@ -182,8 +187,8 @@ fn on_message(generation: u32, event: MessageEvent) {
             BRIDGE.with(|b| {
                 let b = b.borrow();
                 if let Some(w) = &b.worker {
-                    for text in queued {
-                        let _ = w.post_message(&JsValue::from_str(&text));
+                    for request in &queued {
+                        post(w, request);
                     }
                 }
             });

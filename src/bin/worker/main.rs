@@ -3,13 +3,14 @@
 //!
 //! Between slices it returns to the event loop (through a `MessageChannel`, which, unlike
 //! `setTimeout(0)`, is not clamped to 4 ms), so a cancel or a new view is read within one
-//! slice. A panic posts [`Response::Panicked`] before the wasm instance traps; the app then
+//! slice. Messages cross as JavaScript values (`birdnn::protocol::js`). A panic posts [`Response::Panicked`] before the wasm instance traps; the app then
 //! restarts the worker. It must never run anything on the page's thread, and never send a
 //! message before `Ready`.
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod web {
-    use birdnn::protocol::{decode, encode, Request, Response, PROTOCOL_VERSION};
+    use birdnn::protocol::js::{from_js, to_js};
+    use birdnn::protocol::{Request, Response, PROTOCOL_VERSION};
     use birdnn::worker::WorkerCore;
     use std::cell::{Cell, RefCell};
     use wasm_bindgen::prelude::*;
@@ -34,11 +35,13 @@ mod web {
     }
 
     fn post(response: &Response) {
-        if scope()
-            .post_message(&JsValue::from_str(&encode(response)))
-            .is_err()
-        {
-            web_sys::console::error_1(&"birdnn worker: postMessage failed".into());
+        let sent = to_js(response).and_then(|(value, transfer)| {
+            scope()
+                .post_message_with_transfer(&value, &transfer)
+                .map_err(|_| "postMessage failed".to_string())
+        });
+        if let Err(e) = sent {
+            web_sys::console::error_1(&format!("birdnn worker: {e}").into());
         }
     }
 
@@ -76,11 +79,7 @@ mod web {
     }
 
     fn on_request(event: MessageEvent) {
-        let Some(text) = event.data().as_string() else {
-            web_sys::console::error_1(&"birdnn worker: a message that is not text".into());
-            return;
-        };
-        let request = match decode::<Request>(&text) {
+        let request = match from_js::<Request>(event.data()) {
             Ok(r) => r,
             Err(e) => {
                 web_sys::console::error_1(&format!("birdnn worker: {e}").into());

@@ -37,7 +37,8 @@ use std::cell::Cell;
 pub const MAP_SIDE: u32 = 256;
 /// Side of the coarse map drawn first.
 pub const COARSE_SIDE: u32 = 64;
-/// Largest file the page sends to the worker (messages are JSON, about four bytes per byte).
+/// Largest file the page sends to the worker (its bytes are transferred, not copied; the
+/// limit keeps a mistaken drop of a huge file from filling the worker's memory).
 pub const MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
 
 /// Size of the plotted square on screen, CSS pixels.

@@ -1,7 +1,8 @@
 //! The messages between the browser app and its worker, defined once for both sides.
 //!
-//! Messages travel as JSON text (`postMessage` of a string): the same encoding natively and
-//! in the browser, easy to read in a debugger, and round-trip tested here. Every request that
+//! In the browser, messages cross as JavaScript values ([`js`]: structured clones, with byte
+//! fields as `Uint8Array`s that are transferred, not copied); natively, and in tests, as JSON
+//! text ([`encode`], [`decode`]). Both encodings are round-trip tested. Every request that
 //! starts work carries a [`JobId`] chosen by the app; every answer names it, so the app can
 //! drop answers for a view the user already left. The worker never sends anything before
 //! [`Response::Ready`]: messages posted to a worker whose wasm has not started yet are lost,
@@ -15,6 +16,9 @@ use crate::repair::{RepairProgress, RepairReport, RepairSettings};
 use crate::slice::{MapRows, SliceView};
 use crate::verify::{Verdict, VerifyProgress};
 use serde::{Deserialize, Serialize};
+
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+pub mod js;
 
 /// Chosen by the app for each piece of work; answers carry it back.
 pub type JobId = u64;
@@ -44,6 +48,7 @@ pub enum Request {
         /// File name; its extension picks the format.
         file_name: String,
         /// File contents.
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
     /// Parse a VNN-LIB file and hold it as `property`.
@@ -55,6 +60,7 @@ pub enum Request {
         /// File name.
         file_name: String,
         /// File contents.
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
     /// Stop holding a network (and stop its jobs).
@@ -265,6 +271,7 @@ pub enum Response {
         report: Box<RepairReport>,
         /// The repaired network as birdnn JSON, so the page can give it to a restarted
         /// worker.
+        #[serde(with = "serde_bytes")]
         json: Vec<u8>,
     },
     /// A network written to bytes.
@@ -274,6 +281,7 @@ pub enum Response {
         /// File name.
         file_name: String,
         /// File contents.
+        #[serde(with = "serde_bytes")]
         bytes: Vec<u8>,
     },
     /// The answer to [`Request::Recheck`]: one flag per input, true where it is still a
