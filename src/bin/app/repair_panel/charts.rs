@@ -5,33 +5,71 @@ use super::ChartPoint;
 use crate::ui::AppState;
 use leptos::prelude::*;
 
-/// Validation counterexamples left and decisions kept, per step.
+/// Validation counterexamples left and decisions kept, per step: a plot with its axes, the
+/// latest values at the lines' ends, and a legend.
 #[component]
 pub(super) fn LiveChart() -> impl IntoView {
     let state = expect_context::<AppState>();
     let r = state.repair_signals;
-    let (w, h) = (300.0, 80.0);
+    // Plot area and the room around it for the axes, in SVG units (CSS scales the chart to
+    // the panel's width).
+    let (left, top, w, h, bottom, right) = (44.0, 8.0, 380.0, 140.0, 30.0, 56.0);
     move || {
         let chart = r.repair.get().chart;
         if chart.len() < 2 {
             return ().into_any();
         }
         let n = (chart.len() - 1) as f64;
+        let x_of = |i: usize| left + i as f64 / n * w;
+        let y_of = |share: f64| top + (1.0 - share.clamp(0.0, 1.0)) * h;
         let line = |f: fn(&ChartPoint) -> f64| {
             chart
                 .iter()
                 .enumerate()
-                .map(|(i, p)| format!("{:.1},{:.1}", i as f64 / n * w, (1.0 - f(p)) * h))
+                .map(|(i, p)| format!("{:.1},{:.1}", x_of(i), y_of(f(p))))
                 .collect::<Vec<_>>()
                 .join(" ")
         };
+        let last = chart[chart.len() - 1];
+        let y_ticks = [0.0, 0.5, 1.0]
+            .into_iter()
+            .map(|t| {
+                view! {
+                    <line x1=left - 4.0 x2=left + w y1=y_of(t) y2=y_of(t) class="grid"/>
+                    <text x=left - 6.0 y=y_of(t) + 4.0 text-anchor="end" class="chart-label">{format!("{:.0} %", 100.0 * t)}</text>
+                }
+            })
+            .collect_view();
+        let (total_w, total_h) = (left + w + right, top + h + bottom);
         view! {
-            <svg class="live-chart" data-testid="repair-chart" width=w height=h + 14.0 viewBox=format!("0 0 {w} {}", h + 14.0)>
-                <rect x="0" y="0" width=w height=h class="chart-frame"/>
-                <polyline points=line(|p| p.violations) class="violations"/>
-                <polyline points=line(|p| p.fidelity) class="fidelity"/>
-                <text x="2" y=h + 12.0 class="chart-label">"— counterexamples left (validation)   — decisions kept"</text>
-            </svg>
+            <figure class="live-chart-figure">
+                <svg
+                    class="live-chart"
+                    data-testid="repair-chart"
+                    viewBox=format!("0 0 {total_w} {total_h}")
+                    role="img"
+                    aria-label=format!(
+                        "repair progress over {} steps: {:.1} % of validation counterexamples left, {:.1} % of decisions kept",
+                        chart.len() - 1,
+                        100.0 * last.violations,
+                        100.0 * last.fidelity
+                    )
+                >
+                    <rect x=left y=top width=w height=h class="chart-frame"/>
+                    {y_ticks}
+                    <text x=left y=top + h + 16.0 class="chart-label">"0"</text>
+                    <text x=left + w y=top + h + 16.0 text-anchor="end" class="chart-label">{format!("{}", chart.len() - 1)}</text>
+                    <text x=left + w / 2.0 y=top + h + 26.0 text-anchor="middle" class="chart-label">"repair step"</text>
+                    <polyline points=line(|p| p.violations) class="violations"/>
+                    <polyline points=line(|p| p.fidelity) class="fidelity"/>
+                    <text x=left + w + 4.0 y=y_of(last.violations) + 4.0 class="chart-value violations-label">{format!("{:.1} %", 100.0 * last.violations)}</text>
+                    <text x=left + w + 4.0 y=y_of(last.fidelity) + 4.0 class="chart-value fidelity-label">{format!("{:.1} %", 100.0 * last.fidelity)}</text>
+                </svg>
+                <figcaption class="chart-legend">
+                    <span><span class="legend-line violations"></span>"counterexamples left (validation)"</span>
+                    <span><span class="legend-line fidelity"></span>"decisions kept (validation)"</span>
+                </figcaption>
+            </figure>
         }
         .into_any()
     }
