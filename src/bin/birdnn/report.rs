@@ -54,12 +54,17 @@ pub(crate) fn print_report(r: &RepairReport, net: &Network) {
     print_verdicts(r);
     if let Some(c) = &r.certified {
         println!(
-            "  last layer                    {} after {} program(s) on {} cells, {} decisions protected{}",
+            "  last layer                    {} after {} program(s) on {} cells, {} decisions protected{}{}",
             if c.certified { "certified" } else { "not certified" },
             c.rounds,
             c.cells,
             c.protected,
-            c.failure.as_ref().map_or(String::new(), |f| format!(" ({f})"))
+            c.failure.as_ref().map_or(String::new(), |f| format!(" ({f})")),
+            if c.kept {
+                ""
+            } else {
+                "; not used: the network it started from is the result"
+            }
         );
     }
     println!(

@@ -127,6 +127,11 @@ pub struct CertifiedSummary {
     pub protected: usize,
     /// Why it stopped uncertified, if it did.
     pub failure: Option<String>,
+    /// Its network became the repair's result. A hand-over from another method may keep
+    /// the network it started from instead (proved already and keeping more decisions, or
+    /// the last layer not certified).
+    #[serde(default)]
+    pub kept: bool,
 }
 
 /// A certified last-layer repair in progress: [`CertifiedRepair::step`] solves one program.
@@ -591,6 +596,7 @@ impl CertifiedRepair {
             open_cells: open,
             protected: self.protected.len(),
             failure,
+            kept: true,
         }
     }
 

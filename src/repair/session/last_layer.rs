@@ -4,7 +4,7 @@
 use super::RepairSession;
 use crate::measures::input_domain;
 use crate::network::Network;
-use crate::repair::certified::CertifiedRepair;
+use crate::repair::certified::{CertifiedRepair, CertifiedSummary};
 use crate::repair::{Method, Phase, RepairError, RepairProgress};
 use crate::rng::SplitMix64;
 use crate::sampling::sample_box;
@@ -92,7 +92,10 @@ impl RepairSession {
                 self.verdicts = start_verdicts;
                 self.result = Some(start);
             }
-            self.certified_summary = summary;
+            self.certified_summary = summary.map(|s| CertifiedSummary {
+                kept: take_repaired,
+                ..s
+            });
         }
         let best = self.current_best();
         Ok(RepairProgress {
