@@ -161,20 +161,7 @@ fn verify_answers_sat_with_an_assignment_onnxruntime_confirms_and_unsat() {
     let p3 = formats::load_property(&dir.join("vnnlib/prop_3.vnnlib")).unwrap();
     assert!(p3.precondition_holds(&x), "{x:?}");
     // onnxruntime runs the original file on the assignment's input.
-    let xs = tmp.path().join("x.csv");
-    let ys = tmp.path().join("y.csv");
-    let header = "x0,x1,x2,x3,x4\n".to_string();
-    let row: Vec<String> = x.iter().map(|v| v.to_string()).collect();
-    std::fs::write(&xs, header + &row.join(",") + "\n").unwrap();
-    if common::python_support("onnxruntime_eval.py", &[s(&violated), s(&xs), s(&ys)]).is_some() {
-        let theirs = std::fs::read_to_string(&ys).unwrap();
-        let theirs: Vec<f32> = theirs
-            .lines()
-            .nth(1)
-            .unwrap()
-            .split(',')
-            .map(|v| v.parse().unwrap())
-            .collect();
+    if let Some(theirs) = common::onnxruntime_one(&violated, &x, None, tmp.path()) {
         for (a, b) in y.iter().zip(&theirs) {
             assert!(
                 (a - b).abs() <= 1e-5,
@@ -392,27 +379,7 @@ fn hidden_nodes_are_answered_sat_unsat_and_unknown_and_the_assignment_checks_out
     assert!(x.iter().all(|v| (-1.0..=1.0).contains(v)), "{x:?}");
     // onnxruntime runs the file on the assignment's input: its g1 and y match and satisfy
     // the query.
-    let xs = tmp.path().join("x.csv");
-    std::fs::write(
-        &xs,
-        format!(
-            "x0,x1,x2,x3\n{}\n",
-            x.iter().map(f32::to_string).collect::<Vec<_>>().join(",")
-        ),
-    )
-    .unwrap();
-    let (ys, gs) = (tmp.path().join("y.csv"), tmp.path().join("g.csv"));
-    if common::python_support("onnxruntime_eval.py", &[s(&model), s(&xs), s(&ys)]).is_some() {
-        let theirs = |path: &Path| -> Vec<f32> {
-            let text = std::fs::read_to_string(path).unwrap();
-            text.lines()
-                .nth(1)
-                .unwrap()
-                .split(',')
-                .map(|v| v.parse().unwrap())
-                .collect()
-        };
-        let their_y = theirs(&ys);
+    if let Some(their_y) = common::onnxruntime_one(&model, &x, None, tmp.path()) {
         for (a, b) in y.iter().zip(&their_y) {
             assert!(
                 (a - b).abs() <= 1e-5,
@@ -421,12 +388,7 @@ fn hidden_nodes_are_answered_sat_unsat_and_unknown_and_the_assignment_checks_out
         }
         assert!(their_y[0] >= 0.7, "{their_y:?}");
         // The hidden tensor as onnxruntime computes it (the model exposes it as an output).
-        common::python_support(
-            "onnxruntime_eval.py",
-            &["--output", "g1", s(&model), s(&xs), s(&gs)],
-        )
-        .unwrap();
-        let their_g = theirs(&gs);
+        let their_g = common::onnxruntime_one(&model, &x, Some("g1"), tmp.path()).unwrap();
         for (a, b) in g.iter().zip(&their_g) {
             assert!(
                 (a - b).abs() <= 1e-5,

@@ -32,21 +32,7 @@ fn run(name: &str, args: &[&Path], timeout: &str) -> std::process::Output {
 
 /// onnxruntime's outputs for one input of `model`, or `None` when it is not installed.
 fn onnxruntime(model: &Path, x: &[f32], tmp: &Path) -> Option<Vec<f32>> {
-    let xs = tmp.join("x.csv");
-    let ys = tmp.join("y.csv");
-    let header: Vec<String> = (0..x.len()).map(|i| format!("x{i}")).collect();
-    let row: Vec<String> = x.iter().map(f32::to_string).collect();
-    std::fs::write(&xs, format!("{}\n{}\n", header.join(","), row.join(","))).unwrap();
-    common::python_support("onnxruntime_eval.py", &[model, &xs, &ys])?;
-    let text = std::fs::read_to_string(&ys).unwrap();
-    Some(
-        text.lines()
-            .nth(1)
-            .unwrap()
-            .split(',')
-            .map(|v| v.parse().unwrap())
-            .collect(),
-    )
+    common::onnxruntime_one(model, x, None, tmp)
 }
 
 /// A 1.0 result file: its first line, and after `sat` the inputs and outputs of

@@ -107,3 +107,31 @@ pub fn python_support<S: AsRef<std::ffi::OsStr>>(script: &str, args: &[S]) -> Op
         _ => panic!("{script} failed: {}", String::from_utf8_lossy(&out.stderr)),
     }
 }
+
+/// onnxruntime's values for one input of `model` (`tests/support/onnxruntime_eval.py`):
+/// the first graph output, or with `output` the graph output of that name. Files go to
+/// `dir`. `None` (the test skips) when onnxruntime is not installed, outside CI.
+#[allow(dead_code)]
+pub fn onnxruntime_one(
+    model: &Path,
+    x: &[f32],
+    output: Option<&str>,
+    dir: &Path,
+) -> Option<Vec<f32>> {
+    let tag = output.unwrap_or("first");
+    let xs = dir.join(format!("onnxruntime-{tag}-x.csv"));
+    let ys = dir.join(format!("onnxruntime-{tag}-y.csv"));
+    let header: Vec<String> = (0..x.len()).map(|i| format!("x{i}")).collect();
+    let row: Vec<String> = x.iter().map(f32::to_string).collect();
+    std::fs::write(&xs, format!("{}\n{}\n", header.join(","), row.join(","))).unwrap();
+    let mut args: Vec<&std::ffi::OsStr> = Vec::new();
+    if let Some(name) = output {
+        args.push("--output".as_ref());
+        args.push(name.as_ref());
+    }
+    args.extend([model.as_os_str(), xs.as_os_str(), ys.as_os_str()]);
+    python_support("onnxruntime_eval.py", &args)?;
+    let text = std::fs::read_to_string(&ys).unwrap();
+    let values = text.lines().nth(1).expect("a row of outputs");
+    Some(values.split(',').map(|v| v.parse().unwrap()).collect())
+}
