@@ -4,6 +4,7 @@
 //! affine map (a MatMul's output before its bias is added), that map applied to the values
 //! entering a layer.
 
+use super::affine::PendingAffine;
 use crate::network::ForwardTrace;
 use crate::verify::bounds::{Interval, LayerBounds};
 
@@ -118,8 +119,7 @@ pub(super) struct Snapshot {
     pub(super) name: String,
     /// Layers complete at that point.
     pub(super) layers_done: usize,
-    pub(super) weights: Option<Vec<f64>>,
-    pub(super) bias: Vec<f64>,
+    pub(super) affine: PendingAffine,
 }
 
 /// Where the tensor of `snapshot` sits, given the folded map behind every layer.
@@ -128,8 +128,8 @@ pub(super) fn site_of(
     layer_maps: &[(Option<Vec<f64>>, Vec<f64>)],
 ) -> TensorSite {
     let k = snapshot.layers_done;
-    let identity = snapshot.weights.is_none() && snapshot.bias.iter().all(|&b| b == 0.0);
-    if identity {
+    let affine = &snapshot.affine;
+    if affine.is_identity() {
         return if k == 0 {
             TensorSite::Input
         } else {
@@ -137,21 +137,13 @@ pub(super) fn site_of(
         };
     }
     if let Some((weights, bias)) = layer_maps.get(k) {
-        if *weights == snapshot.weights && *bias == snapshot.bias {
+        if *weights == affine.weights && *bias == affine.bias {
             return TensorSite::Pre(k);
         }
     }
-    let n = snapshot.bias.len();
-    let weights = snapshot.weights.clone().unwrap_or_else(|| {
-        let mut w = vec![0.0; n * n];
-        for i in 0..n {
-            w[i * n + i] = 1.0;
-        }
-        w
-    });
     TensorSite::Affine {
         layer: k,
-        weights,
-        bias: snapshot.bias.clone(),
+        weights: affine.materialised(),
+        bias: affine.bias.clone(),
     }
 }
