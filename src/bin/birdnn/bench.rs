@@ -1,6 +1,7 @@
 //! `birdnn bench`: the ACAS Xu violation instances, each repaired by each method, measured,
 //! and printed as a table beside the prototype's published figures.
 
+use crate::parallel::run_in_order;
 use birdnn::falsify::{Falsifier, FalsifierConfig};
 use birdnn::formats;
 use birdnn::network::Network;
@@ -10,7 +11,6 @@ use birdnn::repair::{
     SamplingPlan,
 };
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Which instances to run.
@@ -245,50 +245,35 @@ pub fn bench(
     let jobs: Vec<(usize, Method)> = (0..instances(set).len())
         .flat_map(|k| methods.iter().map(move |&m| (k, m)))
         .collect();
-    let total = jobs.len();
-    let queue = Arc::new(Mutex::new(jobs.into_iter().enumerate().collect::<Vec<_>>()));
-    let rows: Arc<Mutex<Vec<(usize, Row)>>> = Arc::new(Mutex::new(Vec::new()));
+    // The last instances (the paper's p7 and p8, the slowest) start first, so that the
+    // threads do not end waiting for one long run; the table keeps the list's order.
+    let mut jobs = jobs;
+    jobs.reverse();
+    let all = instances(set);
     let started = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..threads.max(1) {
-            let queue = Arc::clone(&queue);
-            let rows = Arc::clone(&rows);
-            scope.spawn(move || {
-                let all = instances(set);
-                loop {
-                    let Some((order, (k, method))) = queue.lock().expect("queue").pop() else {
-                        break;
-                    };
-                    let instance = &all[k];
-                    let t = Instant::now();
-                    let outcome = run_one(dir, instance, base, method, run);
-                    let row = Row {
-                        instance: instance.name(),
-                        method: method.to_string(),
-                        seconds: t.elapsed().as_secs_f64(),
-                        prototype: prototype_figures(instance, method),
-                        outcome,
-                    };
-                    let mut rows = rows.lock().expect("rows");
-                    rows.push((order, row));
-                    eprintln!(
-                        "bench: {}/{total} done ({} {}, {:.1} s)",
-                        rows.len(),
-                        instance.name(),
-                        method,
-                        t.elapsed().as_secs_f64()
-                    );
-                }
-            });
-        }
-    });
-    let mut rows = Arc::try_unwrap(rows)
-        .ok()
-        .expect("threads joined")
-        .into_inner()
-        .expect("rows");
-    rows.sort_by_key(|(order, _)| *order);
-    let rows: Vec<Row> = rows.into_iter().map(|(_, r)| r).collect();
+    let mut rows = run_in_order(
+        &jobs,
+        threads,
+        |&(k, method)| {
+            let instance = &all[k];
+            let t = Instant::now();
+            let outcome = run_one(dir, instance, base, method, run);
+            Row {
+                instance: instance.name(),
+                method: method.to_string(),
+                seconds: t.elapsed().as_secs_f64(),
+                prototype: prototype_figures(instance, method),
+                outcome,
+            }
+        },
+        |done, total, _, row| {
+            eprintln!(
+                "bench: {done}/{total} done ({} {}, {:.1} s)",
+                row.instance, row.method, row.seconds
+            );
+        },
+    );
+    rows.reverse();
     print_table(&rows);
     println!(
         "\n{} runs in {:.1} s on {threads} thread(s); peak memory of the whole process {}",

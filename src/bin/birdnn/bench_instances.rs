@@ -3,9 +3,9 @@
 //! too), each answered by the same solver as `birdnn verify QUERY --network NAME=MODEL`, so
 //! that a table here and `tools/vnncomp/run_instance.sh` agree.
 
+use crate::parallel::run_in_order;
 use crate::solver::{answer, read_query, Answer};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// One line of `instances.csv`.
@@ -116,50 +116,26 @@ pub fn bench_instances(
     let instances = read_instances(csv_path)?;
     let base = csv_path.parent().unwrap_or(Path::new(".")).to_path_buf();
     let total = instances.len();
-    let queue = Arc::new(Mutex::new(
-        instances
-            .iter()
-            .cloned()
-            .enumerate()
-            .rev()
-            .collect::<Vec<_>>(),
-    ));
-    let results: Arc<Mutex<Vec<(usize, Outcome)>>> = Arc::new(Mutex::new(Vec::new()));
     let started = Instant::now();
-    std::thread::scope(|scope| {
-        for _ in 0..threads.max(1) {
-            let (queue, results, base) = (Arc::clone(&queue), Arc::clone(&results), &base);
-            scope.spawn(move || loop {
-                let Some((k, instance)) = queue.lock().expect("queue").pop() else {
-                    break;
-                };
-                let outcome = run_one(base, &instance);
-                let mut results = results.lock().expect("results");
-                eprintln!(
-                    "bench-verify: {}/{total} {} {}: {} in {:.2} s",
-                    results.len() + 1,
-                    instance.onnx,
-                    instance.vnnlib,
-                    outcome.word,
-                    outcome.seconds
-                );
-                results.push((k, outcome));
-            });
-        }
-    });
+    let results = run_in_order(
+        &instances,
+        threads,
+        |instance| run_one(&base, instance),
+        |done, total, instance, outcome| {
+            eprintln!(
+                "bench-verify: {done}/{total} {} {}: {} in {:.2} s",
+                instance.onnx, instance.vnnlib, outcome.word, outcome.seconds
+            );
+        },
+    );
     let wall = started.elapsed().as_secs_f64();
-    let mut results = Arc::try_unwrap(results)
-        .map_err(|_| "threads joined")?
-        .into_inner()
-        .map_err(|_| "a thread panicked")?;
-    results.sort_by_key(|r| r.0);
     let mut csv = String::from("onnx,vnnlib,timeout,result,seconds\n");
     println!(
         "{:<44} {:<28} {:>7} {:<9} {:>8}",
         "onnx", "vnnlib", "timeout", "result", "seconds"
     );
     let mut counts = std::collections::BTreeMap::<&str, usize>::new();
-    for ((_, o), i) in results.iter().zip(&instances) {
+    for (o, i) in results.iter().zip(&instances) {
         println!(
             "{:<44} {:<28} {:>7} {:<9} {:>8.2}{}",
             i.onnx,

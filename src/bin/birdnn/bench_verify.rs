@@ -2,11 +2,11 @@
 //! the VNN-COMP 2021 results and printed beside the published times of nnenum and
 //! alpha-beta-CROWN; and the ablation (each of the verifier's refinements switched off).
 
+use crate::parallel::run_in_order;
 use birdnn::formats;
 use birdnn::verify::{Branching, Verdict, VerifyConfig, VerifyStatus};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Which (network, property) pairs `bench-verify` runs.
@@ -145,60 +145,41 @@ fn run_all(
     timeout: f64,
     threads: usize,
 ) -> Vec<Row> {
-    let total = jobs.len();
-    let queue = Arc::new(Mutex::new(
-        jobs.into_iter().enumerate().rev().collect::<Vec<_>>(),
-    ));
-    let rows: Arc<Mutex<Vec<(usize, Row)>>> = Arc::new(Mutex::new(Vec::new()));
-    std::thread::scope(|scope| {
-        for _ in 0..threads.max(1) {
-            let (queue, rows) = (Arc::clone(&queue), Arc::clone(&rows));
-            scope.spawn(move || loop {
-                let Some((order, (pair, variant, config))) = queue.lock().expect("queue").pop()
-                else {
-                    break;
-                };
-                let ((i, j), p) = pair;
-                let result = (|| -> Result<_, String> {
-                    let net = formats::load_network(
-                        &dir.join(format!("onnx/ACASXU_run2a_{i}_{j}_batch_2000.onnx")),
-                    )
-                    .map_err(|e| e.to_string())?;
-                    let property =
-                        formats::load_property(&dir.join(format!("vnnlib/prop_{p}.vnnlib")))
-                            .map_err(|e| e.to_string())?;
-                    let mut verdicts =
-                        crate::verify::verify_each(&net, &[property], &config, timeout, |_, _| {})
-                            .map_err(|e| e.to_string())?;
-                    Ok(verdicts.remove(0))
-                })();
-                let mut rows = rows.lock().expect("rows");
-                let status = match &result {
-                    Ok((v, s)) => format!("{} in {s:.2} s", v.status),
-                    Err(e) => format!("error: {e}"),
-                };
-                eprintln!(
-                    "bench-verify: {}/{total} {} {variant}: {status}",
-                    rows.len() + 1,
-                    pair_name(pair)
-                );
-                rows.push((
-                    order,
-                    Row {
-                        pair,
-                        variant,
-                        result,
-                    },
-                ));
-            });
-        }
-    });
-    let mut rows = Arc::try_unwrap(rows)
-        .expect("threads joined")
-        .into_inner()
-        .expect("rows");
-    rows.sort_by_key(|r| r.0);
-    rows.into_iter().map(|(_, r)| r).collect()
+    let verify = |&(pair, _, ref config): &(Pair, &'static str, VerifyConfig)| {
+        let ((i, j), p) = pair;
+        let net =
+            formats::load_network(&dir.join(format!("onnx/ACASXU_run2a_{i}_{j}_batch_2000.onnx")))
+                .map_err(|e| e.to_string())?;
+        let property = formats::load_property(&dir.join(format!("vnnlib/prop_{p}.vnnlib")))
+            .map_err(|e| e.to_string())?;
+        let mut verdicts =
+            crate::verify::verify_each(&net, &[property], config, timeout, |_, _| {})
+                .map_err(|e| e.to_string())?;
+        Ok(verdicts.remove(0))
+    };
+    let results = run_in_order(
+        &jobs,
+        threads,
+        verify,
+        |done, total, (pair, variant, _), result: &Result<(Verdict, f64), String>| {
+            let status = match result {
+                Ok((v, s)) => format!("{} in {s:.2} s", v.status),
+                Err(e) => format!("error: {e}"),
+            };
+            eprintln!(
+                "bench-verify: {done}/{total} {} {variant}: {status}",
+                pair_name(*pair)
+            );
+        },
+    );
+    jobs.iter()
+        .zip(results)
+        .map(|(&(pair, variant, _), result)| Row {
+            pair,
+            variant,
+            result,
+        })
+        .collect()
 }
 
 /// Verifies ACAS Xu pairs with the sound verifier and prints one line each (beside the

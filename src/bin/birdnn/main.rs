@@ -28,6 +28,8 @@ mod files;
 #[cfg(not(target_arch = "wasm32"))]
 mod info;
 #[cfg(not(target_arch = "wasm32"))]
+mod parallel;
+#[cfg(not(target_arch = "wasm32"))]
 mod repair;
 #[cfg(not(target_arch = "wasm32"))]
 mod report;
