@@ -22,14 +22,6 @@ fn demo_file(name: &str) -> String {
     .unwrap_or_else(|e| panic!("www/demos/{name}: {e}"))
 }
 
-fn drain(core: &mut WorkerCore) -> Vec<Response> {
-    let mut out = Vec::new();
-    while !core.is_idle() {
-        out.extend(core.step());
-    }
-    out
-}
-
 #[test]
 fn the_committed_digits_demo_is_what_the_generator_makes() {
     let Some(csv) = common::digits_csv() else {
@@ -58,7 +50,7 @@ fn verdicts(
         max_boxes: 300,
     });
     let mut out = vec![None; slots.len()];
-    for r in drain(core) {
+    for r in core.run_to_idle() {
         let Response::VerifyProgress { verdicts, .. } = r else {
             panic!("{r:?}")
         };
@@ -149,7 +141,7 @@ fn repairing_a_gallery_ball_in_the_worker_proves_it_and_keeps_the_other_proofs()
         result: 50,
         keep: keep.clone(),
     });
-    let answers = drain(&mut core);
+    let answers = core.run_to_idle();
     assert!(
         matches!(answers.last(), Some(Response::Repaired { .. })),
         "{:?}",

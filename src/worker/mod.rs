@@ -175,6 +175,17 @@ impl WorkerCore {
         self.jobs.is_empty()
     }
 
+    /// Runs every queued job to its end, step by step as the web worker would (without
+    /// returning to an event loop between steps), and returns all they produced in order.
+    /// For native callers and tests; a job that never ends would never return.
+    pub fn run_to_idle(&mut self) -> Vec<Response> {
+        let mut out = Vec::new();
+        while !self.is_idle() {
+            out.extend(self.step());
+        }
+        out
+    }
+
     /// The network held in `slot`, if any.
     pub fn network(&self, slot: NetworkId) -> Option<&Network> {
         self.networks.get(&slot).map(|h| &h.net)

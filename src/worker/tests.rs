@@ -208,14 +208,6 @@ fn demo_core_of(demo: &str) -> WorkerCore {
     core
 }
 
-fn drain(core: &mut WorkerCore) -> Vec<Response> {
-    let mut out = Vec::new();
-    while !core.is_idle() {
-        out.extend(core.step());
-    }
-    out
-}
-
 #[test]
 fn verification_streams_one_verdict_per_property() {
     let mut core = demo_core();
@@ -230,7 +222,7 @@ fn verification_streams_one_verdict_per_property() {
     let patch = core.property(1).unwrap().clone();
     let mut verdicts = Vec::new();
     let mut last_done = false;
-    for r in drain(&mut core) {
+    for r in core.run_to_idle() {
         let Response::VerifyProgress {
             progress,
             verdicts: new,
@@ -270,7 +262,7 @@ fn a_check_streams_counterexamples_that_are_real() {
     let property = core.property(1).unwrap().clone();
     let mut found = Vec::new();
     let mut last = None;
-    for r in drain(&mut core) {
+    for r in core.run_to_idle() {
         let Response::CheckProgress {
             sampled,
             counterexamples,
@@ -313,7 +305,8 @@ fn a_recheck_says_which_inputs_are_still_counterexamples() {
         samples: 2000,
         seed: 3,
     });
-    let mut inputs: Vec<Vec<f32>> = drain(&mut core)
+    let mut inputs: Vec<Vec<f32>> = core
+        .run_to_idle()
         .into_iter()
         .flat_map(|r| match r {
             Response::CheckProgress {
@@ -415,7 +408,7 @@ fn a_repair_runs_in_steps_and_leaves_the_original_untouched() {
     // Run to the end: progress, then the result in slot 9 with its report.
     let first = core.handle(request(8));
     assert!(matches!(&first[..], [Response::RepairProgress { .. }]));
-    let answers = drain(&mut core);
+    let answers = core.run_to_idle();
     let progress_steps = answers
         .iter()
         .filter(|r| {
