@@ -1,0 +1,15 @@
+//! The .json reader on any bytes: a network or an error, never a panic. What it reads, the
+//! writer writes and the reader reads back to the same network (compared as written text).
+#![no_main]
+
+use birdnn::formats::{read_network, write_network};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    if let Ok(net) = read_network("f.json", data) {
+        let once = write_network("f.json", &net).expect("a network read is written");
+        let back = read_network("f.json", &once).expect("what the writer wrote reads back");
+        let twice = write_network("f.json", &back).expect("written again");
+        assert_eq!(once, twice, "read(write(net)) differs from net");
+    }
+});
