@@ -12,8 +12,9 @@ use std::sync::OnceLock;
 fn loaded() -> WorkerCore {
     static FILES: OnceLock<(Vec<u8>, Vec<u8>)> = OnceLock::new();
     let (net, property) = FILES.get_or_init(|| {
-        let net = birdnn::network::Network::random(&[2, 4, 3], birdnn::network::Activation::Relu, 1)
-            .expect("a network");
+        let net =
+            birdnn::network::Network::random(&[2, 4, 3], birdnn::network::Activation::Relu, 1)
+                .expect("a network");
         let net = birdnn::formats::write_network("n.json", &net).expect("written");
         let property = b"(declare-const X_0 Real)(declare-const X_1 Real)(declare-const Y_0 Real)\
             (declare-const Y_1 Real)(declare-const Y_2 Real)(assert (>= X_0 0))(assert (<= X_0 1))\

@@ -13,7 +13,8 @@ fuzz_target!(|data: &[u8]| {
     let _ = vnnlib::read_query("q.vnnlib", text);
     if let Ok(property) = vnnlib::read("p.vnnlib", text) {
         for written in [vnnlib::write(&property), vnnlib::write_v2(&property)] {
-            let back = vnnlib::read("p.vnnlib", &written).expect("what the writer wrote reads back");
+            let back =
+                vnnlib::read("p.vnnlib", &written).expect("what the writer wrote reads back");
             assert_eq!(back.input_boxes, property.input_boxes, "{written}");
             assert_eq!(back.unsafe_region, property.unsafe_region, "{written}");
         }
