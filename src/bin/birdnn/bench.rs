@@ -245,8 +245,8 @@ pub fn bench(
     let jobs: Vec<(usize, Method)> = (0..instances(set).len())
         .flat_map(|k| methods.iter().map(move |&m| (k, m)))
         .collect();
-    // The last instances (the paper's p7 and p8, the slowest) start first, so that the
-    // threads do not end waiting for one long run; the table keeps the list's order.
+    // The list's last instances start first (in the acasxu set, p7 and p8, the slowest), so
+    // that the threads do not end waiting for one long run; the table keeps the list's order.
     let mut jobs = jobs;
     jobs.reverse();
     let all = instances(set);
