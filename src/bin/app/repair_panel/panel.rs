@@ -8,7 +8,7 @@ use super::jobs::{
 use super::report::{download, report_markdown, MetricsTable};
 use super::settings::{method_help, SettingsPanel};
 use crate::bridge;
-use crate::ui::AppState;
+use crate::state::AppState;
 use birdnn::protocol::Request;
 use birdnn::repair::Method;
 use leptos::prelude::*;

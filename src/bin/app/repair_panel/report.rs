@@ -1,10 +1,9 @@
 //! The repair's results in words and files: the measures table, the Markdown report, a
 //! verdict's badge, and downloads.
 
-use crate::ui::AppState;
+use crate::state::{badge_text, AppState};
 use birdnn::measures::Rate;
 use birdnn::repair::RepairReport;
-use birdnn::verify::{Verdict, VerifyStatus};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -28,22 +27,6 @@ pub fn download(file_name: &str, bytes: &[u8], mime: &str) {
         a.click();
     }
     let _ = web_sys::Url::revoke_object_url(&url);
-}
-
-/// A verdict in a few words: "proved", "violated", "PAC (...)", "unknown: 43 % proved".
-pub fn badge_text(v: &Verdict, pac: bool) -> String {
-    match v.status {
-        VerifyStatus::Proved => "proved".into(),
-        VerifyStatus::Counterexample => "violated (counterexample found)".into(),
-        VerifyStatus::Unknown if pac => format!(
-            "PAC certified; {:.1} % of the region proved",
-            100.0 * v.proved_fraction
-        ),
-        VerifyStatus::Unknown => format!(
-            "unknown: {:.1} % of the region proved",
-            100.0 * v.proved_fraction
-        ),
-    }
 }
 
 /// The rows of the measures table: (what, value).

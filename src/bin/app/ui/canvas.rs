@@ -1,8 +1,7 @@
 //! The decision map's and the probe's jobs in the worker, and painting pixels on canvases.
 
-use super::{AppState, COARSE_SIDE, MAP_SIDE};
 use crate::bridge;
-use crate::state::{LoadedNetwork, MapStatus, View};
+use crate::state::{AppState, LoadedNetwork, MapStatus, View, COARSE_SIDE, MAP_SIDE};
 use birdnn::picture::MapPixels;
 use birdnn::protocol::{JobId, Request};
 use leptos::prelude::*;

@@ -1,8 +1,9 @@
 //! Loading networks and properties into the worker: from demos, from the user's files, and
 //! again into a restarted worker.
 
-use super::{next_slot, AppState, MAX_UPLOAD_BYTES};
+use super::MAX_UPLOAD_BYTES;
 use crate::bridge;
+use crate::state::{next_slot, AppState};
 use birdnn::demos::DemoEntry;
 use birdnn::protocol::{JobId, NetworkId, PropertyId, Request};
 use leptos::prelude::*;

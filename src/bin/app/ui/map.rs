@@ -2,11 +2,11 @@
 //! counterexamples, the pointer).
 
 use super::canvas::probe;
-use super::draft::{Draft, DraftBox};
-use super::COARSE_SIDE;
-use super::{AppState, MAP_SIDE, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, PLOT};
-use crate::compare::MarkState;
-use crate::state::{Hover, MapStatus, View};
+use super::draft::DraftBox;
+use crate::state::{
+    AppState, Draft, Hover, MapStatus, MarkState, View, COARSE_SIDE, MAP_SIDE, MARGIN_BOTTOM,
+    MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, PLOT,
+};
 use crate::ticks::{format_tick, nice_ticks};
 use leptos::prelude::*;
 

@@ -1,7 +1,7 @@
 //! Choosing what to load: the demo picker and the file inputs.
 
 use super::loading::{load_demo, load_files};
-use super::AppState;
+use crate::state::AppState;
 use leptos::prelude::*;
 
 /// Demo picker, file upload and the worker's state.

@@ -1,13 +1,11 @@
 //! The loaded properties: whether each fits the network, its proof badge, and its export,
 //! edit and remove buttons.
 
-use super::draft::Draft;
 use super::map::box_on_map;
 use super::picker::FilePicker;
-use super::AppState;
 use crate::bridge;
 use crate::repair_panel;
-use crate::state::View;
+use crate::state::{badge_text, AppState, Draft, View};
 use birdnn::protocol::Request;
 use birdnn::verify::VerifyStatus;
 use leptos::prelude::*;
@@ -138,7 +136,7 @@ pub(super) fn PropertyList() -> impl IntoView {
                                                 VerifyStatus::Unknown if pac => "pac",
                                                 VerifyStatus::Unknown => "unknown",
                                             },
-                                            format!("{whose}{}", repair_panel::badge_text(v, pac)),
+                                            format!("{whose}{}", badge_text(v, pac)),
                                         ),
                                         None if pac => ("pac", "PAC certified".to_string()),
                                         None => ("unchecked", "not proved yet".to_string()),

@@ -2,9 +2,8 @@
 //! and the network's layers, inputs, outputs and decision rule.
 
 use super::loading::{Pending, PENDING};
-use super::AppState;
 use crate::bridge;
-use crate::state::physical_text;
+use crate::state::{physical_text, AppState};
 use crate::ticks::format_tick;
 use birdnn::network::DecisionRule;
 use birdnn::picture::class_css;

@@ -6,10 +6,9 @@ use super::canvas::{
 };
 use super::loading::{load_property, restore_worker, take_pending, Pending, PENDING};
 use super::url_state::{store_upload, URL_PROPERTIES, URL_VIEW};
-use super::{AppState, MAP_SIDE};
 use crate::bridge::{self, BridgeEvent};
 use crate::repair_panel;
-use crate::state::{LoadedNetwork, LoadedProperty, MapStatus, View};
+use crate::state::{AppState, LoadedNetwork, LoadedProperty, MapStatus, View, MAP_SIDE};
 use birdnn::protocol::{Request, Response};
 use leptos::prelude::*;
 use std::cell::Cell;
@@ -169,7 +168,7 @@ fn handle_response(state: AppState, response: Response) {
             {
                 bridge::send(&Request::ForgetNetwork { network: slot });
             }
-            state.repair_signals.reset();
+            repair_panel::reset(state);
             state.original.set(None);
             let n = summary.meta.inputs.len();
             let from_url = URL_VIEW

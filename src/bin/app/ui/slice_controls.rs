@@ -1,7 +1,6 @@
 //! The slice on screen: which inputs are on the axes, and where the others are fixed.
 
-use super::AppState;
-use crate::state::physical_text;
+use crate::state::{physical_text, AppState};
 use leptos::prelude::*;
 
 /// Axis choice and one slider per other input.

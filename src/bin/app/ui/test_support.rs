@@ -1,8 +1,7 @@
 //! Helpers of the component tests: mounting a view in the page, letting effects run, and a
 //! network to show.
 
-use super::AppState;
-use crate::state::LoadedNetwork;
+use crate::state::{AppState, LoadedNetwork};
 use birdnn::network::NetworkMeta;
 use birdnn::protocol::{LayerSummary, NetworkSummary};
 use leptos::prelude::*;

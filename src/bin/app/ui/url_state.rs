@@ -1,8 +1,7 @@
 //! What outlives the page: the address bar (demo, view, seed and the user's properties, so
 //! that a link opens the same picture) and the browser's local storage.
 
-use super::AppState;
-use crate::state::View;
+use crate::state::{AppState, View};
 use leptos::prelude::*;
 use std::cell::RefCell;
 
