@@ -10,8 +10,8 @@
 //! Its signals ([`CompareSignals`](crate::state::CompareSignals)) are in [`crate::state`].
 
 use crate::bridge;
+use crate::services::canvas::put_pixels;
 use crate::state::{AppState, CompareMode, MAP_SIDE};
-use crate::ui::put_pixels;
 use birdnn::picture::{shade, MapPixels};
 use birdnn::protocol::{JobId, Request};
 use birdnn::slice::MapRows;

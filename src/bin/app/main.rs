@@ -23,6 +23,8 @@ mod gallery;
 mod guide;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod repair_panel;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod services;
 mod state;
 mod ticks;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]

@@ -2,8 +2,9 @@
 //! scoring images and the drawing, and the answers.
 
 use crate::bridge;
+use crate::services::fetch::fetch_bytes;
+use crate::services::loading::load_property;
 use crate::state::{next_slot, AppState, Badge, GalleryView, Scores};
-use crate::ui::{fetch_bytes, load_property};
 use birdnn::images::demo::Gallery;
 use birdnn::protocol::{JobId, NetworkId, PropertyId, Request, Response};
 use leptos::prelude::*;

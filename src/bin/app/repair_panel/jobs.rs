@@ -1,8 +1,8 @@
 //! The worker's jobs for checks, proofs, repairs and exports: starting, stopping, and their
 //! answers.
 
-use super::report::download;
 use crate::bridge;
+use crate::services::download::download;
 use crate::state::{AppState, ChartPoint, CheckState, LoadedNetwork, ProofState, RepairState};
 use birdnn::protocol::{JobId, Request, Response};
 use birdnn::repair::RepairSettings;

@@ -17,4 +17,3 @@ mod settings;
 
 pub use jobs::{cancel_repair, handle, reset, start_repair};
 pub use panel::RepairPanel;
-pub use report::download;

@@ -1,12 +1,12 @@
 //! The decision map's and the probe's jobs in the worker, and painting pixels on canvases.
 
 use crate::bridge;
+use crate::services::canvas::put_pixels;
 use crate::state::{AppState, LoadedNetwork, MapStatus, View, COARSE_SIDE, MAP_SIDE};
 use birdnn::picture::MapPixels;
 use birdnn::protocol::{JobId, Request};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
-use wasm_bindgen::{Clamped, JsCast};
 
 thread_local! {
     /// The job drawing the map on screen (other map rows are the comparison's).
@@ -82,29 +82,4 @@ fn paint_canvas() {
         let p = p.borrow();
         put_pixels("decision-map", p.rgba(), p.side());
     });
-}
-
-/// Puts square RGBA pixels on the canvas with this test id, if it is on the page.
-pub fn put_pixels(testid: &str, rgba: &[u8], side: u32) {
-    let Some(canvas) = document()
-        .query_selector(&format!("[data-testid={testid}]"))
-        .ok()
-        .flatten()
-        .and_then(|e| e.dyn_into::<web_sys::HtmlCanvasElement>().ok())
-    else {
-        return;
-    };
-    let Some(ctx) = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-    else {
-        return;
-    };
-    if let Ok(image) =
-        web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), side, side)
-    {
-        let _ = ctx.put_image_data(&image, 0.0, 0.0);
-    }
 }

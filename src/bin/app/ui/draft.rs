@@ -1,7 +1,7 @@
 //! Drawing a property on the map: the box being drawn, and the form that turns it into a
 //! VNN-LIB property.
 
-use super::loading::load_property;
+use crate::services::loading::load_property;
 use crate::state::{AppState, MARGIN_LEFT, MARGIN_TOP, PLOT};
 use leptos::prelude::*;
 use std::sync::Arc;

@@ -10,7 +10,6 @@
 
 mod canvas;
 mod draft;
-mod loading;
 mod map;
 mod page;
 mod picker;
@@ -20,12 +19,5 @@ mod responses;
 mod slice_controls;
 #[cfg(test)]
 mod test_support;
-mod url_state;
 
-pub use canvas::put_pixels;
-pub use loading::{fetch_bytes, load_property};
 pub use page::App;
-
-/// Largest file the page sends to the worker (its bytes are transferred, not copied; the
-/// limit keeps a mistaken drop of a huge file from filling the worker's memory).
-pub const MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024;

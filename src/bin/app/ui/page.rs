@@ -3,16 +3,17 @@
 
 use super::canvas::request_map;
 use super::draft::DraftForm;
-use super::loading::{fetch_bytes, load_demo, load_files, load_network};
 use super::map::DecisionMap;
 use super::picker::NetworkPicker;
 use super::property_list::PropertyList;
 use super::readouts::{HoverReadout, Legend, NetworkInfo};
 use super::responses::handle_event;
 use super::slice_controls::SliceControls;
-use super::url_state::{demo_from_url, stored_upload, url_param, write_url};
 use crate::bridge;
 use crate::repair_panel::RepairPanel;
+use crate::services::fetch::fetch_bytes;
+use crate::services::loading::{load_demo, load_files, load_network};
+use crate::services::url_state::{demo_from_url, stored_upload, url_param, write_url};
 use crate::state::{next_slot, AppState};
 use birdnn::demos::DemoEntry;
 use leptos::prelude::*;

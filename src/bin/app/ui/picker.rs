@@ -1,6 +1,6 @@
 //! Choosing what to load: the demo picker and the file inputs.
 
-use super::loading::{load_demo, load_files};
+use crate::services::loading::{load_demo, load_files};
 use crate::state::AppState;
 use leptos::prelude::*;
 

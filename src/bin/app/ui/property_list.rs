@@ -4,7 +4,7 @@
 use super::map::box_on_map;
 use super::picker::FilePicker;
 use crate::bridge;
-use crate::repair_panel;
+use crate::services::download::download;
 use crate::state::{badge_text, AppState, Draft, View};
 use birdnn::protocol::Request;
 use birdnn::verify::VerifyStatus;
@@ -35,7 +35,7 @@ pub(super) fn PropertyList() -> impl IntoView {
                         let (file_name, bytes) = (p.summary.file_name.clone(), p.bytes.clone());
                         let stem = file_name.strip_suffix(".vnnlib").unwrap_or(&file_name).to_string();
                         let export = move |_| {
-                            repair_panel::download(&format!("{stem}.vnnlib"), &bytes, "text/plain");
+                            download(&format!("{stem}.vnnlib"), &bytes, "text/plain");
                         };
                         // The same property as a VNN-LIB 2.0 query (typed, shaped declarations),
                         // for harnesses that read the newer standard.
@@ -50,7 +50,7 @@ pub(super) fn PropertyList() -> impl IntoView {
                             };
                             let text = birdnn::formats::vnnlib::write_v2(&property);
                             let stem = summary.file_name.strip_suffix(".vnnlib").unwrap_or(&summary.file_name);
-                            repair_panel::download(&format!("{stem}-2.0.vnnlib"), text.as_bytes(), "text/plain");
+                            download(&format!("{stem}-2.0.vnnlib"), text.as_bytes(), "text/plain");
                         };
                         let remove = move |_| {
                             bridge::send(&Request::ForgetProperty { property: slot });

@@ -1,8 +1,8 @@
 //! What the page tells about the network: the map's legend, the values under the pointer,
 //! and the network's layers, inputs, outputs and decision rule.
 
-use super::loading::{Pending, PENDING};
 use crate::bridge;
+use crate::services::loading::{Pending, PENDING};
 use crate::state::{physical_text, AppState};
 use crate::ticks::format_tick;
 use birdnn::network::DecisionRule;
