@@ -116,7 +116,7 @@ fn add_drawn_property(
 
 /// What the drawn box must satisfy, shown once a box is drawn.
 #[component]
-pub(super) fn DraftForm() -> impl IntoView {
+pub fn DraftForm() -> impl IntoView {
     let state = expect_context::<AppState>();
     let requirement = RwSignal::new("must:0".to_string());
     let custom = RwSignal::new("y0 >= y1".to_string());

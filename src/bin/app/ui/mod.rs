@@ -1,23 +1,22 @@
-//! The page: Leptos components and the glue between them and the worker.
+//! The main panels around the decision map: the map itself (with its overlays and the box
+//! being drawn), its jobs in the worker, the slice controls, the legend and the readouts, the
+//! property list and the network picker.
 //!
-//! The root component owns the state ([`AppState`], handed to children through context);
-//! the worker's answers come in through [`responses::handle_event`], which drops answers for
-//! jobs the page no longer waits for. Nothing heavy runs here: parsing, maps and probes all
-//! happen in the worker.
-//!
-//! This module holds what the parts of the page share (the state, the plot's geometry, the
-//! worker slots); each child module holds one part of the page or of its talk with the worker.
+//! Panels like `compare`, `gallery` or `repair_panel`: they import `state`, `services`,
+//! `bridge` and `ticks`, and `compare` for the comparison's layers the map lays over its plot;
+//! the page mounts them.
 
-mod canvas;
 mod draft;
 mod map;
-mod page;
+pub mod map_jobs;
 mod picker;
 mod property_list;
 mod readouts;
-mod responses;
 mod slice_controls;
-#[cfg(test)]
-mod test_support;
 
-pub use page::App;
+pub use draft::DraftForm;
+pub use map::DecisionMap;
+pub use picker::NetworkPicker;
+pub use property_list::PropertyList;
+pub use readouts::{HoverReadout, Legend, NetworkInfo};
+pub use slice_controls::SliceControls;

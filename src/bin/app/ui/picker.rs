@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 /// Demo picker, file upload and the worker's state.
 #[component]
-pub(super) fn NetworkPicker() -> impl IntoView {
+pub fn NetworkPicker() -> impl IntoView {
     let state = expect_context::<AppState>();
     let selected = move || {
         state

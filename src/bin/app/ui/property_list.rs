@@ -12,7 +12,7 @@ use leptos::prelude::*;
 
 /// Loaded properties, whether each fits the network, and a way to remove them.
 #[component]
-pub(super) fn PropertyList() -> impl IntoView {
+pub fn PropertyList() -> impl IntoView {
     let state = expect_context::<AppState>();
     view! {
         <section class="panel" data-testid="property-list">

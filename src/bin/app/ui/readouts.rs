@@ -12,7 +12,7 @@ use leptos::prelude::*;
 
 /// Output names with their colours.
 #[component]
-pub(super) fn Legend() -> impl IntoView {
+pub fn Legend() -> impl IntoView {
     let state = expect_context::<AppState>();
     view! {
         <div class="legend" data-testid="legend">
@@ -44,7 +44,7 @@ pub(super) fn Legend() -> impl IntoView {
 
 /// The input under the pointer, the outputs there and the decision.
 #[component]
-pub(super) fn HoverReadout() -> impl IntoView {
+pub fn HoverReadout() -> impl IntoView {
     let state = expect_context::<AppState>();
     view! {
         <div class="hover-readout" data-testid="hover-readout">
@@ -94,7 +94,7 @@ pub(super) fn HoverReadout() -> impl IntoView {
 
 /// Architecture, inputs and outputs, and the decision rule (which the user can change).
 #[component]
-pub(super) fn NetworkInfo() -> impl IntoView {
+pub fn NetworkInfo() -> impl IntoView {
     let state = expect_context::<AppState>();
     let set_rule = move |ev| {
         let Ok(rule) = event_target_value(&ev).parse::<DecisionRule>() else {
@@ -200,7 +200,7 @@ pub(super) fn NetworkInfo() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ui::test_support::{acas_like, mount, settle, text};
+    use crate::test_support::{acas_like, mount, settle, text};
     use wasm_bindgen::JsCast;
     use wasm_bindgen_test::wasm_bindgen_test;
 

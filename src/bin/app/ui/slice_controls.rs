@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 /// Axis choice and one slider per other input.
 #[component]
-pub(super) fn SliceControls() -> impl IntoView {
+pub fn SliceControls() -> impl IntoView {
     let state = expect_context::<AppState>();
     let inputs = move || {
         state
@@ -103,7 +103,7 @@ pub(super) fn SliceControls() -> impl IntoView {
 mod tests {
     use super::*;
     use crate::state::View;
-    use crate::ui::test_support::{acas_like, mount, settle, text};
+    use crate::test_support::{acas_like, mount, settle, text};
     use wasm_bindgen::JsCast;
     use wasm_bindgen_test::wasm_bindgen_test;
 

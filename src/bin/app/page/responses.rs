@@ -1,14 +1,14 @@
 //! What the worker bridge reports: answers to the page's jobs, crashes and restarts.
 
-use super::canvas::{
-    now_ms, schedule_paint, COARSE_LATENCY_MS, COARSE_MS, MAP_JOB, PIXELS, PROBE_JOB, REQUESTED_AT,
-    STATUS_AFTER_PAINT,
-};
 use crate::bridge::{self, BridgeEvent};
 use crate::repair_panel;
 use crate::services::loading::{load_property, take_pending, Pending, PENDING};
 use crate::services::url_state::{store_upload, URL_PROPERTIES, URL_VIEW};
 use crate::state::{AppState, LoadedNetwork, LoadedProperty, MapStatus, View, MAP_SIDE};
+use crate::ui::map_jobs::{
+    now_ms, schedule_paint, COARSE_LATENCY_MS, COARSE_MS, MAP_JOB, PIXELS, PROBE_JOB, REQUESTED_AT,
+    STATUS_AFTER_PAINT,
+};
 use birdnn::protocol::{Request, Response};
 use leptos::prelude::*;
 use std::cell::Cell;
