@@ -1,7 +1,7 @@
 //! A short explanation of the ideas on screen, for students: each term is tied to what the
 //! page shows right now (how many boxes, dots, decisions kept).
 
-use crate::ui::AppState;
+use crate::state::AppState;
 use leptos::prelude::*;
 
 /// The explanation panel.

@@ -4,7 +4,7 @@
 //! The steps read the same signals the panels do (the network, the properties that fit it,
 //! the check, the repair and the verifier's verdicts), so they can never disagree with them.
 
-use crate::ui::AppState;
+use crate::state::AppState;
 use birdnn::verify::VerifyStatus;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;

@@ -22,8 +22,14 @@ mod gallery;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod guide;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod page;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod repair_panel;
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
+mod services;
 mod state;
+#[cfg(all(test, target_arch = "wasm32", target_os = "unknown"))]
+mod test_support;
 mod ticks;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod ui;
@@ -37,7 +43,7 @@ fn main() {
     std::panic::set_hook(Box::new(|info| {
         web_sys::console::error_1(&format!("birdnn app: {info}").into());
     }));
-    leptos::mount::mount_to_body(ui::App);
+    leptos::mount::mount_to_body(page::App);
 }
 
 #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]

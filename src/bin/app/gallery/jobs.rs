@@ -1,9 +1,10 @@
 //! The gallery's jobs in the worker: opening, closing and restoring it, proving its balls,
 //! scoring images and the drawing, and the answers.
 
-use super::{Badge, GalleryView, Scores};
 use crate::bridge;
-use crate::ui::{fetch_bytes, load_property, next_slot, AppState};
+use crate::services::fetch::fetch_bytes;
+use crate::services::loading::load_property;
+use crate::state::{next_slot, AppState, Badge, GalleryView, Scores};
 use birdnn::images::demo::Gallery;
 use birdnn::protocol::{JobId, NetworkId, PropertyId, Request, Response};
 use leptos::prelude::*;

@@ -4,8 +4,8 @@
 use super::jobs::{
     request_drawn_scores, request_scores, toggle_chosen, verify, verify_drawing, Job,
 };
-use super::{Badge, Scores, DRAW_SIDE};
-use crate::ui::{next_slot, put_pixels, AppState};
+use crate::services::canvas::put_pixels;
+use crate::state::{next_slot, AppState, Badge, Scores, DRAW_SIDE};
 use birdnn::picture::{class_css, grey_rgba, perturbation_rgba};
 use leptos::prelude::*;
 

@@ -1,8 +1,7 @@
 //! The repair's charts: its progress on validation data, and fine-tuning's neuron
 //! responsibilities.
 
-use super::ChartPoint;
-use crate::ui::AppState;
+use crate::state::{AppState, ChartPoint};
 use leptos::prelude::*;
 
 /// Validation counterexamples left and decisions kept, per step: a plot with its axes, the

@@ -1,11 +1,9 @@
 //! The worker's jobs for checks, proofs, repairs and exports: starting, stopping, and their
 //! answers.
 
-use super::report::download;
-use super::{ChartPoint, CheckState, ProofState, RepairState};
 use crate::bridge;
-use crate::state::LoadedNetwork;
-use crate::ui::AppState;
+use crate::services::download::download;
+use crate::state::{AppState, ChartPoint, CheckState, LoadedNetwork, ProofState, RepairState};
 use birdnn::protocol::{JobId, Request, Response};
 use birdnn::repair::RepairSettings;
 use leptos::prelude::*;
@@ -30,7 +28,7 @@ thread_local! {
 
 /// Cancels the check, the repair and the verification in flight; their late answers are
 /// then dropped.
-pub(super) fn cancel_jobs() {
+fn cancel_jobs() {
     if let Some(job) = CHECK_JOB.with(Cell::take) {
         bridge::send(&Request::Cancel { job });
     }
@@ -40,6 +38,15 @@ pub(super) fn cancel_jobs() {
     if let Some(job) = VERIFY_JOB.with(Cell::take) {
         bridge::send(&Request::Cancel { job });
     }
+}
+
+/// Forgets results that belong to a network no longer on screen.
+pub fn reset(state: AppState) {
+    let r = state.repair_signals;
+    cancel_jobs();
+    r.check.set(CheckState::default());
+    r.repair.set(RepairState::default());
+    r.proof.set(ProofState::default());
 }
 
 fn property_slots(state: AppState) -> Vec<u32> {
@@ -133,7 +140,7 @@ pub fn start_repair(state: AppState, next_slot: u32) {
     let Some((net, mut properties)) = network_and_properties(state) else {
         return;
     };
-    properties.extend(crate::gallery::kept_balls(state));
+    properties.extend(state.gallery.kept_balls());
     // The previous result goes, unless it is the network being repaired again.
     if let Some((previous, _)) = r.repair.get_untracked().result {
         if previous.slot != net.slot {
@@ -159,7 +166,7 @@ pub fn start_repair(state: AppState, next_slot: u32) {
             ..r.settings.get_untracked()
         }),
         result: next_slot,
-        keep: crate::gallery::kept_images(state),
+        keep: state.gallery.kept_images(),
     });
 }
 

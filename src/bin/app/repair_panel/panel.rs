@@ -5,10 +5,11 @@ use super::jobs::{
     cancel_repair, cancel_verify, network_and_properties, start_check, start_repair, start_verify,
     EXPORT_JOB,
 };
-use super::report::{download, report_markdown, MetricsTable};
+use super::report::{report_markdown, MetricsTable};
 use super::settings::{method_help, SettingsPanel};
 use crate::bridge;
-use crate::ui::AppState;
+use crate::services::download::download;
+use crate::state::AppState;
 use birdnn::protocol::Request;
 use birdnn::repair::Method;
 use leptos::prelude::*;

@@ -1,50 +1,10 @@
-//! The repair's results in words and files: the measures table, the Markdown report, a
-//! verdict's badge, and downloads.
+//! The repair's results in words: the measures table (with the verdicts' badges) and the
+//! Markdown report.
 
-use crate::ui::AppState;
+use crate::state::{badge_text, AppState};
 use birdnn::measures::Rate;
 use birdnn::repair::RepairReport;
-use birdnn::verify::{Verdict, VerifyStatus};
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
-
-/// Offers bytes to the user as a file download.
-pub fn download(file_name: &str, bytes: &[u8], mime: &str) {
-    let array = js_sys::Uint8Array::from(bytes);
-    let parts = js_sys::Array::of1(&array);
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(mime);
-    let Ok(blob) = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options) else {
-        return;
-    };
-    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
-        return;
-    };
-    let document = document();
-    if let Ok(a) = document.create_element("a") {
-        let a: web_sys::HtmlAnchorElement = a.unchecked_into();
-        a.set_href(&url);
-        a.set_download(file_name);
-        a.click();
-    }
-    let _ = web_sys::Url::revoke_object_url(&url);
-}
-
-/// A verdict in a few words: "proved", "violated", "PAC (...)", "unknown: 43 % proved".
-pub fn badge_text(v: &Verdict, pac: bool) -> String {
-    match v.status {
-        VerifyStatus::Proved => "proved".into(),
-        VerifyStatus::Counterexample => "violated (counterexample found)".into(),
-        VerifyStatus::Unknown if pac => format!(
-            "PAC certified; {:.1} % of the region proved",
-            100.0 * v.proved_fraction
-        ),
-        VerifyStatus::Unknown => format!(
-            "unknown: {:.1} % of the region proved",
-            100.0 * v.proved_fraction
-        ),
-    }
-}
 
 /// The rows of the measures table: (what, value).
 fn metric_rows(report: &RepairReport) -> Vec<(&'static str, String)> {

@@ -1,6 +1,6 @@
 //! The repair methods in words, and the chosen method's settings.
 
-use crate::ui::AppState;
+use crate::state::AppState;
 use birdnn::repair::{Method, RepairSettings};
 use leptos::prelude::*;
 

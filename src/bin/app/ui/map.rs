@@ -1,18 +1,18 @@
 //! The decision map: its canvas and the SVG overlay (axes, property and proved boxes,
 //! counterexamples, the pointer).
 
-use super::canvas::probe;
-use super::draft::{Draft, DraftBox};
-use super::COARSE_SIDE;
-use super::{AppState, MAP_SIDE, MARGIN_BOTTOM, MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, PLOT};
-use crate::compare::MarkState;
-use crate::state::{Hover, MapStatus, View};
+use super::draft::DraftBox;
+use super::map_jobs::probe;
+use crate::state::{
+    AppState, Draft, Hover, MapStatus, MarkState, View, COARSE_SIDE, MAP_SIDE, MARGIN_BOTTOM,
+    MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, PLOT,
+};
 use crate::ticks::{format_tick, nice_ticks};
 use leptos::prelude::*;
 
 /// The canvas and its SVG overlay: axes with physical units, property boxes, the pointer.
 #[component]
-pub(super) fn DecisionMap() -> impl IntoView {
+pub fn DecisionMap() -> impl IntoView {
     let state = expect_context::<AppState>();
     let width = MARGIN_LEFT + PLOT + MARGIN_RIGHT;
     let height = MARGIN_TOP + PLOT + MARGIN_BOTTOM;

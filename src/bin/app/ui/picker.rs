@@ -1,12 +1,12 @@
 //! Choosing what to load: the demo picker and the file inputs.
 
-use super::loading::{load_demo, load_files};
-use super::AppState;
+use crate::services::loading::{load_demo, load_files};
+use crate::state::AppState;
 use leptos::prelude::*;
 
 /// Demo picker, file upload and the worker's state.
 #[component]
-pub(super) fn NetworkPicker() -> impl IntoView {
+pub fn NetworkPicker() -> impl IntoView {
     let state = expect_context::<AppState>();
     let selected = move || {
         state

@@ -1,20 +1,18 @@
 //! The loaded properties: whether each fits the network, its proof badge, and its export,
 //! edit and remove buttons.
 
-use super::draft::Draft;
 use super::map::box_on_map;
 use super::picker::FilePicker;
-use super::AppState;
 use crate::bridge;
-use crate::repair_panel;
-use crate::state::View;
+use crate::services::download::download;
+use crate::state::{badge_text, AppState, Draft, View};
 use birdnn::protocol::Request;
 use birdnn::verify::VerifyStatus;
 use leptos::prelude::*;
 
 /// Loaded properties, whether each fits the network, and a way to remove them.
 #[component]
-pub(super) fn PropertyList() -> impl IntoView {
+pub fn PropertyList() -> impl IntoView {
     let state = expect_context::<AppState>();
     view! {
         <section class="panel" data-testid="property-list">
@@ -37,7 +35,7 @@ pub(super) fn PropertyList() -> impl IntoView {
                         let (file_name, bytes) = (p.summary.file_name.clone(), p.bytes.clone());
                         let stem = file_name.strip_suffix(".vnnlib").unwrap_or(&file_name).to_string();
                         let export = move |_| {
-                            repair_panel::download(&format!("{stem}.vnnlib"), &bytes, "text/plain");
+                            download(&format!("{stem}.vnnlib"), &bytes, "text/plain");
                         };
                         // The same property as a VNN-LIB 2.0 query (typed, shaped declarations),
                         // for harnesses that read the newer standard.
@@ -52,7 +50,7 @@ pub(super) fn PropertyList() -> impl IntoView {
                             };
                             let text = birdnn::formats::vnnlib::write_v2(&property);
                             let stem = summary.file_name.strip_suffix(".vnnlib").unwrap_or(&summary.file_name);
-                            repair_panel::download(&format!("{stem}-2.0.vnnlib"), text.as_bytes(), "text/plain");
+                            download(&format!("{stem}-2.0.vnnlib"), text.as_bytes(), "text/plain");
                         };
                         let remove = move |_| {
                             bridge::send(&Request::ForgetProperty { property: slot });
@@ -138,7 +136,7 @@ pub(super) fn PropertyList() -> impl IntoView {
                                                 VerifyStatus::Unknown if pac => "pac",
                                                 VerifyStatus::Unknown => "unknown",
                                             },
-                                            format!("{whose}{}", repair_panel::badge_text(v, pac)),
+                                            format!("{whose}{}", badge_text(v, pac)),
                                         ),
                                         None if pac => ("pac", "PAC certified".to_string()),
                                         None => ("unchecked", "not proved yet".to_string()),

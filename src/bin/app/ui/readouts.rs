@@ -1,10 +1,9 @@
 //! What the page tells about the network: the map's legend, the values under the pointer,
 //! and the network's layers, inputs, outputs and decision rule.
 
-use super::loading::{Pending, PENDING};
-use super::AppState;
 use crate::bridge;
-use crate::state::physical_text;
+use crate::services::loading::{Pending, PENDING};
+use crate::state::{physical_text, AppState};
 use crate::ticks::format_tick;
 use birdnn::network::DecisionRule;
 use birdnn::picture::class_css;
@@ -13,7 +12,7 @@ use leptos::prelude::*;
 
 /// Output names with their colours.
 #[component]
-pub(super) fn Legend() -> impl IntoView {
+pub fn Legend() -> impl IntoView {
     let state = expect_context::<AppState>();
     view! {
         <div class="legend" data-testid="legend">
@@ -45,7 +44,7 @@ pub(super) fn Legend() -> impl IntoView {
 
 /// The input under the pointer, the outputs there and the decision.
 #[component]
-pub(super) fn HoverReadout() -> impl IntoView {
+pub fn HoverReadout() -> impl IntoView {
     let state = expect_context::<AppState>();
     view! {
         <div class="hover-readout" data-testid="hover-readout">
@@ -95,7 +94,7 @@ pub(super) fn HoverReadout() -> impl IntoView {
 
 /// Architecture, inputs and outputs, and the decision rule (which the user can change).
 #[component]
-pub(super) fn NetworkInfo() -> impl IntoView {
+pub fn NetworkInfo() -> impl IntoView {
     let state = expect_context::<AppState>();
     let set_rule = move |ev| {
         let Ok(rule) = event_target_value(&ev).parse::<DecisionRule>() else {
@@ -201,7 +200,7 @@ pub(super) fn NetworkInfo() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ui::test_support::{acas_like, mount, settle, text};
+    use crate::test_support::{acas_like, mount, settle, text};
     use wasm_bindgen::JsCast;
     use wasm_bindgen_test::wasm_bindgen_test;
 

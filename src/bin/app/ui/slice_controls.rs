@@ -1,12 +1,11 @@
 //! The slice on screen: which inputs are on the axes, and where the others are fixed.
 
-use super::AppState;
-use crate::state::physical_text;
+use crate::state::{physical_text, AppState};
 use leptos::prelude::*;
 
 /// Axis choice and one slider per other input.
 #[component]
-pub(super) fn SliceControls() -> impl IntoView {
+pub fn SliceControls() -> impl IntoView {
     let state = expect_context::<AppState>();
     let inputs = move || {
         state
@@ -104,7 +103,7 @@ pub(super) fn SliceControls() -> impl IntoView {
 mod tests {
     use super::*;
     use crate::state::View;
-    use crate::ui::test_support::{acas_like, mount, settle, text};
+    use crate::test_support::{acas_like, mount, settle, text};
     use wasm_bindgen::JsCast;
     use wasm_bindgen_test::wasm_bindgen_test;
 

@@ -1,21 +1,27 @@
 //! The whole page: its layout, the error banner and the start-up (demos, the address, the
 //! network kept from before a reload).
+//!
+//! The top layer: the root component owns the state ([`AppState`], handed to the panels
+//! through context) and mounts every panel; the worker's answers come in through
+//! [`responses::handle_event`], which routes them to the panels' handlers and drops answers
+//! for jobs the page no longer waits for. Nothing imports this module but `main`.
 
-use super::canvas::request_map;
-use super::draft::DraftForm;
-use super::loading::{fetch_bytes, load_demo, load_files, load_network};
-use super::map::DecisionMap;
-use super::picker::NetworkPicker;
-use super::property_list::PropertyList;
-use super::readouts::{HoverReadout, Legend, NetworkInfo};
-use super::responses::handle_event;
-use super::slice_controls::SliceControls;
-use super::url_state::{demo_from_url, stored_upload, url_param, write_url};
-use super::{next_slot, AppState};
+mod responses;
+
 use crate::bridge;
 use crate::repair_panel::RepairPanel;
+use crate::services::fetch::fetch_bytes;
+use crate::services::loading::{load_demo, load_files, load_network};
+use crate::services::url_state::{demo_from_url, stored_upload, url_param, write_url};
+use crate::state::{next_slot, AppState};
+use crate::ui::map_jobs::request_map;
+use crate::ui::{
+    DecisionMap, DraftForm, HoverReadout, Legend, NetworkInfo, NetworkPicker, PropertyList,
+    SliceControls,
+};
 use birdnn::demos::DemoEntry;
 use leptos::prelude::*;
+use responses::handle_event;
 use std::sync::Arc;
 use wasm_bindgen::prelude::*;
 
@@ -172,7 +178,7 @@ fn NoticeBanner() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ui::test_support::{mount, settle};
+    use crate::test_support::{mount, settle};
     use wasm_bindgen::JsCast;
     use wasm_bindgen_test::wasm_bindgen_test;
 

@@ -1,15 +1,14 @@
 //! What the worker bridge reports: answers to the page's jobs, crashes and restarts.
 
-use super::canvas::{
+use crate::bridge::{self, BridgeEvent};
+use crate::repair_panel;
+use crate::services::loading::{load_property, take_pending, Pending, PENDING};
+use crate::services::url_state::{store_upload, URL_PROPERTIES, URL_VIEW};
+use crate::state::{AppState, LoadedNetwork, LoadedProperty, MapStatus, View, MAP_SIDE};
+use crate::ui::map_jobs::{
     now_ms, schedule_paint, COARSE_LATENCY_MS, COARSE_MS, MAP_JOB, PIXELS, PROBE_JOB, REQUESTED_AT,
     STATUS_AFTER_PAINT,
 };
-use super::loading::{load_property, restore_worker, take_pending, Pending, PENDING};
-use super::url_state::{store_upload, URL_PROPERTIES, URL_VIEW};
-use super::{AppState, MAP_SIDE};
-use crate::bridge::{self, BridgeEvent};
-use crate::repair_panel;
-use crate::state::{LoadedNetwork, LoadedProperty, MapStatus, View};
 use birdnn::protocol::{Request, Response};
 use leptos::prelude::*;
 use std::cell::Cell;
@@ -39,6 +38,61 @@ pub(super) fn handle_event(state: AppState, event: BridgeEvent) {
             state.error.set(Some(message));
         }
     }
+}
+
+/// A restarted worker holds nothing: give it the network and properties on screen again,
+/// in the same slots, and ask for the map again.
+fn restore_worker(state: AppState) {
+    if let Some(net) = state.network.get_untracked() {
+        let job = bridge::next_job();
+        bridge::send(&Request::LoadNetwork {
+            job,
+            network: net.slot,
+            file_name: net.bytes_name.clone(),
+            bytes: net.bytes.to_vec(),
+        });
+        // The rule on screen may differ from the file's own.
+        bridge::send(&Request::SetDecisionRule {
+            job: bridge::next_job(),
+            network: net.slot,
+            rule: net.summary.meta.decision,
+        });
+        PENDING.with(|p| {
+            p.borrow_mut().insert(
+                job,
+                Pending::Network {
+                    slot: net.slot,
+                    file_name: net.bytes_name.clone(),
+                    bytes: net.bytes.clone(),
+                    demo: net.demo.clone(),
+                    demo_properties: None,
+                    restore: true,
+                },
+            )
+        });
+    }
+    for p in state.properties.get_untracked() {
+        let job = bridge::next_job();
+        bridge::send(&Request::LoadProperty {
+            job,
+            property: p.slot,
+            file_name: p.summary.file_name.clone(),
+            bytes: p.bytes.to_vec(),
+        });
+        PENDING.with(|pending| {
+            pending.borrow_mut().insert(
+                job,
+                Pending::Property {
+                    slot: p.slot,
+                    bytes: p.bytes.clone(),
+                    restore: true,
+                    from_demo: p.from_demo,
+                },
+            )
+        });
+    }
+    crate::gallery::restore(state);
+    state.map_epoch.update(|e| *e += 1);
 }
 
 /// Properties that do not fit the network just loaded (a demo's 2-input boxes under a
@@ -169,7 +223,7 @@ fn handle_response(state: AppState, response: Response) {
             {
                 bridge::send(&Request::ForgetNetwork { network: slot });
             }
-            state.repair_signals.reset();
+            repair_panel::reset(state);
             state.original.set(None);
             let n = summary.meta.inputs.len();
             let from_url = URL_VIEW

@@ -1,40 +1,8 @@
-//! What the page holds: the loaded network and properties, the slice being viewed, and the
-//! status of the map. Plain data, so it can live in reactive signals; the worker holds the
-//! weights, the page holds the file bytes so that a restarted worker can be given them again.
+//! The slice being viewed, the status of its map, and what the pointer is over. Plain data,
+//! so it can live in reactive signals; compiled natively too, for the tests below.
 
 use birdnn::network::InputSpec;
-use birdnn::protocol::{NetworkId, NetworkSummary, PropertyId, PropertySummary};
 use birdnn::slice::SliceView;
-use std::sync::Arc;
-
-/// The network on screen.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LoadedNetwork {
-    /// Its slot in the worker.
-    pub slot: NetworkId,
-    /// What the worker said about it.
-    pub summary: NetworkSummary,
-    /// The file, kept to reload a restarted worker.
-    pub bytes: Arc<Vec<u8>>,
-    /// The name that tells the worker the format of `bytes`.
-    pub bytes_name: String,
-    /// The demo id it came from, if it is a demo.
-    pub demo: Option<String>,
-}
-
-/// A property in the list.
-#[derive(Clone, Debug, PartialEq)]
-pub struct LoadedProperty {
-    /// Its slot in the worker.
-    pub slot: PropertyId,
-    /// What the worker said about it.
-    pub summary: PropertySummary,
-    /// The file, kept to reload a restarted worker.
-    pub bytes: Arc<Vec<u8>>,
-    /// Whether it came with a demo (the demo brings it back; others go into the address
-    /// and the browser's storage).
-    pub from_demo: bool,
-}
 
 /// The slice on screen: two axes and where every other input is fixed (network units).
 #[derive(Clone, Debug, PartialEq)]

@@ -1,35 +1,35 @@
-//! The decision map's and the probe's jobs in the worker, and painting pixels on canvases.
+//! The decision map's and the probe's jobs in the worker, and painting the map's pixels on its
+//! canvas. The page asks for the map; its dispatcher feeds the rows in through the statics here.
 
-use super::{AppState, COARSE_SIDE, MAP_SIDE};
 use crate::bridge;
-use crate::state::{LoadedNetwork, MapStatus, View};
+use crate::services::canvas::put_pixels;
+use crate::state::{AppState, LoadedNetwork, MapStatus, View, COARSE_SIDE, MAP_SIDE};
 use birdnn::picture::MapPixels;
 use birdnn::protocol::{JobId, Request};
 use leptos::prelude::*;
 use std::cell::{Cell, RefCell};
-use wasm_bindgen::{Clamped, JsCast};
 
 thread_local! {
     /// The job drawing the map on screen (other map rows are the comparison's).
-    pub(super) static MAP_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
+    pub static MAP_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
     /// The latest probe: only its answer goes to the readout.
-    pub(super) static PROBE_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
+    pub static PROBE_JOB: Cell<Option<JobId>> = const { Cell::new(None) };
     /// The map's pixels, painted on the canvas at most once a frame.
-    pub(super) static PIXELS: RefCell<MapPixels> = RefCell::new(MapPixels::new(MAP_SIDE));
+    pub static PIXELS: RefCell<MapPixels> = RefCell::new(MapPixels::new(MAP_SIDE));
     static PAINT_SCHEDULED: Cell<bool> = const { Cell::new(false) };
     /// The status to show once the last piece is on the canvas.
-    pub(super) static STATUS_AFTER_PAINT: RefCell<Option<MapStatus>> = const { RefCell::new(None) };
+    pub static STATUS_AFTER_PAINT: RefCell<Option<MapStatus>> = const { RefCell::new(None) };
     /// How long the coarse map took, shown once the fine one is done.
-    pub(super) static COARSE_MS: Cell<f64> = const { Cell::new(0.0) };
+    pub static COARSE_MS: Cell<f64> = const { Cell::new(0.0) };
     /// When the map on screen was asked for (`performance.now()`, ms).
-    pub(super) static REQUESTED_AT: Cell<f64> = const { Cell::new(0.0) };
+    pub static REQUESTED_AT: Cell<f64> = const { Cell::new(0.0) };
     /// From the request to the coarse map's last rows at the page, ms.
-    pub(super) static COARSE_LATENCY_MS: Cell<f64> = const { Cell::new(0.0) };
+    pub static COARSE_LATENCY_MS: Cell<f64> = const { Cell::new(0.0) };
 }
 
 /// Asks the worker for the map of this view, coarse then fine (the previous map job is
 /// cancelled).
-pub(super) fn request_map(state: AppState, net: &LoadedNetwork, view: &View) {
+pub fn request_map(state: AppState, net: &LoadedNetwork, view: &View) {
     if let Some(old) = MAP_JOB.with(Cell::take) {
         bridge::send(&Request::Cancel { job: old });
     }
@@ -47,7 +47,7 @@ pub(super) fn request_map(state: AppState, net: &LoadedNetwork, view: &View) {
 }
 
 /// The page's clock, ms.
-pub(super) fn now_ms() -> f64 {
+pub fn now_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or(0.0, |p| p.now())
@@ -65,7 +65,7 @@ pub(super) fn probe(net: &LoadedNetwork, input: Vec<f32>) {
 }
 
 /// Paints the pixel buffer on the next animation frame (at most once per frame).
-pub(super) fn schedule_paint(state: AppState) {
+pub fn schedule_paint(state: AppState) {
     if PAINT_SCHEDULED.with(|p| p.replace(true)) {
         return;
     }
@@ -83,29 +83,4 @@ fn paint_canvas() {
         let p = p.borrow();
         put_pixels("decision-map", p.rgba(), p.side());
     });
-}
-
-/// Puts square RGBA pixels on the canvas with this test id, if it is on the page.
-pub fn put_pixels(testid: &str, rgba: &[u8], side: u32) {
-    let Some(canvas) = document()
-        .query_selector(&format!("[data-testid={testid}]"))
-        .ok()
-        .flatten()
-        .and_then(|e| e.dyn_into::<web_sys::HtmlCanvasElement>().ok())
-    else {
-        return;
-    };
-    let Some(ctx) = canvas
-        .get_context("2d")
-        .ok()
-        .flatten()
-        .and_then(|c| c.dyn_into::<web_sys::CanvasRenderingContext2d>().ok())
-    else {
-        return;
-    };
-    if let Ok(image) =
-        web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(rgba), side, side)
-    {
-        let _ = ctx.put_image_data(&image, 0.0, 0.0);
-    }
 }

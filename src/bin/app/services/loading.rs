@@ -1,19 +1,23 @@
-//! Loading networks and properties into the worker: from demos, from the user's files, and
-//! again into a restarted worker.
+//! Loading networks and properties into the worker, from demos and from the user's files,
+//! and the jobs the page waits for while the worker parses them (their answers are taken by
+//! the page's dispatcher, which also gives a restarted worker its files again).
 
-use super::{next_slot, AppState, MAX_UPLOAD_BYTES};
+use super::fetch::{fetch_bytes, file_bytes};
 use crate::bridge;
+use crate::state::{next_slot, AppState};
 use birdnn::demos::DemoEntry;
 use birdnn::protocol::{JobId, NetworkId, PropertyId, Request};
 use leptos::prelude::*;
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
-use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
+
+/// Largest file the page sends to the worker (its bytes are transferred, not copied; the
+/// limit keeps a mistaken drop of a huge file from filling the worker's memory).
+pub const MAX_UPLOAD_BYTES: usize = 16 * 1024 * 1024;
 
 /// What the page waits for, by job.
-pub(super) enum Pending {
+pub enum Pending {
     Network {
         slot: NetworkId,
         file_name: String,
@@ -35,11 +39,11 @@ pub(super) enum Pending {
 
 thread_local! {
     /// The jobs the page waits for, each with what its answer is for.
-    pub(super) static PENDING: RefCell<HashMap<JobId, Pending>> = RefCell::new(HashMap::new());
+    pub static PENDING: RefCell<HashMap<JobId, Pending>> = RefCell::new(HashMap::new());
 }
 
 /// Asks the worker to parse and hold a network file (a demo's comes with its properties).
-pub(super) fn load_network(
+pub fn load_network(
     state: AppState,
     file_name: String,
     bytes: Arc<Vec<u8>>,
@@ -127,91 +131,13 @@ fn load_user_file(state: AppState, file_name: String, bytes: Vec<u8>) {
     }
 }
 
-/// A restarted worker holds nothing: give it the network and properties on screen again,
-/// in the same slots, and ask for the map again.
-pub(super) fn restore_worker(state: AppState) {
-    if let Some(net) = state.network.get_untracked() {
-        let job = bridge::next_job();
-        bridge::send(&Request::LoadNetwork {
-            job,
-            network: net.slot,
-            file_name: net.bytes_name.clone(),
-            bytes: net.bytes.to_vec(),
-        });
-        // The rule on screen may differ from the file's own.
-        bridge::send(&Request::SetDecisionRule {
-            job: bridge::next_job(),
-            network: net.slot,
-            rule: net.summary.meta.decision,
-        });
-        PENDING.with(|p| {
-            p.borrow_mut().insert(
-                job,
-                Pending::Network {
-                    slot: net.slot,
-                    file_name: net.bytes_name.clone(),
-                    bytes: net.bytes.clone(),
-                    demo: net.demo.clone(),
-                    demo_properties: None,
-                    restore: true,
-                },
-            )
-        });
-    }
-    for p in state.properties.get_untracked() {
-        let job = bridge::next_job();
-        bridge::send(&Request::LoadProperty {
-            job,
-            property: p.slot,
-            file_name: p.summary.file_name.clone(),
-            bytes: p.bytes.to_vec(),
-        });
-        PENDING.with(|pending| {
-            pending.borrow_mut().insert(
-                job,
-                Pending::Property {
-                    slot: p.slot,
-                    bytes: p.bytes.clone(),
-                    restore: true,
-                    from_demo: p.from_demo,
-                },
-            )
-        });
-    }
-    crate::gallery::restore(state);
-    state.map_epoch.update(|e| *e += 1);
-}
-
 /// Takes the job off the waiting list: `None` when the page no longer waits for it.
-pub(super) fn take_pending(job: JobId) -> Option<Pending> {
+pub fn take_pending(job: JobId) -> Option<Pending> {
     PENDING.with(|p| p.borrow_mut().remove(&job))
 }
 
-/// The bytes at `url` (relative to the page).
-pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let response: web_sys::Response = JsFuture::from(window.fetch_with_str(url))
-        .await
-        .map_err(|e| format!("could not fetch {url}: {e:?}"))?
-        .unchecked_into();
-    if !response.ok() {
-        return Err(format!("could not fetch {url}: HTTP {}", response.status()));
-    }
-    let buffer = JsFuture::from(response.array_buffer().map_err(|e| format!("{e:?}"))?)
-        .await
-        .map_err(|e| format!("could not read {url}: {e:?}"))?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
-async fn file_bytes(file: &web_sys::File) -> Result<Vec<u8>, String> {
-    let buffer = JsFuture::from(file.array_buffer())
-        .await
-        .map_err(|e| format!("could not read {}: {e:?}", file.name()))?;
-    Ok(js_sys::Uint8Array::new(&buffer).to_vec())
-}
-
 /// Loads the files the user dropped or chose (each too big one refused before it is read).
-pub(super) fn load_files(state: AppState, files: Option<web_sys::FileList>) {
+pub fn load_files(state: AppState, files: Option<web_sys::FileList>) {
     let Some(files) = files else { return };
     let files: Vec<web_sys::File> = (0..files.length()).filter_map(|i| files.get(i)).collect();
     for file in files {
@@ -230,7 +156,7 @@ pub(super) fn load_files(state: AppState, files: Option<web_sys::FileList>) {
 }
 
 /// Fetches a demo's network and properties, then loads them.
-pub(super) fn load_demo(state: AppState, entry: DemoEntry) {
+pub fn load_demo(state: AppState, entry: DemoEntry) {
     state.loading.update(|l| l.push(entry.network.clone()));
     wasm_bindgen_futures::spawn_local(async move {
         let result = async {

@@ -1,8 +1,7 @@
 //! Helpers of the component tests: mounting a view in the page, letting effects run, and a
-//! network to show.
+//! network to show. Test-only, shared by the tests of `ui` and `page`.
 
-use super::AppState;
-use crate::state::LoadedNetwork;
+use crate::state::{AppState, LoadedNetwork};
 use birdnn::network::NetworkMeta;
 use birdnn::protocol::{LayerSummary, NetworkSummary};
 use leptos::prelude::*;
@@ -11,7 +10,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
 /// Lets the reactive system run its pending effects.
-pub(super) async fn settle() {
+pub async fn settle() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         let _ = web_sys::window()
             .unwrap()
@@ -21,7 +20,7 @@ pub(super) async fn settle() {
 }
 
 /// An ACAS Xu network's summary (five inputs in physical units, argmin), with no bytes.
-pub(super) fn acas_like() -> LoadedNetwork {
+pub fn acas_like() -> LoadedNetwork {
     let mut layers = vec![LayerSummary {
         inputs: 5,
         outputs: 50,
@@ -52,7 +51,7 @@ pub(super) fn acas_like() -> LoadedNetwork {
 }
 
 /// Mounts a view with `state` in context into a fresh element of the page.
-pub(super) fn mount<N: IntoView + 'static>(
+pub fn mount<N: IntoView + 'static>(
     state: AppState,
     view: impl FnOnce() -> N + 'static,
 ) -> web_sys::HtmlElement {
@@ -67,6 +66,6 @@ pub(super) fn mount<N: IntoView + 'static>(
 }
 
 /// The element's text.
-pub(super) fn text(el: &web_sys::HtmlElement) -> String {
+pub fn text(el: &web_sys::HtmlElement) -> String {
     el.text_content().unwrap_or_default()
 }

@@ -1,8 +1,7 @@
 //! What outlives the page: the address bar (demo, view, seed and the user's properties, so
 //! that a link opens the same picture) and the browser's local storage.
 
-use super::AppState;
-use crate::state::View;
+use crate::state::{AppState, View};
 use leptos::prelude::*;
 use std::cell::RefCell;
 
@@ -11,7 +10,7 @@ const STORED_NETWORK: &str = "birdnn.uploaded-network";
 
 /// The last uploaded network (file name and bytes), kept in the browser's local storage so
 /// that a reload shows it again. Storage may be full or disabled: then nothing is kept.
-pub(super) fn store_upload(file_name: &str, bytes: &[u8]) {
+pub fn store_upload(file_name: &str, bytes: &[u8]) {
     let Some(storage) = web_sys::window().and_then(|w| w.local_storage().ok().flatten()) else {
         return;
     };
@@ -22,7 +21,7 @@ pub(super) fn store_upload(file_name: &str, bytes: &[u8]) {
 }
 
 /// The network [`store_upload`] kept, if any.
-pub(super) fn stored_upload() -> Option<(String, Vec<u8>)> {
+pub fn stored_upload() -> Option<(String, Vec<u8>)> {
     let storage = web_sys::window()?.local_storage().ok()??;
     let text = storage.get_item(STORED_NETWORK).ok()??;
     let value: serde_json::Value = serde_json::from_str(&text).ok()?;
@@ -32,14 +31,14 @@ pub(super) fn stored_upload() -> Option<(String, Vec<u8>)> {
 }
 
 /// A parameter of the page's address.
-pub(super) fn url_param(name: &str) -> Option<String> {
+pub fn url_param(name: &str) -> Option<String> {
     let search = web_sys::window()?.location().search().ok()?;
     let params = web_sys::UrlSearchParams::new_with_str(&search).ok()?;
     params.get(name)
 }
 
 /// The demo the address asks for.
-pub(super) fn demo_from_url() -> Option<String> {
+pub fn demo_from_url() -> Option<String> {
     url_param("demo")
 }
 
@@ -60,7 +59,7 @@ fn view_from_url() -> Option<View> {
 
 /// Keeps the address bar in step with the demo, the view and the seed, so a shared link
 /// opens the same picture (`history.replaceState`: no new history entry per slider move).
-pub(super) fn write_url(state: AppState) {
+pub fn write_url(state: AppState) {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -103,10 +102,10 @@ pub(super) fn write_url(state: AppState) {
 
 thread_local! {
     /// The view asked for by the URL, applied to the first network that fits it.
-    pub(super) static URL_VIEW: RefCell<Option<View>> = RefCell::new(view_from_url());
+    pub static URL_VIEW: RefCell<Option<View>> = RefCell::new(view_from_url());
     /// The user's properties asked for by the URL (or kept in storage), loaded with the first
     /// network.
-    pub(super) static URL_PROPERTIES: RefCell<Option<Vec<(String, String)>>> =
+    pub static URL_PROPERTIES: RefCell<Option<Vec<(String, String)>>> =
         RefCell::new(Some(properties_from_url_or_storage()));
 }
 
