@@ -148,6 +148,16 @@ fn bytes_cross_as_transferred_typed_arrays_and_seeds_keep_all_64_bits() {
     assert_eq!(across(&check), check, "a seed past 2^53 is not rounded");
 }
 
+/// A probe request whose second input is `value`, built as a JavaScript object (JSON has
+/// no NaN or infinity).
+fn probe_with(value: f64) -> JsValue {
+    let probe =
+        js_sys::JSON::parse(r#"{"type":"probe","job":1,"network":0,"input":[0.5,0]}"#).unwrap();
+    let input = js_sys::Reflect::get(&probe, &JsValue::from_str("input")).unwrap();
+    js_sys::Reflect::set(&input, &JsValue::from_f64(1.0), &JsValue::from_f64(value)).unwrap();
+    probe
+}
+
 #[wasm_bindgen_test]
 fn malformed_messages_and_files_are_errors_in_the_browser_too() {
     let hostile = [
@@ -162,6 +172,10 @@ fn malformed_messages_and_files_are_errors_in_the_browser_too() {
         .unwrap(),
         js_sys::JSON::parse(r#"{"type":"no_such_request","job":1}"#).unwrap(),
         js_sys::Array::of1(&JsValue::from_f64(1.0)).into(),
+        // Numbers an f32 cannot hold: they would reach the network as infinity or NaN.
+        js_sys::JSON::parse(r#"{"type":"probe","job":1,"network":0,"input":[0.5,1e39]}"#).unwrap(),
+        probe_with(f64::NAN),
+        probe_with(f64::NEG_INFINITY),
     ];
     for value in hostile {
         let answer = from_js::<Request>(value.clone());

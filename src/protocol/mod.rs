@@ -17,6 +17,7 @@ use crate::slice::{MapRows, SliceView};
 use crate::verify::{Verdict, VerifyProgress};
 use serde::{Deserialize, Serialize};
 
+mod finite;
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 pub mod js;
 
@@ -101,6 +102,7 @@ pub enum Request {
         /// Slot.
         network: NetworkId,
         /// The input.
+        #[serde(deserialize_with = "finite::vector")]
         input: Vec<f32>,
     },
     /// Ask which of these inputs (network units) are counterexamples to any of the
@@ -113,6 +115,7 @@ pub enum Request {
         /// Slots of the properties.
         properties: Vec<PropertyId>,
         /// The inputs (at most [`MAX_RECHECK_INPUTS`]).
+        #[serde(deserialize_with = "finite::vectors")]
         inputs: Vec<Vec<f32>>,
     },
     /// Look for counterexamples: uniform samples of each property's region, then the
@@ -157,7 +160,11 @@ pub enum Request {
         /// data is sampled from the property regions and the input domain; otherwise the
         /// properties are treated as image balls and the repair keeps these inputs and
         /// noisy copies of them ([`crate::images::benchmark::gallery_repair_data`]).
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[serde(
+            default,
+            skip_serializing_if = "Vec::is_empty",
+            deserialize_with = "finite::vectors"
+        )]
         keep: Vec<Vec<f32>>,
     },
     /// Write a held network in a format (chosen by the file name's extension).
@@ -726,6 +733,39 @@ mod tests {
             let err = decode::<Request>(text).unwrap_err();
             assert!(err.starts_with("malformed message"), "{err}");
         }
+    }
+
+    #[test]
+    fn inputs_beyond_f32_are_refused_where_they_are_decoded() {
+        // 1e39 parses as an f64 and would become infinity as an f32.
+        for (text, names) in [
+            (
+                r#"{"type":"probe","job":1,"network":0,"input":[0.5,1e39]}"#,
+                "input entry 1",
+            ),
+            (
+                r#"{"type":"recheck","job":6,"network":0,"properties":[1],"inputs":[[0.5,0.5],[5,-9e60]]}"#,
+                "input 1, entry 1",
+            ),
+            (
+                r#"{"type":"repair","job":5,"network":0,"properties":[1],"settings":{},"result":2,"keep":[[1e39,0.5]]}"#,
+                "input 0, entry 0",
+            ),
+        ] {
+            let err = decode::<Request>(text).unwrap_err();
+            assert!(
+                err.starts_with("malformed message") && err.contains(names),
+                "{err}"
+            );
+            assert!(err.contains("not a finite number"), "{err}");
+        }
+        // The largest f32 still passes, and so does its JSON form.
+        let largest = format!(
+            r#"{{"type":"probe","job":1,"network":0,"input":[{:e}]}}"#,
+            f32::MAX
+        );
+        let request = decode::<Request>(&largest).unwrap();
+        assert_eq!(decode::<Request>(&encode(&request)).unwrap(), request);
     }
 
     #[test]
