@@ -280,8 +280,8 @@ fn step_states(b: &Browser) -> Vec<String> {
     ))
 }
 
-const TAB: &str = "\u{E004}";
-const ENTER: &str = "\u{E007}";
+const TAB: char = '\u{E004}';
+const ENTER: char = '\u{E007}';
 
 #[test]
 fn a_first_visit_is_guided_step_by_step_and_every_control_is_reachable_by_keyboard() {

@@ -1,68 +1,35 @@
-//! A small WebDriver client (the W3C protocol over HTTP/1.1 on loopback) driving the
-//! system's chromedriver and headless Chromium. Small on purpose: the end-to-end tests need
-//! a dozen commands, and a full client would pull an async runtime and TLS into the build.
+//! The end-to-end tests' browser: the system's chromedriver and headless Chromium, driven
+//! through fantoccini (a maintained W3C WebDriver client). The tests are plain synchronous
+//! code, so this wraps each command in a small runtime of its own: a test reads as "click,
+//! wait, read", and only this file knows the client is asynchronous.
 
+use fantoccini::actions::{
+    InputSource, KeyAction, KeyActions, MouseActions, PointerAction, MOUSE_BUTTON_LEFT,
+};
+use fantoccini::elements::Element as PageElement;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader, Read, Write};
+use std::future::Future;
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use tokio::runtime::Runtime;
 
 /// A running chromedriver with one browser session.
 pub struct Browser {
+    runtime: Runtime,
+    /// `None` only while the session is being closed.
+    client: Option<Client>,
     driver: Child,
-    port: u16,
-    session: String,
     _profile: tempfile::TempDir,
 }
-
-/// The element reference key of the W3C protocol.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("a free port on loopback")
-}
-
-fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<Value> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
-    stream.set_read_timeout(Some(Duration::from_secs(120)))?;
-    let body = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut reader = BufReader::new(stream);
-    let mut length = None;
-    let mut line = String::new();
-    loop {
-        line.clear();
-        reader.read_line(&mut line)?;
-        let trimmed = line.trim_end();
-        if trimmed.is_empty() {
-            break;
-        }
-        if let Some((k, v)) = trimmed.split_once(':') {
-            if k.eq_ignore_ascii_case("content-length") {
-                length = v.trim().parse::<usize>().ok();
-            }
-        }
-    }
-    let mut bytes = Vec::new();
-    match length {
-        Some(n) => {
-            bytes.resize(n, 0);
-            reader.read_exact(&mut bytes)?;
-        }
-        None => {
-            reader.read_to_end(&mut bytes)?;
-        }
-    }
-    serde_json::from_slice(&bytes)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 impl Browser {
@@ -76,7 +43,7 @@ impl Browser {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {chromedriver}: {e}"));
         let deadline = Instant::now() + Duration::from_secs(20);
-        while http(port, "GET", "/status", None).is_err() {
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "chromedriver did not answer");
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -94,77 +61,78 @@ impl Browser {
             "--window-size=1400,1000".into(),
             format!("--user-data-dir={}", profile.path().display()),
         ];
-        let answer = http(
-            port,
-            "POST",
-            "/session",
-            Some(&json!({"capabilities": {"alwaysMatch": {
-                "browserName": "chrome",
-                "goog:chromeOptions": {"binary": "/usr/bin/chromium", "args": args}
-            }}})),
-        )
-        .expect("new session");
-        let session = answer["value"]["sessionId"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no session: {answer}"))
-            .to_string();
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".into(), json!("chrome"));
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({"binary": "/usr/bin/chromium", "args": args}),
+        );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime for the WebDriver client");
+        let client = runtime
+            .block_on(
+                ClientBuilder::new(HttpConnector::new())
+                    .capabilities(capabilities)
+                    .connect(&format!("http://127.0.0.1:{port}")),
+            )
+            .unwrap_or_else(|e| panic!("no browser session: {e}"));
         Browser {
+            runtime,
+            client: Some(client),
             driver,
-            port,
-            session,
             _profile: profile,
         }
     }
 
-    fn command(&self, method: &str, path: &str, body: Option<Value>) -> Value {
-        let full = format!("/session/{}{path}", self.session);
-        let answer = http(self.port, method, &full, body.as_ref())
-            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-        if let Some(error) = answer["value"]["error"].as_str() {
-            panic!(
-                "{method} {path}: {error}: {}",
-                answer["value"]["message"].as_str().unwrap_or("")
-            );
-        }
-        answer["value"].clone()
+    fn client(&self) -> &Client {
+        self.client.as_ref().expect("an open session")
+    }
+
+    /// Runs one command to its end; a command the browser refuses fails the test, naming it.
+    fn wait<T, E: std::fmt::Display>(
+        &self,
+        what: &str,
+        command: impl Future<Output = Result<T, E>>,
+    ) -> T {
+        self.runtime
+            .block_on(command)
+            .unwrap_or_else(|e| panic!("{what}: {e}"))
     }
 
     /// Opens a URL.
     pub fn goto(&self, url: &str) {
-        self.command("POST", "/url", Some(json!({ "url": url })));
+        self.wait(&format!("open {url}"), self.client().goto(url));
     }
 
     /// Runs JavaScript in the page (`arguments[i]` are `args`) and returns its result.
     pub fn run(&self, script: &str, args: Vec<Value>) -> Value {
-        self.command(
-            "POST",
-            "/execute/sync",
-            Some(json!({ "script": script, "args": args })),
+        self.wait(
+            &format!("run {script}"),
+            self.client().execute(script, args),
         )
     }
 
     /// Runs asynchronous JavaScript: the script calls `arguments[arguments.length - 1]`
     /// with its result.
     pub fn run_async(&self, script: &str, args: Vec<Value>) -> Value {
-        self.command(
-            "POST",
-            "/execute/async",
-            Some(json!({ "script": script, "args": args })),
+        self.wait(
+            &format!("run {script}"),
+            self.client().execute_async(script, args),
         )
     }
 
     /// The first element matching a CSS selector, if any.
     pub fn find(&self, css: &str) -> Option<Element<'_>> {
-        let full = format!("/session/{}/element", self.session);
-        let answer = http(
-            self.port,
-            "POST",
-            &full,
-            Some(&json!({"using": "css selector", "value": css})),
-        )
-        .ok()?;
-        let id = answer["value"][ELEMENT_KEY].as_str()?.to_string();
-        Some(Element { browser: self, id })
+        let found = self
+            .runtime
+            .block_on(self.client().find(Locator::Css(css)))
+            .ok()?;
+        Some(Element {
+            browser: self,
+            inner: found,
+        })
     }
 
     /// The element with `data-testid="{testid}"`, waiting for it to appear.
@@ -215,83 +183,87 @@ impl Browser {
 
     /// Resizes the browser window (CSS pixels), for screenshots at several widths.
     pub fn set_window_size(&self, width: u32, height: u32) {
-        self.command(
-            "POST",
-            "/window/rect",
-            Some(json!({ "width": width, "height": height })),
+        self.wait(
+            &format!("resize the window to {width}x{height}"),
+            self.client().set_window_size(width, height),
         );
     }
 
     /// A PNG screenshot of the page.
     pub fn screenshot(&self) -> Vec<u8> {
-        let text = self.command("GET", "/screenshot", None);
-        base64_decode(text.as_str().expect("base64 text"))
+        self.wait("take a screenshot", self.client().screenshot())
     }
 
     /// Drags with the mouse from `from` to `to` (CSS pixels from the element's centre).
     pub fn drag(&self, element: &Element, from: (i64, i64), to: (i64, i64)) {
-        self.drag_from_origin(json!({ ELEMENT_KEY: element.id }), from, to);
+        let at = |(x, y): (i64, i64), duration: u64| PointerAction::MoveToElement {
+            element: element.inner.clone(),
+            duration: Some(Duration::from_millis(duration)),
+            x,
+            y,
+        };
+        self.press_move_release(at(from, 0), at(midpoint(from, to), 100), at(to, 100));
     }
 
     /// Presses at `from` and releases at `to`, both in CSS pixels of the viewport (element
     /// origins follow an element that moves while it is dragged).
     pub fn drag_in_viewport(&self, from: (i64, i64), to: (i64, i64)) {
-        self.drag_from_origin(json!("viewport"), from, to);
+        let at = |(x, y): (i64, i64), duration: u64| PointerAction::MoveTo {
+            duration: Some(Duration::from_millis(duration)),
+            x,
+            y,
+        };
+        self.press_move_release(at(from, 0), at(midpoint(from, to), 100), at(to, 100));
     }
 
-    /// Press, two moves (through the midpoint), release; coordinates relative to `origin`.
-    fn drag_from_origin(&self, origin: Value, from: (i64, i64), to: (i64, i64)) {
-        self.command(
-            "POST",
-            "/actions",
-            Some(json!({"actions": [{
-                "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
-                "actions": [
-                    {"type": "pointerMove", "duration": 0, "x": from.0, "y": from.1, "origin": origin},
-                    {"type": "pointerDown", "button": 0},
-                    {"type": "pointerMove", "duration": 100, "x": (from.0 + to.0) / 2, "y": (from.1 + to.1) / 2, "origin": origin},
-                    {"type": "pointerMove", "duration": 100, "x": to.0, "y": to.1, "origin": origin},
-                    {"type": "pointerUp", "button": 0}
-                ]
-            }]})),
-        );
+    /// Move to `start`, press, move through `middle` to `end`, release.
+    fn press_move_release(&self, start: PointerAction, middle: PointerAction, end: PointerAction) {
+        let mouse = MouseActions::new("mouse".into())
+            .then(start)
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .then(middle)
+            .then(end)
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.wait("drag with the mouse", self.client().perform_actions(mouse));
     }
 
     /// Presses and releases one key on the keyboard, as a person would (`key`: a character
-    /// or a WebDriver key code such as `"\u{E004}"` for Tab).
-    pub fn press_key(&self, key: &str) {
-        self.command(
-            "POST",
-            "/actions",
-            Some(json!({"actions": [{
-                "type": "key", "id": "keyboard",
-                "actions": [{"type": "keyDown", "value": key}, {"type": "keyUp", "value": key}]
-            }]})),
+    /// or a WebDriver key code such as `'\u{E004}'` for Tab).
+    pub fn press_key(&self, key: char) {
+        let keyboard = KeyActions::new("keyboard".into())
+            .then(KeyAction::Down { value: key })
+            .then(KeyAction::Up { value: key });
+        self.wait(
+            &format!("press the key {key:?}"),
+            self.client().perform_actions(keyboard),
         );
     }
 
     /// Moves the pointer to (`x`, `y`) CSS pixels from the element's centre.
     pub fn hover(&self, element: &Element, x: i64, y: i64) {
-        self.command(
-            "POST",
-            "/actions",
-            Some(json!({"actions": [{
-                "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
-                "actions": [{"type": "pointerMove", "duration": 0, "x": x, "y": y,
-                             "origin": {ELEMENT_KEY: element.id}}]
-            }]})),
-        );
+        let mouse = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+            element: element.inner.clone(),
+            duration: Some(Duration::ZERO),
+            x,
+            y,
+        });
+        self.wait("move the mouse", self.client().perform_actions(mouse));
     }
+}
+
+fn midpoint(a: (i64, i64), b: (i64, i64)) -> (i64, i64) {
+    ((a.0 + b.0) / 2, (a.1 + b.1) / 2)
 }
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = http(
-            self.port,
-            "DELETE",
-            &format!("/session/{}", self.session),
-            None,
-        );
+        if let Some(client) = self.client.take() {
+            let _ = self.runtime.block_on(client.close());
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -300,64 +272,38 @@ impl Drop for Browser {
 /// An element of the page.
 pub struct Element<'a> {
     browser: &'a Browser,
-    id: String,
+    inner: PageElement,
 }
 
 impl Element<'_> {
-    fn path(&self, tail: &str) -> String {
-        format!("/element/{}{tail}", self.id)
-    }
-
-    /// Its rendered text.
+    /// Its rendered text (empty if it has gone from the page).
     pub fn text(&self) -> String {
-        let url = format!("/session/{}{}", self.browser.session, self.path("/text"));
-        http(self.browser.port, "GET", &url, None)
-            .ok()
-            .and_then(|v| v["value"].as_str().map(str::to_string))
+        self.browser
+            .runtime
+            .block_on(self.inner.text())
             .unwrap_or_default()
     }
 
     /// Clicks it.
     pub fn click(&self) {
-        self.browser
-            .command("POST", &self.path("/click"), Some(json!({})));
+        self.browser.wait("click", self.inner.click());
     }
 
     /// Types into it (for a file input: a path to upload).
     pub fn send_keys(&self, text: &str) {
         self.browser
-            .command("POST", &self.path("/value"), Some(json!({ "text": text })));
+            .wait(&format!("type {text:?}"), self.inner.send_keys(text));
     }
 
-    /// The value of a DOM property (`value`, `checked`, ...).
+    /// The value of a DOM property (`value`, `checked`, `dataset`, ...) as the page holds it:
+    /// a string, a number, a boolean or an object. WebDriver's property command answers
+    /// with strings only, so the page is asked directly.
     pub fn property(&self, name: &str) -> Value {
-        self.browser
-            .command("GET", &self.path(&format!("/property/{name}")), None)
+        let element = serde_json::to_value(&self.inner).expect("an element reference");
+        self.browser.run(
+            "const v = arguments[0][arguments[1]]; \
+             return v instanceof DOMStringMap ? Object.assign({}, v) : v;",
+            vec![element, json!(name)],
+        )
     }
-}
-
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| -> u32 {
-        match c {
-            b'A'..=b'Z' => u32::from(c - b'A'),
-            b'a'..=b'z' => u32::from(c - b'a') + 26,
-            b'0'..=b'9' => u32::from(c - b'0') + 52,
-            b'+' => 62,
-            _ => 63,
-        }
-    };
-    let clean: Vec<u8> = text
-        .bytes()
-        .filter(|&c| c != b'=' && !c.is_ascii_whitespace())
-        .collect();
-    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
-    for chunk in clean.chunks(4) {
-        let mut n = 0u32;
-        for (i, &c) in chunk.iter().enumerate() {
-            n |= value(c) << (18 - 6 * i);
-        }
-        let bytes = n.to_be_bytes();
-        out.extend_from_slice(&bytes[1..chunk.len()]);
-    }
-    out
 }

@@ -5,7 +5,7 @@
 //! reactive signal. It knows nothing of what the messages mean; the app does.
 
 use birdnn::protocol::js::{from_js, to_js};
-use birdnn::protocol::{JobId, Request, Response, PROTOCOL_VERSION};
+use birdnn::protocol::{decode, JobId, Request, Response, PROTOCOL_VERSION};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -156,11 +156,21 @@ fn current(generation: u32) -> bool {
     BRIDGE.with(|b| b.borrow().generation == generation)
 }
 
+/// A message from the worker. Protocol 2 and older sent JSON text; a string therefore comes
+/// from a worker script cached from an older build, and is read as JSON so that its `Ready`
+/// can say which protocol it speaks (and the page can ask for a reload instead of waiting).
+fn read_response(data: JsValue) -> Result<Response, String> {
+    match data.as_string() {
+        Some(text) => decode::<Response>(&text),
+        None => from_js::<Response>(data),
+    }
+}
+
 fn on_message(generation: u32, event: MessageEvent) {
     if !current(generation) {
         return;
     }
-    let response = match from_js::<Response>(event.data()) {
+    let response = match read_response(event.data()) {
         Ok(r) => r,
         Err(e) => {
             web_sys::console::error_1(&format!("birdnn: {e}").into());
@@ -222,4 +232,28 @@ fn js_text(value: &JsValue) -> String {
                 .and_then(|s| s.as_string())
         })
         .unwrap_or_else(|| "unknown error".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    #[wasm_bindgen_test]
+    fn an_old_worker_s_json_text_is_read_so_its_protocol_can_be_named() {
+        let old = read_response(JsValue::from_str(r#"{"type":"ready","protocol":2}"#));
+        assert_eq!(old, Ok(Response::Ready { protocol: 2 }));
+        let (current, _) = to_js(&Response::Ready {
+            protocol: PROTOCOL_VERSION,
+        })
+        .unwrap();
+        assert_eq!(
+            read_response(current),
+            Ok(Response::Ready {
+                protocol: PROTOCOL_VERSION
+            })
+        );
+        let nonsense = read_response(JsValue::from_str("not a message")).unwrap_err();
+        assert!(nonsense.starts_with("malformed message"), "{nonsense}");
+    }
 }
