@@ -95,16 +95,43 @@ pub struct ChangeSize {
     pub parameters: usize,
 }
 
-/// Compares two networks of the same architecture.
+/// Compares two networks of the same architecture, or a repaired network that grew: each
+/// of its layers holds the original's neurons first (a region patch adds neurons after
+/// them), and an added parameter counts as changed where it is not zero.
 pub fn change_size(original: &Network, repaired: &Network) -> ChangeSize {
-    let a = original.parameters();
-    let b = repaired.parameters();
-    let (mut diff, mut norm, mut changed) = (0.0f64, 0.0f64, 0usize);
-    for (x, y) in a.iter().zip(&b) {
-        let d = (*y as f64) - (*x as f64);
+    let (mut diff, mut norm, mut changed, mut parameters) = (0.0f64, 0.0f64, 0usize, 0usize);
+    let mut compare = |x: Option<f32>, y: f32| {
+        let x0 = x.unwrap_or(0.0);
+        let d = (y as f64) - (x0 as f64);
         diff += d * d;
-        norm += (*x as f64) * (*x as f64);
-        changed += usize::from(x.to_bits() != y.to_bits());
+        norm += (x0 as f64) * (x0 as f64);
+        changed += usize::from(x.unwrap_or(0.0).to_bits() != y.to_bits());
+        parameters += 1;
+    };
+    let grew = original.layers().len() == repaired.layers().len()
+        && original
+            .layers()
+            .iter()
+            .zip(repaired.layers())
+            .all(|(a, b)| a.inputs() <= b.inputs() && a.outputs() <= b.outputs());
+    if grew {
+        for (a, b) in original.layers().iter().zip(repaired.layers()) {
+            for i in 0..b.inputs() {
+                for o in 0..b.outputs() {
+                    let before = (i < a.inputs() && o < a.outputs()).then(|| a.weight(i, o));
+                    compare(before, b.weight(i, o));
+                }
+            }
+            for o in 0..b.outputs() {
+                compare(a.bias().get(o).copied(), b.bias()[o]);
+            }
+        }
+    } else {
+        // Different architectures: compared position by position, as far as both go.
+        let a = original.parameters();
+        for (i, y) in repaired.parameters().into_iter().enumerate() {
+            compare(a.get(i).copied(), y);
+        }
     }
     ChangeSize {
         relative_l2: if norm > 0.0 {
@@ -113,7 +140,7 @@ pub fn change_size(original: &Network, repaired: &Network) -> ChangeSize {
             diff.sqrt()
         },
         parameters_changed: changed,
-        parameters: a.len(),
+        parameters,
     }
 }
 

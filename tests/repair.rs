@@ -387,6 +387,8 @@ fn a_result_the_verifier_runs_out_of_boxes_on_gets_a_larger_budget_before_any_ha
     // One box proves little of the square: the second try is asked for whatever share.
     s.proving.extend_when_proved = 0.0;
     s.proving.polish = false;
+    // The region patch, the first hand-over, has a test of its own.
+    s.proving.patch = false;
     let extended = repair(&net, &props, s.clone());
     let statuses: Vec<&str> = extended
         .report
@@ -415,4 +417,82 @@ fn a_result_the_verifier_runs_out_of_boxes_on_gets_a_larger_budget_before_any_ha
         handed.report.certified.is_some(),
         "handed over at the default share"
     );
+}
+
+#[test]
+fn a_result_the_verifier_cannot_prove_is_patched_and_ends_proved_keeping_decisions_outside() {
+    let (net, props) = problem(Activation::Relu);
+    // One box per property and no second try: the retrained network is not proved, so
+    // the region patch takes it over; its offsets come from the bound over the whole box,
+    // which is what the verifier's one box can prove.
+    let mut s = settings(Method::Retrain, 3);
+    s.proving.verify_boxes = 1;
+    s.proving.extended_boxes = 0;
+    s.proving.polish = false;
+    s.patch.bound_splits = 0;
+    let out = repair(&net, &props, s.clone());
+    let r = &out.report;
+    let statuses: Vec<&str> = r.proofs.iter().map(|p| p.status.as_str()).collect();
+    assert_eq!(statuses, ["proved"], "{:?}", r.region_patch_failure);
+    let patch = r.region_patch.as_ref().expect("the patch ran");
+    assert!(patch.used && patch.neurons_added > 0, "{patch:?}");
+    assert!(r.certified.is_none(), "no certified hand-over");
+    // Proved independently of the loop: a fresh verifier with the default budget.
+    let verdicts = birdnn::verify::Verifier::new(&out.network, &props, Default::default())
+        .unwrap()
+        .run(|_| true);
+    assert_eq!(
+        birdnn::verify::overall(&verdicts),
+        birdnn::verify::VerifyStatus::Proved
+    );
+    // The patch itself changes nothing outside the box: against the retrained network
+    // it started from (the same session without the patch), decisions outside agree.
+    let mut unpatched = s.clone();
+    unpatched.proving.patch = false;
+    unpatched.proving.hand_over = false;
+    let start = repair(&net, &props, unpatched).network;
+    let outside = birdnn::sampling::sample_box(
+        &mut birdnn::rng::SplitMix64::new(77),
+        &InputBox::new(vec![-1.0, -1.0], vec![1.0, 1.0]).unwrap(),
+        4000,
+    );
+    let band = s.patch.band * 2.0;
+    let b = &props[0].input_boxes[0];
+    let far: Vec<usize> = (0..outside.rows())
+        .filter(|&r| {
+            let x = outside.row(r);
+            (0..2).any(|i| (x[i] as f64) < b.lower[i] - band || (x[i] as f64) > b.upper[i] + band)
+        })
+        .collect();
+    let far = outside.select_rows(&far);
+    assert!(far.rows() > 1000);
+    assert_eq!(
+        start.forward(&far).unwrap(),
+        out.network.forward(&far).unwrap()
+    );
+}
+
+#[test]
+fn the_region_patch_as_a_method_ends_proved_and_keeps_every_decision_outside() {
+    let (net, props) = problem(Activation::Relu);
+    let out = repair(&net, &props, settings(Method::Patch, 2));
+    let r = &out.report;
+    assert_eq!(r.proofs.len(), 1);
+    assert_eq!(r.proofs[0].status, "proved");
+    assert_eq!(r.held_out_violations.after.count, 0);
+    assert_eq!(r.falsifier_counterexamples, 0);
+    assert_eq!(
+        r.fidelity_outside.count, r.fidelity_outside.total,
+        "{}",
+        r.fidelity_outside
+    );
+    assert_rate_at_least(r.fidelity_held_out, 0.99, "held-out fidelity");
+    // Networks it cannot serve are refused at the start, by name.
+    let tanh = problem(Activation::Tanh).0;
+    let data = RepairData::sampled(&tanh, &props, &small_plan(), 0).unwrap();
+    let err = RepairSession::new(&tanh, &props, data, settings(Method::Patch, 0))
+        .err()
+        .expect("refused")
+        .to_string();
+    assert!(err.contains("ReLU"), "{err}");
 }

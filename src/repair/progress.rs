@@ -19,6 +19,8 @@ pub enum Phase {
     Proving,
     /// Solving for a certified last layer.
     Solving,
+    /// Patching the property boxes (region patch).
+    Patching,
     /// Finished.
     Done,
 }

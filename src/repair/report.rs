@@ -114,6 +114,12 @@ pub struct RepairReport {
     /// How certified last-layer repair ended, when it ran.
     #[serde(default)]
     pub certified: Option<CertifiedSummary>,
+    /// How the region patch ended, when it ran.
+    #[serde(default)]
+    pub region_patch: Option<crate::repair::PatchSummary>,
+    /// Why the region patch did not serve, when it was tried and did not.
+    #[serde(default)]
+    pub region_patch_failure: Option<String>,
 }
 
 /// A repaired network and its report.
@@ -197,6 +203,8 @@ pub fn measure(
         wall_ms: 0.0,
         proofs: Vec::new(),
         certified: None,
+        region_patch: None,
+        region_patch_failure: None,
         rounds: 1,
         training_negatives: 0,
         training_positives: 0,

@@ -1,8 +1,8 @@
 //! What configures a repair: the method, each method's settings and the verifier in the loop.
 
 use super::{
-    setting_error, CertifiedConfig, DomainConfig, FinetuneConfig, InnerMethod, RepairError,
-    RetrainConfig,
+    setting_error, CertifiedConfig, DomainConfig, FinetuneConfig, InnerMethod, PatchConfig,
+    RepairError, RetrainConfig,
 };
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +20,10 @@ pub enum Method {
     /// Certified last-layer repair: the hidden layers stay, the last layer is solved for so
     /// that every property provably holds (see [`certified`](super::certified)).
     Certified,
+    /// Region patch: a constant offset of the outputs inside each property box, switched on
+    /// by indicator neurons added beside the network's own; nothing changes outside the
+    /// boxes (see [`patch`](super::patch)).
+    Patch,
 }
 
 impl std::str::FromStr for Method {
@@ -30,8 +34,9 @@ impl std::str::FromStr for Method {
             "finetune" => Ok(Method::Finetune),
             "domain" => Ok(Method::Domain),
             "certified" => Ok(Method::Certified),
+            "patch" => Ok(Method::Patch),
             other => Err(format!(
-                "unknown method '{other}' (expected retrain, finetune, domain or certified)"
+                "unknown method '{other}' (expected retrain, finetune, domain, certified or patch)"
             )),
         }
     }
@@ -44,6 +49,7 @@ impl std::fmt::Display for Method {
             Method::Finetune => "finetune",
             Method::Domain => "domain",
             Method::Certified => "certified",
+            Method::Patch => "patch",
         })
     }
 }
@@ -64,6 +70,8 @@ pub struct RepairSettings {
     pub domain: DomainConfig,
     /// Certified last-layer repair settings (the method, and the hand-over of the others).
     pub certified: CertifiedConfig,
+    /// Region patch settings (the method, and the first hand-over of the others).
+    pub patch: PatchConfig,
     /// The verifier in the loop: what every method's result goes through before it is
     /// final.
     pub proving: ProvingConfig,
@@ -105,6 +113,11 @@ pub struct ProvingConfig {
     /// layer to the original outputs; its network replaces the result only when it is
     /// proved too and keeps more of the sampled decisions (default true).
     pub polish: bool,
+    /// Hand a result the verifier cannot prove to the region patch first, which keeps
+    /// every decision outside the property boxes and inside them changes only forbidden
+    /// ones; certified last-layer repair takes over only where the patch is not proved
+    /// (default true).
+    pub patch: bool,
 }
 
 impl Default for ProvingConfig {
@@ -118,6 +131,7 @@ impl Default for ProvingConfig {
             learn_rounds: 12,
             kept_samples: 50_000,
             polish: true,
+            patch: true,
         }
     }
 }
@@ -168,8 +182,11 @@ impl RepairSettings {
         if self.method == Method::Certified || (self.proving.enabled && self.proving.hand_over) {
             self.certified.check()?;
         }
+        if self.method == Method::Patch || (self.proving.enabled && self.proving.patch) {
+            self.patch.check()?;
+        }
         match self.method {
-            Method::Certified => Ok(()),
+            Method::Certified | Method::Patch => Ok(()),
             Method::Retrain => self.retrain.check(),
             Method::Finetune => self.finetune.check(),
             Method::Domain => {

@@ -253,6 +253,7 @@ fn repair_stage_text(progress: &crate::repair::RepairProgress) -> String {
             progress.iteration + 1,
             progress.max_iterations
         ),
+        Phase::Patching => "patching the property boxes".into(),
         Phase::Falsifying => "searching the result for counterexamples".into(),
         Phase::Certifying => "testing with fresh samples for a PAC statement".into(),
         Phase::Training | Phase::Searching | Phase::Done => "repairing".into(),

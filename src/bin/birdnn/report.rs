@@ -67,6 +67,24 @@ pub(crate) fn print_report(r: &RepairReport, net: &Network) {
             }
         );
     }
+    if let Some(p) = &r.region_patch {
+        println!(
+            "  region patch                  {} box(es) ({} of the whole domain), {} neurons added; {} of {} sampled decisions in the boxes changed{}",
+            p.boxes,
+            p.whole_domain,
+            p.neurons_added,
+            p.changed,
+            p.kept,
+            if p.used {
+                ""
+            } else {
+                "; not used: the network it started from goes on"
+            }
+        );
+    }
+    if let Some(why) = &r.region_patch_failure {
+        println!("  region patch not used         {why}");
+    }
     println!(
         "  time                          {:.2} s, {} round(s)",
         r.wall_ms / 1000.0,

@@ -10,7 +10,7 @@
 //! layers moved is pulled back towards the original decisions.
 
 mod cells;
-mod program;
+pub(crate) mod program;
 
 use crate::network::{Activation, DenseLayer, Network};
 use crate::property::Property;

@@ -77,18 +77,18 @@ pub(crate) struct Solution {
 
 /// Triplets of a sparse matrix, turned into compressed columns (duplicates summed).
 #[derive(Default)]
-struct Triplets {
+pub(crate) struct Triplets {
     entries: Vec<(usize, usize, f64)>,
 }
 
 impl Triplets {
-    fn add(&mut self, row: usize, col: usize, value: f64) {
+    pub(crate) fn add(&mut self, row: usize, col: usize, value: f64) {
         if value != 0.0 {
             self.entries.push((row, col, value));
         }
     }
 
-    fn into_csc(mut self, rows: usize, cols: usize) -> CscMatrix<f64> {
+    pub(crate) fn into_csc(mut self, rows: usize, cols: usize) -> CscMatrix<f64> {
         self.entries.sort_by_key(|&(r, c, _)| (c, r));
         let mut colptr = vec![0usize; cols + 1];
         let mut rowval = Vec::with_capacity(self.entries.len());
@@ -113,9 +113,9 @@ impl Triplets {
 
 /// Rows of `A x + s = b`: equalities first (zero cone), then `A x <= b` (nonnegative cone).
 #[derive(Default)]
-struct Rows {
-    equal: Vec<(Vec<(usize, f64)>, f64)>,
-    less: Vec<(Vec<(usize, f64)>, f64)>,
+pub(crate) struct Rows {
+    pub equal: Vec<(Vec<(usize, f64)>, f64)>,
+    pub less: Vec<(Vec<(usize, f64)>, f64)>,
 }
 
 /// Builds and solves the program.

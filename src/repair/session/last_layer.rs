@@ -17,7 +17,7 @@ const POLISH_ROUNDS: usize = 4;
 impl RepairSession {
     /// Inputs whose decisions certified last-layer repair keeps: the repair's positives and
     /// fresh uniform samples of the domain the original network does not get wrong.
-    fn kept_inputs(&self) -> Result<Matrix, RepairError> {
+    pub(super) fn kept_inputs(&self) -> Result<Matrix, RepairError> {
         let mut rng = SplitMix64::new(self.settings.seed ^ 0x6B65_7074);
         let fresh = sample_box(
             &mut rng,

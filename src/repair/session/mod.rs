@@ -3,6 +3,7 @@
 
 mod inner;
 mod last_layer;
+mod patching;
 mod proving;
 mod search;
 
@@ -13,8 +14,8 @@ use crate::property::Property;
 use crate::repair::certified::CertifiedRepair;
 use crate::repair::domain::{certification_seed, Certification};
 use crate::repair::{
-    measure, CertifiedSummary, HeldOut, InnerMethod, Method, Patch, Phase, RepairData, RepairError,
-    RepairOutcome, RepairProgress, RepairSettings, ReportPlan, Validation,
+    measure, CertifiedSummary, HeldOut, InnerMethod, Method, Patch, PatchSummary, Phase,
+    RepairData, RepairError, RepairOutcome, RepairProgress, RepairSettings, ReportPlan, Validation,
 };
 use crate::rng::SplitMix64;
 use crate::verify::{Verdict, Verifier};
@@ -84,6 +85,14 @@ pub struct RepairSession {
     /// The verifier's verdicts on the result, when it ran.
     verdicts: Vec<Verdict>,
     certified_summary: Option<CertifiedSummary>,
+    /// A result to patch at the next step (with the verifier's verdicts on it), whether the
+    /// patch was tried, and while a patched network is being proved, what it was patched
+    /// from.
+    patch_pending: Option<(Network, Vec<Verdict>)>,
+    patch_tried: bool,
+    patch_fallback: Option<(Network, Vec<Verdict>)>,
+    patch_summary: Option<PatchSummary>,
+    patch_failure: Option<String>,
     clock: Clock,
     elapsed_ms: f64,
     last: Option<RepairProgress>,
@@ -115,6 +124,22 @@ impl RepairSession {
                 Inner::Frozen(Box::new(original.clone())),
             );
             session.start_last_layer(original.clone(), Vec::new())?;
+            return Ok(session);
+        }
+        if settings.method == Method::Patch {
+            if let Some(why) = crate::repair::patch::unsupported(original, properties) {
+                return Err(RepairError::Setting(why));
+            }
+            let mut session = RepairSession::with_inner(
+                original,
+                properties,
+                data,
+                settings,
+                validation,
+                Inner::Frozen(Box::new(original.clone())),
+            );
+            session.patch_pending = Some((original.clone(), Vec::new()));
+            session.patch_tried = true;
             return Ok(session);
         }
         let inner = start_inner(
@@ -167,6 +192,11 @@ impl RepairSession {
             last_layer: None,
             verdicts: Vec::new(),
             certified_summary: None,
+            patch_pending: None,
+            patch_tried: false,
+            patch_fallback: None,
+            patch_summary: None,
+            patch_failure: None,
             clock: default_clock,
             elapsed_ms: 0.0,
             last: None,
@@ -256,6 +286,9 @@ impl RepairSession {
                 elapsed_ms: 0.0,
                 done: self.result.is_some(),
             });
+        }
+        if self.patch_pending.is_some() {
+            return self.step_patch();
         }
         if self.last_layer.is_some() {
             return self.step_last_layer();
@@ -487,6 +520,8 @@ impl RepairSession {
             .map(|v| crate::verify::PropertyProof::from_verdict(v, pac, 0.0))
             .collect();
         report.certified = self.certified_summary.clone();
+        report.region_patch = self.patch_summary.clone();
+        report.region_patch_failure = self.patch_failure.clone();
         if let Inner::Finetune(f) = &self.inner {
             let (neurons, weights) = f.patch();
             report.patch = Some(Patch {

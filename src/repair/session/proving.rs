@@ -26,7 +26,7 @@ impl RepairSession {
     }
 
     /// Starts the verifier on `net` with a budget of `max_boxes` per property.
-    fn start_proving(
+    pub(super) fn start_proving(
         &mut self,
         net: Network,
         max_boxes: usize,
@@ -59,9 +59,13 @@ impl RepairSession {
         if verifier.is_done() {
             let (verifier, net) = self.proving.take().expect("proving");
             let verdicts = verifier.verdicts().to_vec();
+            if self.patch_fallback.is_some() {
+                self.after_patch_proof(net, verdicts)?;
+                return self.proving_progress(share);
+            }
             let status = overall(&verdicts);
             let learn = status == VerifyStatus::Counterexample
-                && self.settings.method != Method::Certified
+                && !matches!(self.settings.method, Method::Certified | Method::Patch)
                 && self.lessons < self.settings.proving.learn_rounds;
             // The budget ran out, nothing refuted, most of the regions proved: one more try
             // with a larger budget before certified repair, which proves but may cost
@@ -112,6 +116,9 @@ impl RepairSession {
                     &net,
                     self.round_seed(0x9F00 + self.lessons as u64),
                 )?;
+            } else if self.settings.proving.patch && !self.patch_tried {
+                self.patch_tried = true;
+                self.patch_pending = Some((net, verdicts));
             } else if self.settings.proving.hand_over {
                 self.start_last_layer(net, verdicts)?;
             } else {
@@ -119,10 +126,16 @@ impl RepairSession {
                 self.result = Some(net);
             }
         }
+        self.proving_progress(share)
+    }
+
+    fn proving_progress(&self, share: f64) -> Result<RepairProgress, RepairError> {
         let best = self.current_best();
         Ok(RepairProgress {
             phase: if self.result.is_some() {
                 Phase::Done
+            } else if self.patch_pending.is_some() {
+                Phase::Patching
             } else {
                 Phase::Proving
             },

@@ -132,6 +132,7 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
                     <option value="finetune" selected=move || r.method.get() == Method::Finetune>"fine-tune"</option>
                     <option value="domain" selected=move || r.method.get() == Method::Domain>"domain-wise (PAC)"</option>
                     <option value="certified" selected=move || r.method.get() == Method::Certified>"certified last layer"</option>
+                    <option value="patch" selected=move || r.method.get() == Method::Patch>"region patch"</option>
                 </select>
             </label>
             " "

@@ -11,6 +11,7 @@ pub(super) fn method_help(method: Method) -> &'static str {
         Method::Finetune => "Find the neurons that behave most differently on counterexamples and rescale a few of them (particle swarm search); smallest change.",
         Method::Domain => "Repair, then test with fresh samples and the falsifier until nothing is found: ends with a probably-approximately-correct statement.",
         Method::Certified => "Keep the hidden layers and solve for a new last layer under constraints that make every property hold on every cell of its region; ends proved when the verifier confirms it.",
+        Method::Patch => "Add a few neurons that switch on only inside each property box and shift the outputs there: nothing changes outside the boxes, inside only the forbidden decisions; ends proved when the verifier confirms it.",
     }
 }
 
@@ -83,6 +84,13 @@ fn settings_of(method: Method) -> Vec<NumberSetting> {
                 whole: true,
             },
         ],
+        Method::Patch => vec![NumberSetting {
+            label: "band",
+            help: "How far outside a box (a share of the widest input range) the patch fades out.",
+            get: |s| s.patch.band,
+            set: |s, v| s.patch.band = v,
+            whole: false,
+        }],
         Method::Domain => vec![
             NumberSetting {
                 label: "epsilon",
