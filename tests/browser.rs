@@ -7,6 +7,8 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
+#[path = "browser/keyboard.rs"]
+mod keyboard;
 #[path = "browser/server.rs"]
 mod server;
 #[path = "browser/webdriver.rs"]

@@ -28,6 +28,8 @@ pub struct AppState {
     pub notice: RwSignal<Option<String>>,
     /// What the pointer is over.
     pub hover: RwSignal<Option<Hover>>,
+    /// Where the keyboard's pointer is on the focused map (fractions from the top-left).
+    pub keyboard_pointer: RwSignal<Option<(f64, f64)>>,
     /// The built-in demos (from `demos/index.json`).
     pub demos: RwSignal<Vec<DemoEntry>>,
     /// Files being loaded, by name.
@@ -62,6 +64,7 @@ impl AppState {
             error: RwSignal::new(None),
             notice: RwSignal::new(None),
             hover: RwSignal::new(None),
+            keyboard_pointer: RwSignal::new(None),
             demos: RwSignal::new(Vec::new()),
             loading: RwSignal::new(Vec::new()),
             worker_status: RwSignal::new("starting".into()),

@@ -4,10 +4,11 @@
 //! the plot's geometry and the worker slots. Every other module of the app imports this one;
 //! it imports none of them, so the panels share state without importing one another.
 //!
-//! `loaded` and `view` are plain data and compile natively too (their tests run natively);
-//! the rest holds Leptos signals and is built for the browser only.
+//! `loaded`, `pointer` and `view` are plain data and compile natively too (their tests run
+//! natively); the rest holds Leptos signals and is built for the browser only.
 
 mod loaded;
+mod pointer;
 mod view;
 
 #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
@@ -29,6 +30,11 @@ mod repair;
     allow(unused_imports)
 )]
 pub use loaded::{LoadedNetwork, LoadedProperty};
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_os = "unknown")),
+    allow(unused_imports)
+)]
+pub use pointer::{fractions_of, moved, step_through, MapKey};
 #[cfg_attr(
     not(all(target_arch = "wasm32", target_os = "unknown")),
     allow(unused_imports)

@@ -21,6 +21,9 @@ pub struct CheckState {
     pub counterexamples: Vec<Counterexample>,
     /// Falsifier progress: starts done, starts in all.
     pub starts: (usize, usize),
+    /// The counterexample the slice was last moved through (an index into
+    /// `counterexamples`), highlighted on the map; a new check forgets it.
+    pub selected: Option<usize>,
 }
 
 /// One point of the live chart.

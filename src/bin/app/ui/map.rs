@@ -2,10 +2,12 @@
 //! counterexamples, the pointer).
 
 use super::draft::DraftBox;
-use super::map_jobs::probe;
+use super::map_keys::{
+    on_map_blur, on_map_focus, on_map_key, point_at, slice_through, CounterexampleStepper,
+};
 use crate::state::{
-    AppState, Draft, Hover, MapStatus, MarkState, View, COARSE_SIDE, MAP_SIDE, MARGIN_BOTTOM,
-    MARGIN_LEFT, MARGIN_RIGHT, MARGIN_TOP, PLOT,
+    AppState, Draft, MapStatus, MarkState, View, COARSE_SIDE, MAP_SIDE, MARGIN_BOTTOM, MARGIN_LEFT,
+    MARGIN_RIGHT, MARGIN_TOP, PLOT,
 };
 use crate::ticks::{format_tick, nice_ticks};
 use leptos::prelude::*;
@@ -17,24 +19,15 @@ pub fn DecisionMap() -> impl IntoView {
     let width = MARGIN_LEFT + PLOT + MARGIN_RIGHT;
     let height = MARGIN_TOP + PLOT + MARGIN_BOTTOM;
     let on_move = move |ev: web_sys::MouseEvent| {
-        let (Some(net), Some(view)) = (state.network.get_untracked(), state.view.get_untracked())
-        else {
-            return;
-        };
-        let fx = f64::from(ev.offset_x()) / PLOT;
-        let fy = f64::from(ev.offset_y()) / PLOT;
-        state.draft.update(|d| {
-            if let Some(d) = d.as_mut().filter(|d| d.dragging) {
-                d.follow((fx, fy));
-            }
-        });
-        let input = view.point_at(&net.summary.meta.inputs, fx, fy);
-        state.hover.set(Some(Hover {
-            input: input.clone(),
-            outputs: None,
-            decision: None,
-        }));
-        probe(&net, input);
+        let at = (
+            f64::from(ev.offset_x()) / PLOT,
+            f64::from(ev.offset_y()) / PLOT,
+        );
+        // Where the mouse went, the keyboard's pointer (if the map has the focus) goes too.
+        if state.keyboard_pointer.get_untracked().is_some() {
+            state.keyboard_pointer.set(Some(at));
+        }
+        point_at(state, at.0, at.1);
     };
     let status_text = move || match state.map_status.get() {
         MapStatus::Empty => "empty".to_string(),
@@ -97,6 +90,16 @@ pub fn DecisionMap() -> impl IntoView {
                     height=MAP_SIDE
                     style=format!("left:{MARGIN_LEFT}px;top:{MARGIN_TOP}px;width:{PLOT}px;height:{PLOT}px")
                     class:drawing=move || state.drawing.get()
+                    tabindex="0"
+                    role="application"
+                    aria-label=move || if state.drawing.get() {
+                        "Decision map, drawing: the arrow keys move the pointer (Shift: further); Enter starts a box and Enter again ends it; Escape stops."
+                    } else {
+                        "Decision map: the arrow keys move the pointer (Shift: further) and the read-out shows the network there."
+                    }
+                    on:keydown=move |ev| on_map_key(state, ev)
+                    on:focus=move |_| on_map_focus(state)
+                    on:blur=move |_| on_map_blur(state)
                     on:mousemove=on_move
                     on:mouseleave=move |_| {
                         state.hover.set(None);
@@ -144,6 +147,7 @@ pub fn DecisionMap() -> impl IntoView {
                     <HoverMark/>
                 </svg>
             </div>
+            <CounterexampleStepper/>
         </div>
     }
 }
@@ -342,14 +346,15 @@ fn CounterexampleMarks() -> impl IntoView {
         let Some(view) = state.view.get() else {
             return Vec::new();
         };
-        let found = state.repair_signals.check.get().counterexamples;
-        found
+        let check = state.repair_signals.check.get();
+        let selected = check.selected;
+        check
+            .counterexamples
             .into_iter()
             .enumerate()
             .filter_map(|(index, c)| {
                 let fx = axis_fraction(state, view.x_dim, f64::from(*c.input.get(view.x_dim)?))?;
                 let fy = axis_fraction(state, view.y_dim, f64::from(*c.input.get(view.y_dim)?))?;
-                let input: Vec<f64> = c.input.iter().map(|&v| f64::from(v)).collect();
                 // Over the repaired network's part of the comparison, a mark says whether
                 // the repaired network still violates there.
                 let (class, mark_state, title) = match state.compare.mark_state(index, fx) {
@@ -369,6 +374,11 @@ fn CounterexampleMarks() -> impl IntoView {
                         "still a counterexample after the repair: click to slice through it",
                     ),
                 };
+                let class = if selected == Some(index) {
+                    format!("{class} selected")
+                } else {
+                    class.to_string()
+                };
                 Some(view! {
                     <circle
                         class=class
@@ -376,17 +386,8 @@ fn CounterexampleMarks() -> impl IntoView {
                         data-state=mark_state
                         cx=MARGIN_LEFT + fx.clamp(0.0, 1.0) * PLOT
                         cy=MARGIN_TOP + (1.0 - fy.clamp(0.0, 1.0)) * PLOT
-                        r=3.0
-                        on:click=move |_| {
-                            let input = input.clone();
-                            state.view.update(|v| {
-                                if let Some(v) = v {
-                                    if v.fixed.len() == input.len() {
-                                        v.fixed = input;
-                                    }
-                                }
-                            });
-                        }
+                        r=if selected == Some(index) { 6.0 } else { 3.0 }
+                        on:click=move |_| slice_through(state, index)
                     >
                         <title>{title}</title>
                     </circle>

@@ -9,6 +9,7 @@
 mod draft;
 mod map;
 pub mod map_jobs;
+mod map_keys;
 mod picker;
 mod property_list;
 mod readouts;
