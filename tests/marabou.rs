@@ -11,7 +11,7 @@ use birdnn::measures;
 use birdnn::network::Network;
 use birdnn::property::Property;
 use birdnn::repair::{
-    HeldOut, RepairData, RepairSession, RepairSettings, ReportPlan, SamplingPlan,
+    HeldOut, Method, RepairData, RepairSession, RepairSettings, ReportPlan, SamplingPlan,
 };
 use birdnn::verify::{Verdict, Verifier, VerifyConfig, VerifyStatus};
 use std::path::{Path, PathBuf};
@@ -173,6 +173,17 @@ fn marabou_agrees_that_repaired_demo_networks_are_safe() {
     // The demos' networks repaired by the default method, with the verifier in the loop:
     // every property the session calls proved must be proved by Marabou too, reading the
     // repaired network from birdnn's exported ONNX file.
+    marabou_agrees_on_demos_repaired_by(Method::Retrain);
+}
+
+#[test]
+fn marabou_agrees_that_region_patched_demo_networks_are_safe() {
+    // The same with the region patch, whose networks grow indicator neurons with steep
+    // weights: Marabou reads them from the exported file and must prove the same.
+    marabou_agrees_on_demos_repaired_by(Method::Patch);
+}
+
+fn marabou_agrees_on_demos_repaired_by(method: Method) {
     let demos = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/demos");
     let tmp = tempfile::tempdir().unwrap();
     let mut problems = Vec::new();
@@ -211,6 +222,7 @@ fn marabou_agrees_that_repaired_demo_networks_are_safe() {
         let held_out = HeldOut::sampled(&net, &properties, &plan, 2).unwrap();
         let settings = RepairSettings {
             seed: 1,
+            method,
             ..Default::default()
         };
         let mut session = RepairSession::new(&net, &properties, data, settings).unwrap();
@@ -227,6 +239,10 @@ fn marabou_agrees_that_repaired_demo_networks_are_safe() {
             ["proved", "proved"],
             "{demo}: the session's verdicts"
         );
+        if method == Method::Patch {
+            let patch = outcome.report.region_patch.as_ref().expect("patched");
+            assert!(patch.neurons_added > 0, "{demo}: {patch:?}");
+        }
         let model = tmp.path().join(format!("{demo}-repaired.onnx"));
         formats::save_network(&model, &outcome.network).unwrap();
         let repaired = formats::load_network(&model).unwrap();

@@ -222,11 +222,6 @@ pub fn region_patch(
     let kept_outputs = start.forward(kept)?;
     let spread = output_spread(&kept_outputs);
     let margin = config.margin * spread;
-    // The offset's own f32 rounding on its way to the output (carried through every layer,
-    // summed with the widest layer's terms), relative to its size: the witnesses keep this
-    // share of every offset in reserve, so large offsets do not eat the margin.
-    let widest_layer = start.widths().into_iter().max().unwrap_or(1) + 2 * start.input_size();
-    let rounding = 4.0 * (start.layers().len() + widest_layer) as f64 * f64::from(f32::EPSILON);
     let mut rng = SplitMix64::new(seed ^ 0x7061_7463_6800);
     let mut patched = Vec::new();
     let mut summary = PatchSummary {
@@ -262,7 +257,7 @@ pub fn region_patch(
                 .collect();
             let lowest = witness_bounds(&bounds_net, input_box, property, config.bound_splits);
             let (offsets, changed) =
-                best_offsets(property, &lowest, &samples, margin, rounding, rule, config)?;
+                best_offsets(property, &lowest, &samples, margin, rule, config)?;
             summary.kept += samples.len();
             summary.changed += changed;
             summary.offsets.push(offsets.clone());
@@ -392,7 +387,6 @@ fn best_offsets(
     lowest: &[Vec<f64>],
     samples: &[(Vec<f64>, usize)],
     margin: f64,
-    rounding: f64,
     rule: crate::network::DecisionRule,
     config: &PatchConfig,
 ) -> Result<(Vec<f64>, usize), RepairError> {
@@ -449,7 +443,7 @@ fn best_offsets(
             reasons.push("a witness has no finite bound over the box".to_string());
             continue;
         }
-        let offsets = match solve_offsets(&witnesses, &in_program, rule, margin, rounding) {
+        let offsets = match solve_offsets(&witnesses, &in_program, rule, margin) {
             Ok(o) => o,
             Err(e) => {
                 reasons.push(e);
@@ -457,25 +451,45 @@ fn best_offsets(
             }
         };
         // The program's answer is checked, not trusted: every witness must hold with
-        // the offsets as they will be stored (f32).
-        let stored: Vec<f64> = offsets.iter().map(|&v| v as f32 as f64).collect();
-        let holds = witnesses.iter().all(|(r, need)| {
-            let reserve: f64 = r.iter().zip(&stored).map(|(a, b)| (a * b).abs()).sum();
-            r.iter().zip(&stored).map(|(a, b)| a * b).sum::<f64>() - rounding * reserve
-                >= *need - 0.5 * margin
-        });
-        if !holds {
+        // the offsets as they will be stored (f32). Offsets much smaller than the largest
+        // are the interior-point solver's ties (raising one output or lowering another
+        // costs the same): they are dropped where the witnesses hold without them and no
+        // more sampled decisions change, since a lowered output may take decisions the
+        // samples did not show.
+        let holds = |offsets: &[f64]| {
+            witnesses.iter().all(|(r, need)| {
+                r.iter().zip(offsets).map(|(a, b)| a * b).sum::<f64>() >= *need - 0.5 * margin
+            })
+        };
+        let mut stored: Vec<f64> = offsets.iter().map(|&v| v as f32 as f64).collect();
+        if !holds(&stored) {
             reasons.push("the solver's offsets miss a witness".into());
             continue;
         }
-        let changed = samples
-            .iter()
-            .filter(|(y, decision)| {
-                let shifted: Vec<f32> =
-                    y.iter().zip(&stored).map(|(v, o)| (v + o) as f32).collect();
-                rule.decide(&shifted) != Some(*decision)
-            })
-            .count();
+        let changed_by = |offsets: &[f64]| {
+            samples
+                .iter()
+                .filter(|(y, decision)| {
+                    let shifted: Vec<f32> =
+                        y.iter().zip(offsets).map(|(v, o)| (v + o) as f32).collect();
+                    rule.decide(&shifted) != Some(*decision)
+                })
+                .count()
+        };
+        let mut changed = changed_by(&stored);
+        let largest = stored.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        for o in 0..stored.len() {
+            let value = stored[o];
+            if value != 0.0 && value.abs() < 1e-2 * largest {
+                stored[o] = 0.0;
+                let now = changed_by(&stored);
+                if holds(&stored) && now <= changed {
+                    changed = now;
+                } else {
+                    stored[o] = value;
+                }
+            }
+        }
         let size: f64 = stored.iter().map(|v| v.abs()).sum();
         if best
             .as_ref()
@@ -494,15 +508,14 @@ fn best_offsets(
     }
 }
 
-/// The linear program of one box and one choice of witnesses: `r . delta - rounding *
-/// |r| . |delta| >= need` for each witness; for each sample, its decision ahead of every other output by a small margin
+/// The linear program of one box and one choice of witnesses: `r . delta >= need` for each
+/// witness; for each sample, its decision ahead of every other output by a small margin
 /// after the offsets, short by `s >= 0`; minimise `penalty * sum s + sum |delta|`.
 fn solve_offsets(
     witnesses: &[(&[f64], f64)],
     samples: &[&(Vec<f64>, usize)],
     rule: crate::network::DecisionRule,
     margin: f64,
-    rounding: f64,
 ) -> Result<Vec<f64>, String> {
     let outputs = witnesses.first().map_or(0, |(r, _)| r.len());
     // Variables: delta (outputs), t >= |delta| (outputs), one shortfall per sample.
@@ -514,7 +527,7 @@ fn solve_offsets(
             .iter()
             .enumerate()
             .filter(|(_, c)| **c != 0.0)
-            .flat_map(|(o, &c)| [(delta + o, -c), (t + o, rounding * c.abs())])
+            .map(|(o, &c)| (delta + o, -c))
             .collect();
         rows.less.push((row, -need));
     }

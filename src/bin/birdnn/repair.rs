@@ -21,7 +21,7 @@ pub(crate) struct RepairArgs {
     /// VNN-LIB property files or robustness sets (all are repaired together).
     #[arg(required = true)]
     properties: Vec<PathBuf>,
-    /// retrain, finetune, domain or certified.
+    /// retrain, finetune, domain, certified or patch.
     #[arg(long, default_value = "retrain")]
     method: Method,
     /// CSV of counterexamples to learn from (e.g. the paper's counterexample set).

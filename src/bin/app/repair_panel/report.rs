@@ -21,7 +21,22 @@ fn metric_rows(report: &RepairReport) -> Vec<(&'static str, String)> {
             })
             .or(report.pac_failure.clone())
             .unwrap_or_else(|| "— (domain-wise repair gives one)".into());
+    // What the last two methods did, and whether their network became the result.
+    let how = match (&report.region_patch, &report.certified) {
+        (Some(p), _) if p.used => format!(
+            "region patch: {} box(es), {} neurons added ({} in the whole domain moved the output bias); {} of {} sampled decisions in the boxes changed",
+            p.boxes, p.neurons_added, p.whole_domain, p.changed, p.kept
+        ),
+        (_, Some(c)) if c.kept => format!(
+            "certified last layer: {} program(s) on {} cells{}",
+            c.rounds,
+            c.cells,
+            if c.certified { "" } else { ", not certified" }
+        ),
+        _ => format!("{}", report.method),
+    };
     vec![
+        ("what changed the network", how),
         (
             "held-out counterexamples",
             format!(
