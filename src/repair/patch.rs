@@ -28,6 +28,7 @@
 
 use crate::network::{Activation, DenseLayer, Network};
 use crate::property::{InputBox, Property};
+use crate::repair::certified::output_spread;
 use crate::repair::certified::program::{Rows, Triplets};
 use crate::repair::{setting_error, RepairError};
 use crate::rng::SplitMix64;
@@ -585,27 +586,6 @@ fn solve_offsets(
         return Err(format!("the solver stopped without offsets ({status:?})"));
     }
     Ok(solver.solution.x[delta..delta + outputs].to_vec())
-}
-
-/// The mean standard deviation of the outputs (1 where it is 0 or not finite).
-fn output_spread(outputs: &Matrix) -> f64 {
-    let n = outputs.rows().max(1) as f64;
-    let mut total = 0.0;
-    for o in 0..outputs.cols() {
-        let mean = outputs.iter_rows().map(|y| y[o] as f64).sum::<f64>() / n;
-        let var = outputs
-            .iter_rows()
-            .map(|y| (y[o] as f64 - mean).powi(2))
-            .sum::<f64>()
-            / n;
-        total += var.sqrt();
-    }
-    let spread = total / outputs.cols().max(1) as f64;
-    if spread.is_finite() && spread > 0.0 {
-        spread
-    } else {
-        1.0
-    }
 }
 
 /// The patched network: the start's neurons first in every layer, each box's indicator

@@ -733,7 +733,7 @@ impl CertifiedRepair {
 }
 
 /// Mean over outputs of the standard deviation of the original outputs (1 when flat).
-fn output_spread(outputs: &Matrix) -> f64 {
+pub(crate) fn output_spread(outputs: &Matrix) -> f64 {
     let n = outputs.rows().max(1) as f64;
     let cols = outputs.cols();
     let mut total = 0.0;
