@@ -718,10 +718,11 @@ fn check_repair_switch_cancel_and_export_a_demo() {
         b.find("[data-testid=proved-box]").is_some(),
         "proved part shaded"
     );
-    // Repair with retraining: progress reaches the end and the measures appear.
+    // Repair with the default (automatic) method: progress reaches the end and the
+    // measures appear.
     assert_eq!(
         b.by_testid("repair-method").property("value"),
-        json!("retrain")
+        json!("auto")
     );
     b.by_testid("repair-run").click();
     let metrics = b.wait_for("the metrics table", || {

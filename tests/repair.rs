@@ -487,12 +487,58 @@ fn the_region_patch_as_a_method_ends_proved_and_keeps_every_decision_outside() {
         r.fidelity_outside
     );
     assert_rate_at_least(r.fidelity_held_out, 0.99, "held-out fidelity");
-    // Networks it cannot serve are refused at the start, by name.
-    let tanh = problem(Activation::Tanh).0;
-    let data = RepairData::sampled(&tanh, &props, &small_plan(), 0).unwrap();
-    let err = RepairSession::new(&tanh, &props, data, settings(Method::Patch, 0))
+    // Networks it cannot serve are refused at the start, by name: a linear one has no
+    // activation to build an indicator from.
+    let linear = problem(Activation::Identity).0;
+    let data = RepairData::sampled(&linear, &props, &small_plan(), 0).unwrap();
+    let err = RepairSession::new(&linear, &props, data, settings(Method::Patch, 0))
         .err()
         .expect("refused")
         .to_string();
-    assert!(err.contains("ReLU"), "{err}");
+    assert!(err.contains("first two hidden layers"), "{err}");
+}
+
+#[test]
+fn the_automatic_method_patches_where_it_can_and_retrains_exactly_as_retrain_elsewhere() {
+    // A ReLU network with one small box: the patch of the original, proved.
+    let (net, props) = problem(Activation::Relu);
+    let auto = repair(&net, &props, settings(Method::Auto, 2));
+    let r = &auto.report;
+    assert_eq!(r.method, Method::Patch, "{:?}", r.region_patch_failure);
+    assert_eq!(
+        r.settings.method,
+        Method::Auto,
+        "the method asked for stays on record"
+    );
+    assert_eq!(r.proofs.len(), 1);
+    assert_eq!(r.proofs[0].status, "proved");
+    assert!(r.region_patch.as_ref().is_some_and(|p| p.used));
+    assert_eq!(
+        auto.network,
+        repair(&net, &props, settings(Method::Patch, 2)).network,
+        "the patch the patch method makes"
+    );
+    // The patch needs an activation to compare with: a linear network is retrained, bit
+    // for bit as the retrain method would.
+    let (linear, props) = problem(Activation::Identity);
+    let auto = repair(&linear, &props, settings(Method::Auto, 4));
+    let retrained = repair(&linear, &props, settings(Method::Retrain, 4));
+    assert_eq!(auto.report.method, Method::Retrain);
+    assert_eq!(auto.report.settings.method, Method::Auto);
+    assert_eq!(auto.network, retrained.network);
+    assert_eq!(auto.report.proofs, retrained.report.proofs);
+    // Too many boxes for a patch (it would add more neurons than a quarter of the
+    // network's): retrained too.
+    let (net, props) = problem(Activation::Relu);
+    let mut many = props[0].clone();
+    many.input_boxes = (0..4)
+        .map(|k| {
+            let x = -0.3 + 0.15 * k as f64;
+            InputBox::new(vec![x, -0.3], vec![x + 0.15, 0.3]).unwrap()
+        })
+        .collect();
+    assert!(!birdnn::repair::patch::suits_auto(&net, &[many.clone()]));
+    assert!(birdnn::repair::patch::suits_auto(&net, &props));
+    let auto = repair(&net, &[many], settings(Method::Auto, 5));
+    assert_eq!(auto.report.method, Method::Retrain);
 }

@@ -87,6 +87,49 @@ fn every_sampled_value_lies_within_the_bounds_for_every_activation() {
     }
 }
 
+/// Saturated activations (pre-activations in the tens of thousands, where tanh, sigmoid and
+/// ELU are exactly at their floors or ceilings in f32) and near-points: the bounds still
+/// hold every value the f32 network computes. The rounding allowance follows the value,
+/// not the input; this checks that is enough.
+#[test]
+fn bounds_hold_where_activations_saturate() {
+    let mut rng = SplitMix64::new(7);
+    for act in activations() {
+        for (seed, scale) in [(0u64, 1e3f32), (1, 3e4), (2, 1.0)] {
+            let mut net = Network::random(&[3, 10, 10, 4], act, seed).unwrap();
+            for w in net.layers_mut()[0].weights_mut() {
+                *w *= scale;
+            }
+            let bound_net = BoundNetwork::new(&net);
+            for _ in 0..30 {
+                let b = random_box(&mut rng, 3);
+                let x = sample_box(&mut rng, &b, 200);
+                let trace = net.forward_trace(&x).unwrap();
+                for method in [BoundMethod::Interval, BoundMethod::Symbolic] {
+                    let layers = bound_net.layer_bounds(&interval_of(&b), method);
+                    for k in 0..layers.post.len() {
+                        for r in 0..x.rows() {
+                            assert!(
+                                layers.post[k].contains(trace.post[k + 1].row(r)),
+                                "{act} x{scale} {method:?} layer {k}: {:?} outside {:?}",
+                                trace.post[k + 1].row(r),
+                                layers.post[k]
+                            );
+                        }
+                    }
+                    let out = bound_net.output_bounds(&interval_of(&b), method);
+                    for y in trace.output().iter_rows() {
+                        assert!(
+                            out.contains(y),
+                            "{act} x{scale} {method:?}: {y:?} outside {out:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[test]
 fn bounds_tighten_as_boxes_shrink_and_symbolic_beats_intervals() {
     let mut rng = SplitMix64::new(7);

@@ -3,14 +3,17 @@
 //! the verifier.
 //!
 //! For every input box of every property, a constant offset `delta` is added to the
-//! outputs where the input lies in the box. A small ReLU "indicator" computes where that is,
-//! in two layers beside the network's own neurons (REASSURE's support networks, simplified
-//! to one box): the first hidden layer gets `relu(l_i - s - x_i)` and `relu(x_i - u_i - s)`
-//! for each input (`s`, half the band, keeps them provably off inside the box despite
-//! rounding), the second `g = relu(1 - K * sum of those)`, which is exactly 1 inside the box
-//! and exactly 0 once the input is a band's width outside it; later hidden layers carry `g`
-//! on, and the output layer adds `delta * g`. A box that covers the network's whole input
-//! domain needs no indicator: its offset goes into the output bias.
+//! outputs where the input lies in the box. A small "indicator" computes where that is, in
+//! two layers beside the network's own neurons (REASSURE's support networks, simplified to
+//! one box): the first hidden layer compares each input with the box's edges widened by
+//! `s` (half the band, which also keeps the comparisons provably off inside the box despite
+//! rounding), the second ANDs them, and is exactly constant inside the box and exactly 0
+//! once the input is a band's width outside it; later hidden layers carry it on, and the
+//! output layer adds `delta` times it. With ReLU that is `relu(l_i - s - x_i)`,
+//! `relu(x_i - u_i - s)` and `relu(1 - K * sum)`; tanh, sigmoid and ELU use their exact
+//! floors in `f32`, leaky ReLU pairs of neurons (the `indicator` module says how). A box that covers
+//! the network's whole input domain needs no indicator: its offset goes into the output
+//! bias.
 //!
 //! The offsets come from a linear program per box. For each disjunct of the unsafe region,
 //! one of its constraints `r . y <= d` (the witness) must be violated by a margin everywhere
@@ -23,10 +26,9 @@
 //! decisions that change are exactly the forbidden ones.
 //!
 //! Needs an output layer without activation and, for a box smaller than the domain, two
-//! ReLU hidden layers first and later hidden layers that pass non-negative values
-//! unchanged (ReLU, leaky ReLU, ELU).
+//! hidden layers with an activation first (ReLU, leaky ReLU, ELU, tanh or sigmoid).
 
-use crate::network::{Activation, DenseLayer, Network};
+use crate::network::{Activation, Network};
 use crate::property::{InputBox, Property};
 use crate::repair::certified::output_spread;
 use crate::repair::certified::program::{Rows, Triplets};
@@ -38,7 +40,14 @@ use crate::verify::bounds::{BoundMethod, BoundNetwork, Interval};
 use clarabel::solver::{
     DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT,
 };
+use indicator::{build, Gate};
 use serde::{Deserialize, Serialize};
+
+/// The least band of a patch whose indicator is built from leaky ReLU pairs.
+const LEAKY_BAND: f64 = 1e-3;
+
+/// The least margin (a share of the outputs' spread) of such a patch.
+const LEAKY_MARGIN: f64 = 1e-2;
 
 /// Settings of the region patch.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -162,14 +171,10 @@ pub fn unsupported(net: &Network, properties: &[Property]) -> Option<String> {
         ));
     }
     for (i, layer) in hidden.iter().enumerate() {
-        let fits = match layer.activation() {
-            Activation::Relu => true,
-            Activation::LeakyRelu { .. } | Activation::Elu { .. } | Activation::Identity => i >= 2,
-            _ => false,
-        };
+        let fits = Gate::of(layer.activation()).is_some_and(|g| i >= 2 || g.compares());
         if !fits {
             return Some(format!(
-                "the region patch needs ReLU in the first two hidden layers and activations that keep non-negative values in the others; hidden layer {} applies {:?}",
+                "the region patch needs ReLU, leaky ReLU, ELU, tanh or sigmoid in the first two hidden layers (any of those or none after them); hidden layer {} applies {:?}",
                 i + 1,
                 layer.activation()
             ));
@@ -178,8 +183,27 @@ pub fn unsupported(net: &Network, properties: &[Property]) -> Option<String> {
     None
 }
 
-/// Whether the box covers the domain, up to a millionth of each side: the bounds of a
-/// property file are rounded (ACAS Xu property 7's box is the domain to 9 digits).
+/// Whether the automatic method starts with the region patch: the network takes one and the
+/// neurons it adds are at most a quarter of the network's hidden neurons. A patch grows
+/// with every box and changes nothing beyond them, so many boxes (a robustness repair of
+/// fifty images) are better served by retraining, which also repairs inputs near them.
+pub fn suits_auto(net: &Network, properties: &[Property]) -> bool {
+    if unsupported(net, properties).is_some() {
+        return false;
+    }
+    let layers = net.layers();
+    let hidden = &layers[..layers.len() - 1];
+    let hidden_neurons: usize = hidden.iter().map(|l| l.outputs()).sum();
+    let domain = crate::measures::input_domain(net);
+    let local_boxes = properties
+        .iter()
+        .flat_map(|p| &p.input_boxes)
+        .filter(|b| !covers(b, &domain))
+        .count();
+    let per_box = 2 * net.input_size() + hidden.len().saturating_sub(1);
+    4 * local_boxes * per_box <= hidden_neurons
+}
+
 fn covers(b: &InputBox, domain: &InputBox) -> bool {
     (0..domain.dims()).all(|i| {
         let slack = 1e-6 * (domain.upper[i] - domain.lower[i]);
@@ -222,7 +246,18 @@ pub fn region_patch(
     let bounds_net = BoundNetwork::new(start);
     let kept_outputs = start.forward(kept)?;
     let spread = output_spread(&kept_outputs);
-    let margin = config.margin * spread;
+    // Leaky ReLU pairs: their rounding, as the verifier bounds it, also takes a share of
+    // the offsets; a margin of 1e-3 of the spread left 3e-8 of a test box unproved, 1e-2
+    // none.
+    let leaky = matches!(
+        Gate::of(start.layers()[0].activation()),
+        Some(Gate::Pair { .. })
+    );
+    let margin = if leaky {
+        config.margin.max(LEAKY_MARGIN)
+    } else {
+        config.margin
+    } * spread;
     let mut rng = SplitMix64::new(seed ^ 0x7061_7463_6800);
     let mut patched = Vec::new();
     let mut summary = PatchSummary {
@@ -277,7 +312,15 @@ pub fn region_patch(
         .into_iter()
         .fold(0.0f64, f64::max)
         .max(f64::MIN_POSITIVE);
-    let reach = config.band * widest;
+    // Leaky ReLU's neuron pairs cancel exactly in f32, but the verifier bounds their
+    // rounding by their size, which grows with the ratio of box to band: a band of 1e-4
+    // left 0.006 % of a small test box unproved, one of 1e-3 none.
+    let band = if leaky {
+        config.band.max(LEAKY_BAND)
+    } else {
+        config.band
+    };
+    let reach = band * widest;
     // The indicator's first layer compares inputs with the box widened by `slack`, more
     // than the f32 rounding of `l - x` (as the verifier bounds it), so that inside the box
     // those neurons are provably off and the indicator provably 1; it then fades to 0
@@ -289,7 +332,13 @@ pub fn region_patch(
         .fold(0.0f64, |m, v| m.max(v.abs()));
     let rounding_of_comparison =
         8.0 * (start.input_size() + 1) as f64 * f64::from(f32::EPSILON) * largest;
-    let slack = (0.5 * reach).max(rounding_of_comparison);
+    // A saturating first layer scales the comparisons by (deep + 1) / slack, and their
+    // rounding with them: it must stay under the unit of margin below the floor.
+    let scaled = Gate::of(start.layers()[0].activation()).map_or(0.0, |g| g.deep_margin());
+    let rounding_of_scaled = 8.0 * f64::from(f32::EPSILON) * scaled * largest;
+    let slack = (0.5 * reach)
+        .max(rounding_of_comparison)
+        .max(rounding_of_scaled);
     let (net, added) = build(start, &patched, slack, 2.0 / reach)?;
     summary.neurons_added = added;
     Ok((net, summary))
@@ -588,91 +637,7 @@ fn solve_offsets(
     Ok(solver.solution.x[delta..delta + outputs].to_vec())
 }
 
-/// The patched network: the start's neurons first in every layer, each box's indicator
-/// neurons after them; returns it with the number of neurons added.
-fn build(
-    start: &Network,
-    boxes: &[PatchedBox],
-    slack: f64,
-    steepness: f64,
-) -> Result<(Network, usize), RepairError> {
-    let layers = start.layers();
-    let depth = layers.len();
-    let mut out_bias: Vec<f32> = layers[depth - 1].bias().to_vec();
-    for b in boxes.iter().filter(|b| b.whole_domain) {
-        for (v, o) in out_bias.iter_mut().zip(&b.offsets) {
-            *v = (*v as f64 + o) as f32;
-        }
-    }
-    let local: Vec<&PatchedBox> = boxes.iter().filter(|b| !b.whole_domain).collect();
-    let n = start.input_size();
-    let r = local.len();
-    // Extra neurons per layer: 2n per box in the first hidden layer, one per box after.
-    let extra = |layer: usize| -> usize {
-        match layer {
-            0 => 2 * n * r,
-            l if l + 1 < depth => r,
-            _ => 0,
-        }
-    };
-    let mut new_layers = Vec::with_capacity(depth);
-    for (l, layer) in layers.iter().enumerate() {
-        let extra_in = if l == 0 { 0 } else { extra(l - 1) };
-        let extra_out = extra(l);
-        let (ins, outs) = (layer.inputs(), layer.outputs());
-        let (all_in, all_out) = (ins + extra_in, outs + extra_out);
-        let mut weights = vec![0.0f32; all_in * all_out];
-        for i in 0..ins {
-            for o in 0..outs {
-                weights[i * all_out + o] = layer.weight(i, o);
-            }
-        }
-        let mut bias = if l + 1 == depth {
-            out_bias.clone()
-        } else {
-            layer.bias().to_vec()
-        };
-        bias.resize(all_out, 0.0);
-        for (k, b) in local.iter().enumerate() {
-            match l {
-                0 => {
-                    for i in 0..n {
-                        // relu(l_i - slack - x_i), then relu(x_i - u_i - slack).
-                        let below = outs + k * 2 * n + 2 * i;
-                        weights[i * all_out + below] = -1.0;
-                        bias[below] = (b.input_box.lower[i] - slack) as f32;
-                        weights[i * all_out + below + 1] = 1.0;
-                        bias[below + 1] = -(b.input_box.upper[i] + slack) as f32;
-                    }
-                }
-                1 => {
-                    let g = outs + k;
-                    for j in 0..2 * n {
-                        weights[(ins + k * 2 * n + j) * all_out + g] = -steepness as f32;
-                    }
-                    bias[g] = 1.0;
-                }
-                _ if l + 1 < depth => {
-                    weights[(ins + k) * all_out + outs + k] = 1.0;
-                }
-                _ => {
-                    for (o, &d) in b.offsets.iter().enumerate() {
-                        weights[(ins + k) * all_out + o] = d as f32;
-                    }
-                }
-            }
-        }
-        new_layers.push(DenseLayer::new(
-            all_in,
-            all_out,
-            weights,
-            bias,
-            layer.activation(),
-        )?);
-    }
-    let added = (0..depth - 1).map(extra).sum();
-    Ok((Network::new(new_layers, start.meta().clone())?, added))
-}
+mod indicator;
 
 #[cfg(test)]
 mod tests;

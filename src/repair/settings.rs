@@ -10,8 +10,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Method {
-    /// Behaviour-imitation retraining of all weights.
+    /// The method most likely to end proved with the most decisions kept: the region patch
+    /// of the original where it suits the network and the properties (see
+    /// [`patch::suits_auto`](super::patch::suits_auto)), proved by the verifier; behaviour-
+    /// imitation retraining (with the verifier in the loop and its hand-overs) where it does
+    /// not suit, or where its result is not proved. The report names the method used.
     #[default]
+    Auto,
+    /// Behaviour-imitation retraining of all weights.
     Retrain,
     /// Behaviour-difference localisation and particle swarm scaling of a few neurons.
     Finetune,
@@ -30,13 +36,14 @@ impl std::str::FromStr for Method {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
+            "auto" => Ok(Method::Auto),
             "retrain" => Ok(Method::Retrain),
             "finetune" => Ok(Method::Finetune),
             "domain" => Ok(Method::Domain),
             "certified" => Ok(Method::Certified),
             "patch" => Ok(Method::Patch),
             other => Err(format!(
-                "unknown method '{other}' (expected retrain, finetune, domain, certified or patch)"
+                "unknown method '{other}' (expected auto, retrain, finetune, domain, certified or patch)"
             )),
         }
     }
@@ -45,6 +52,7 @@ impl std::str::FromStr for Method {
 impl std::fmt::Display for Method {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Method::Auto => "auto",
             Method::Retrain => "retrain",
             Method::Finetune => "finetune",
             Method::Domain => "domain",
@@ -58,7 +66,7 @@ impl std::fmt::Display for Method {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RepairSettings {
-    /// Which method (default retrain).
+    /// Which method (default auto).
     pub method: Method,
     /// Seed of every random choice (default 0).
     pub seed: u64,
@@ -182,12 +190,14 @@ impl RepairSettings {
         if self.method == Method::Certified || (self.proving.enabled && self.proving.hand_over) {
             self.certified.check()?;
         }
-        if self.method == Method::Patch || (self.proving.enabled && self.proving.patch) {
+        if matches!(self.method, Method::Patch | Method::Auto)
+            || (self.proving.enabled && self.proving.patch)
+        {
             self.patch.check()?;
         }
         match self.method {
             Method::Certified | Method::Patch => Ok(()),
-            Method::Retrain => self.retrain.check(),
+            Method::Retrain | Method::Auto => self.retrain.check(),
             Method::Finetune => self.finetune.check(),
             Method::Domain => {
                 self.domain.check()?;

@@ -30,6 +30,8 @@ pub fn Explain() -> impl IntoView {
                     <dd>{move || format!("An input inside a property's box where the network breaks the rule. \"Check\" looks for them by sampling and with a falsifier (gradient search); they are the black dots ({} found so far). Click one to slice through it.", found())}</dd>
                     <dt>"Behaviour imitation (retrain)"</dt>
                     <dd>"BIRDNN teaches each counterexample to behave like the nearest correct input: its outputs are trained towards the outputs of a similar input the network already handles right, while correct inputs keep their outputs."</dd>
+                    <dt>"Region patch (automatic)"</dt>
+                    <dd>"Neurons added beside the network's own switch on only inside a property's box and shift its outputs there just enough, as linear programming finds; the verifier then proves the property. Outside the boxes nothing changes. Where it does not apply or is not proved, the automatic method retrains instead."</dd>
                     <dt>"Fault localisation (fine-tune)"</dt>
                     <dd>"Find the neurons whose activity differs most between counterexamples and correct inputs, and rescale only those few; a particle swarm searches the factors."</dd>
                     <dt>"Fidelity"</dt>

@@ -134,7 +134,11 @@ pub(crate) enum Command {
         #[arg(long, value_enum, default_value = "paper")]
         instances: crate::bench::InstanceSet,
         /// Methods to run (comma-separated).
-        #[arg(long, value_delimiter = ',', default_value = "retrain,finetune,domain")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            default_value = "auto,retrain,finetune,domain"
+        )]
         methods: Vec<Method>,
         /// Write the results as CSV too.
         #[arg(long)]

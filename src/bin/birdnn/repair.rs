@@ -21,8 +21,9 @@ pub(crate) struct RepairArgs {
     /// VNN-LIB property files or robustness sets (all are repaired together).
     #[arg(required = true)]
     properties: Vec<PathBuf>,
+    /// auto (the region patch where it suits the network and is proved, else retrain),
     /// retrain, finetune, domain, certified or patch.
-    #[arg(long, default_value = "retrain")]
+    #[arg(long, default_value = "auto")]
     method: Method,
     /// CSV of counterexamples to learn from (e.g. the paper's counterexample set).
     #[arg(long, requires = "pos")]

@@ -1,7 +1,7 @@
 //! The repair report as text.
 
 use birdnn::network::Network;
-use birdnn::repair::RepairReport;
+use birdnn::repair::{Method, RepairReport};
 
 /// One verdict line per property, first, so that no count of counterexamples found stands
 /// alone as if it meant safe.
@@ -44,8 +44,13 @@ fn print_verdicts(r: &RepairReport) {
 
 /// The repair report as text, verdicts first.
 pub(crate) fn print_report(r: &RepairReport, net: &Network) {
+    let chosen = if r.settings.method == Method::Auto && r.method != Method::Auto {
+        " (chosen automatically)"
+    } else {
+        ""
+    };
     println!(
-        "{} repair of {} (seed {}){}",
+        "{}{chosen} repair of {} (seed {}){}",
         r.method,
         net.meta().name,
         r.seed,

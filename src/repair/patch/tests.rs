@@ -181,9 +181,13 @@ fn networks_the_patch_cannot_serve_are_named() {
     let b = InputBox::new(vec![0.0, 0.0], vec![0.5, 0.5]).unwrap();
     let (_, property) = problem(&b);
     let kept = samples(&domain(), 100, 9);
-    let tanh = Network::random(&[2, 8, 8, 3], Activation::Tanh, 7).unwrap();
+    // A linear network has nothing to compare with.
+    let linear = Network::random(&[2, 8, 8, 3], Activation::Identity, 7).unwrap();
     let shallow = Network::random(&[2, 8, 3], Activation::Relu, 7).unwrap();
-    for (net, expected) in [(&tanh, "ReLU"), (&shallow, "two hidden layers")] {
+    for (net, expected) in [
+        (&linear, "in the first two hidden layers"),
+        (&shallow, "two hidden layers"),
+    ] {
         let err = region_patch(
             net,
             std::slice::from_ref(&property),
@@ -197,7 +201,7 @@ fn networks_the_patch_cannot_serve_are_named() {
     }
     // A box over the whole domain needs no indicator, so any hidden activation will do.
     let (_, everywhere) = problem(&domain());
-    assert!(region_patch(&tanh, &[everywhere], &kept, &PatchConfig::default(), 0).is_ok());
+    assert!(region_patch(&linear, &[everywhere], &kept, &PatchConfig::default(), 0).is_ok());
 }
 
 #[test]
@@ -228,4 +232,98 @@ fn a_grown_network_counts_only_its_non_zero_new_parameters_as_changed() {
             .sum()
     };
     assert_eq!(change.parameters_changed, nonzero_new);
+}
+
+/// For each activation that is not ReLU, with two and with three hidden layers: the patched
+/// network is proved, keeps every decision past the band (its outputs there bit-identical
+/// from the third hidden layer on, within rounding with two), and inside the box moves the
+/// outputs by the offsets.
+#[test]
+fn every_saturating_or_leaky_activation_makes_an_indicator() {
+    let b = InputBox::new(vec![0.2, -0.3], vec![0.6, 0.1]).unwrap();
+    for act in [
+        Activation::LeakyRelu { alpha: 0.1 },
+        Activation::Elu { alpha: 1.0 },
+        Activation::Tanh,
+        Activation::Sigmoid,
+    ] {
+        for widths in [vec![2, 8, 8, 3], vec![2, 8, 8, 8, 3]] {
+            let what = format!("{act} {widths:?}");
+            let net = Network::random(&widths, act, 7).unwrap();
+            // The same rule (not the decision at the centre of the box) for this network.
+            let centre = Matrix::from_rows(&[vec![0.4f32, -0.1]]).unwrap();
+            let class = net.decisions(&centre).unwrap()[0];
+            let property = crate::property::decision_must_not_be(
+                "not-the-centre's",
+                b.clone(),
+                3,
+                class,
+                DecisionRule::Argmax,
+            );
+            assert!(!proved(&net, &property), "{what}: the start violates it");
+            let kept = samples(&domain(), 2000, 1);
+            let config = PatchConfig::default();
+            let (patched, summary) =
+                region_patch(&net, std::slice::from_ref(&property), &kept, &config, 3)
+                    .unwrap_or_else(|e| panic!("{what}: {e}"));
+            assert!(summary.neurons_added > 0, "{what}");
+            assert!(proved(&patched, &property), "{what}: proved");
+            // Past the band (twice its width, to be clear of the slack); leaky ReLU takes
+            // a wider one.
+            let band = match act {
+                Activation::LeakyRelu { .. } => LEAKY_BAND,
+                _ => config.band,
+            };
+            let reach = 4.0 * band * 2.0;
+            let far = samples(&domain(), 20_000, 5);
+            let keep: Vec<usize> = (0..far.rows())
+                .filter(|&r| {
+                    let x = far.row(r);
+                    (0..2).any(|i| {
+                        (x[i] as f64) < b.lower[i] - reach || (x[i] as f64) > b.upper[i] + reach
+                    })
+                })
+                .collect();
+            let far = far.select_rows(&keep);
+            let (before, after) = (net.forward(&far).unwrap(), patched.forward(&far).unwrap());
+            let largest = before
+                .iter_rows()
+                .zip(after.iter_rows())
+                .flat_map(|(p, q)| p.iter().zip(q).map(|(a, c)| (a - c).abs()))
+                .fold(0.0f32, f32::max);
+            let (a, c) = (
+                net.decisions(&far).unwrap(),
+                patched.decisions(&far).unwrap(),
+            );
+            let changed = a.iter().zip(&c).filter(|(p, q)| p != q).count();
+            if widths.len() > 4 {
+                assert_eq!(largest, 0.0, "{what}: bit-identical past the band");
+                assert_eq!(changed, 0, "{what}");
+            } else {
+                // The output layer subtracts the indicator's floor itself: a rounding's
+                // difference, which turns only exact ties.
+                assert!(largest < 1e-4, "{what}: {largest} past the band");
+                assert!(
+                    changed * 1000 <= far.rows(),
+                    "{what}: {changed} of {} decisions past the band",
+                    far.rows()
+                );
+            }
+            // Inside, the offsets move the outputs (within the rounding of the indicator).
+            let inside = samples(&b, 500, 6);
+            let (before, after) = (
+                net.forward(&inside).unwrap(),
+                patched.forward(&inside).unwrap(),
+            );
+            for (p, q) in before.iter_rows().zip(after.iter_rows()) {
+                for ((a, c), d) in p.iter().zip(q).zip(&summary.offsets[0]) {
+                    let moved = f64::from(c - a);
+                    assert!(
+                        (moved - d).abs() <= 1e-3 * (1.0 + d.abs()),
+                        "{what}: moved {moved}, offset {d}"
+                    );
+                }
+            }
+        }
+    }
 }

@@ -59,7 +59,7 @@ impl Inner {
 pub(super) fn starts_with_finetune(settings: &RepairSettings) -> bool {
     match settings.method {
         Method::Finetune => true,
-        Method::Retrain | Method::Certified | Method::Patch => false,
+        Method::Auto | Method::Retrain | Method::Certified | Method::Patch => false,
         Method::Domain => settings.domain.inner != InnerMethod::Retrain,
     }
 }

@@ -13,6 +13,7 @@ use crate::network::Network;
 use crate::property::Property;
 use crate::repair::certified::CertifiedRepair;
 use crate::repair::domain::{certification_seed, Certification};
+use crate::repair::patch;
 use crate::repair::{
     measure, CertifiedSummary, HeldOut, InnerMethod, Method, Patch, PatchSummary, Phase,
     RepairData, RepairError, RepairOutcome, RepairProgress, RepairSettings, ReportPlan, Validation,
@@ -93,6 +94,12 @@ pub struct RepairSession {
     patch_fallback: Option<(Network, Vec<Verdict>)>,
     patch_summary: Option<PatchSummary>,
     patch_failure: Option<String>,
+    /// The method asked for; `settings.method` is the one running (the automatic method
+    /// resolves to the region patch or to retraining).
+    requested: Method,
+    /// The automatic method is trying the region patch of the original; retraining follows
+    /// where that patch is not proved.
+    auto_patch_first: bool,
     clock: Clock,
     elapsed_ms: f64,
     last: Option<RepairProgress>,
@@ -114,47 +121,59 @@ impl RepairSession {
             return Err(RepairError::NothingToRepair);
         }
         let validation = Validation::new(original, properties, &data)?;
-        if settings.method == Method::Certified {
-            let mut session = RepairSession::with_inner(
-                original,
-                properties,
-                data,
-                settings,
-                validation,
-                Inner::Frozen(Box::new(original.clone())),
-            );
-            session.start_last_layer(original.clone(), Vec::new())?;
-            return Ok(session);
+        let mut settings = settings;
+        let requested = settings.method;
+        if settings.method == Method::Auto && !patch::suits_auto(original, properties) {
+            settings.method = Method::Retrain;
         }
-        if settings.method == Method::Patch {
-            if let Some(why) = crate::repair::patch::unsupported(original, properties) {
-                return Err(RepairError::Setting(why));
+        let session = match settings.method {
+            Method::Certified => {
+                let mut session =
+                    RepairSession::frozen(original, properties, data, settings, validation);
+                session.start_last_layer(original.clone(), Vec::new())?;
+                session
             }
-            let mut session = RepairSession::with_inner(
-                original,
-                properties,
-                data,
-                settings,
-                validation,
-                Inner::Frozen(Box::new(original.clone())),
-            );
-            session.patch_pending = Some((original.clone(), Vec::new()));
-            session.patch_tried = true;
-            return Ok(session);
-        }
-        let inner = start_inner(
-            starts_with_finetune(&settings),
-            &settings,
-            original,
-            original,
-            properties,
-            &data,
-            &validation,
-            settings.seed,
-        )?;
-        Ok(RepairSession::with_inner(
-            original, properties, data, settings, validation, inner,
-        ))
+            Method::Patch | Method::Auto => {
+                if let Some(why) = patch::unsupported(original, properties) {
+                    return Err(RepairError::Setting(why));
+                }
+                let mut session =
+                    RepairSession::frozen(original, properties, data, settings, validation);
+                session.patch_pending = Some((original.clone(), Vec::new()));
+                session.patch_tried = true;
+                session.auto_patch_first = requested == Method::Auto;
+                session
+            }
+            _ => {
+                let inner = start_inner(
+                    starts_with_finetune(&settings),
+                    &settings,
+                    original,
+                    original,
+                    properties,
+                    &data,
+                    &validation,
+                    settings.seed,
+                )?;
+                RepairSession::with_inner(original, properties, data, settings, validation, inner)
+            }
+        };
+        Ok(RepairSession {
+            requested,
+            ..session
+        })
+    }
+
+    /// A session without a sample-based method: its hand-overs work on `original` as it is.
+    fn frozen(
+        original: &Network,
+        properties: &[Property],
+        data: RepairData,
+        settings: RepairSettings,
+        validation: Validation,
+    ) -> Self {
+        let inner = Inner::Frozen(Box::new(original.clone()));
+        RepairSession::with_inner(original, properties, data, settings, validation, inner)
     }
 
     fn with_inner(
@@ -166,6 +185,8 @@ impl RepairSession {
         inner: Inner,
     ) -> Self {
         RepairSession {
+            requested: settings.method,
+            auto_patch_first: false,
             round_start: original.clone(),
             tries: Vec::new(),
             candidate: None,
@@ -512,7 +533,10 @@ impl RepairSession {
         report.training_positives = self.data.positives.rows();
         report.pac = self.pac.clone();
         report.pac_failure = self.pac_failure.clone();
-        report.settings = self.settings.clone();
+        report.settings = RepairSettings {
+            method: self.requested,
+            ..self.settings.clone()
+        };
         let pac = report.pac.is_some();
         report.proofs = self
             .verdicts

@@ -59,6 +59,10 @@ impl RepairSession {
         let (start, start_verdicts) = self.patch_fallback.take().expect("a patched network");
         let proved = overall(&verdicts) == VerifyStatus::Proved && !verdicts.is_empty();
         if proved || self.settings.method == Method::Patch {
+            if self.auto_patch_first {
+                self.auto_patch_first = false;
+                self.settings.method = Method::Patch;
+            }
             if let Some(s) = self.patch_summary.as_mut() {
                 s.used = true;
             }
@@ -76,6 +80,9 @@ impl RepairSession {
     /// Where the patch did not serve: certified last-layer repair takes `start` over, or
     /// it stays the result as it is.
     fn after_patch(&mut self, start: Network, verdicts: Vec<Verdict>) -> Result<(), RepairError> {
+        if self.auto_patch_first {
+            return self.retrain_instead();
+        }
         if self.settings.proving.hand_over {
             self.start_last_layer(start, verdicts)
         } else {
@@ -83,5 +90,22 @@ impl RepairSession {
             self.result = Some(start);
             Ok(())
         }
+    }
+
+    /// The automatic method's patch of the original was not proved (or not possible):
+    /// retraining from the original, exactly as `Method::Retrain` with the same seed would,
+    /// hand-overs included.
+    fn retrain_instead(&mut self) -> Result<(), RepairError> {
+        self.auto_patch_first = false;
+        self.settings.method = Method::Retrain;
+        self.patch_tried = false;
+        if let Some(why) = self.patch_failure.take() {
+            self.patch_failure = Some(format!(
+                "the region patch of the original: {why}; retrained instead"
+            ));
+        }
+        let original = self.original.clone();
+        self.inner = self.new_inner(false, &original, self.settings.seed)?;
+        Ok(())
     }
 }

@@ -128,6 +128,7 @@ pub fn RepairPanel(next_slot: fn() -> u32) -> impl IntoView {
                         }
                     }
                 >
+                    <option value="auto" selected=move || r.method.get() == Method::Auto>"automatic (patch, else retrain)"</option>
                     <option value="retrain" selected=move || r.method.get() == Method::Retrain>"retrain"</option>
                     <option value="finetune" selected=move || r.method.get() == Method::Finetune>"fine-tune"</option>
                     <option value="domain" selected=move || r.method.get() == Method::Domain>"domain-wise (PAC)"</option>

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 /// What the method does, in a sentence for the page.
 pub(super) fn method_help(method: Method) -> &'static str {
     match method {
+        Method::Auto => "First the region patch, where the network takes one: a few neurons that shift the outputs only inside each property box. If the verifier cannot prove it, behaviour-imitation retraining takes over. The report names the method used.",
         Method::Retrain => "Retrain the last layers so that each counterexample imitates the nearest correct behaviour, keeping the other decisions.",
         Method::Finetune => "Find the neurons that behave most differently on counterexamples and rescale a few of them (particle swarm search); smallest change.",
         Method::Domain => "Repair, then test with fresh samples and the falsifier until nothing is found: ends with a probably-approximately-correct statement.",
@@ -50,7 +51,19 @@ fn settings_of(method: Method) -> Vec<NumberSetting> {
             whole: true,
         },
     ];
+    let band = NumberSetting {
+        label: "band",
+        help: "How far outside a box (a share of the widest input range) the patch fades out.",
+        get: |s| s.patch.band,
+        set: |s, v| s.patch.band = v,
+        whole: false,
+    };
     match method {
+        Method::Auto => {
+            let mut settings = vec![band];
+            settings.extend(retrain);
+            settings
+        }
         Method::Retrain => retrain,
         Method::Finetune => vec![
             NumberSetting {
@@ -84,13 +97,7 @@ fn settings_of(method: Method) -> Vec<NumberSetting> {
                 whole: true,
             },
         ],
-        Method::Patch => vec![NumberSetting {
-            label: "band",
-            help: "How far outside a box (a share of the widest input range) the patch fades out.",
-            get: |s| s.patch.band,
-            set: |s, v| s.patch.band = v,
-            whole: false,
-        }],
+        Method::Patch => vec![band],
         Method::Domain => vec![
             NumberSetting {
                 label: "epsilon",

@@ -94,12 +94,12 @@ pub struct RepairSignals {
 }
 
 impl RepairSignals {
-    /// Nothing checked or repaired yet; retraining with seed 1.
+    /// Nothing checked or repaired yet; the automatic method with seed 1.
     pub fn new() -> Self {
         RepairSignals {
             check: RwSignal::new(CheckState::default()),
             repair: RwSignal::new(RepairState::default()),
-            method: RwSignal::new(Method::Retrain),
+            method: RwSignal::new(Method::Auto),
             seed: RwSignal::new(1),
             proof: RwSignal::new(ProofState::default()),
             settings: RwSignal::new(RepairSettings::default()),
