@@ -1271,6 +1271,77 @@ fn bench_verification_in_the_worker() {
     }
 }
 
+/// Repair plus proof of ACAS Xu instances in the worker with the default method, beside the
+/// same repair by the native command line (`birdnn repair NET PROP`), and how long the page
+/// takes to answer a script while the worker repairs (run with `cargo test --release --test
+/// browser -- --ignored --nocapture bench_repair`).
+#[test]
+#[ignore]
+fn bench_repair_in_the_worker() {
+    let Some(acas) = common::acasxu_dir() else {
+        return;
+    };
+    println!(
+        "instance   worker s (check + repair + proof)   native s   page answer max ms   verdict"
+    );
+    for (i, j, p) in [(2, 1, 2), (4, 6, 2), (1, 9, 7), (2, 9, 8)] {
+        let net = acas.join(format!("onnx/ACASXU_run2a_{i}_{j}_batch_2000.onnx"));
+        let prop = acas.join(format!("vnnlib/prop_{p}.vnnlib"));
+        let Some((_guard, b)) = open_app("") else {
+            return;
+        };
+        wait_network(&b, "zones-relu");
+        upload(&b, &net);
+        wait_network(&b, &format!("ACASXU_run2a_{i}_{j}_batch_2000"));
+        upload_to(&b, "property-import", &prop);
+        b.wait_for("the property", || {
+            b.text_of("property-list")
+                .contains(&format!("prop_{p}"))
+                .then_some(())
+        });
+        let started = std::time::Instant::now();
+        b.by_testid("check-run").click();
+        b.wait_for_up_to("check", std::time::Duration::from_secs(300), || {
+            b.text_of("counterexample-count")
+                .contains("marked")
+                .then_some(())
+        });
+        b.by_testid("repair-run").click();
+        let mut slowest = 0.0f64;
+        let table = b.wait_for_up_to("the proof", std::time::Duration::from_secs(900), || {
+            let asked = std::time::Instant::now();
+            b.run("return 1", vec![]);
+            slowest = slowest.max(asked.elapsed().as_secs_f64() * 1000.0);
+            let t = b.text_of("metrics-table");
+            (t.contains("proof of") && !t.contains("\nproof\t")).then_some(t)
+        });
+        let worker = started.elapsed().as_secs_f64();
+        let verdict = table
+            .lines()
+            .find(|l| l.starts_with("proof of"))
+            .unwrap_or_default()
+            .to_string();
+        let native_started = std::time::Instant::now();
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_birdnn"))
+            .args([
+                "repair",
+                net.to_str().unwrap(),
+                prop.to_str().unwrap(),
+                "--seed",
+                "1",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        let native = native_started.elapsed().as_secs_f64();
+        println!(
+            "N{i},{j}/p{p}   {worker:>8.1}                              {native:>6.1}{}   {slowest:>10.0}           {verdict}",
+            if status.success() { "" } else { " (failed)" }
+        );
+    }
+}
+
 /// Screenshots of the app's main states at 1024 and 1600 px wide, for people to look at
 /// (`BIRDNN_SCREENSHOTS=folder`; `./dev screenshots` writes them to target/screenshots). Not
 /// a check: the other tests assert what these pictures show.

@@ -347,20 +347,31 @@ fn several_properties_are_repaired_together() {
 /// The built-in demos are classifiers trained with cross-entropy (logits tens apart, unlike
 /// ACAS Xu's scores): retraining must fix their mislabelled patch and leave the rest alone.
 /// The property boxes cover the patches, so decisions outside them should all be kept.
+/// Each demo network with its two properties.
+fn demo_problems() -> Vec<(&'static str, Network, Vec<Property>)> {
+    let demos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/demos");
+    ["zones-relu", "zones-tanh", "braking"]
+        .into_iter()
+        .map(|id| {
+            let net = birdnn::formats::load_network(&demos.join(format!("{id}.json"))).unwrap();
+            let mut props = Vec::new();
+            for entry in std::fs::read_dir(&demos).unwrap() {
+                let path = entry.unwrap().path();
+                let name = path.file_name().unwrap().to_string_lossy().into_owned();
+                if name.starts_with(&format!("{id}-")) && name.ends_with(".vnnlib") {
+                    props.push(birdnn::formats::load_property(&path).unwrap());
+                }
+            }
+            props.sort_by(|a, b| a.name.cmp(&b.name));
+            assert_eq!(props.len(), 2, "{id}: two demo properties");
+            (id, net, props)
+        })
+        .collect()
+}
+
 #[test]
 fn retraining_the_demos_keeps_decisions_outside_the_regions() {
-    let demos = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("www/demos");
-    for id in ["zones-relu", "zones-tanh", "braking"] {
-        let net = birdnn::formats::load_network(&demos.join(format!("{id}.json"))).unwrap();
-        let mut props = Vec::new();
-        for entry in std::fs::read_dir(&demos).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if name.starts_with(&format!("{id}-")) && name.ends_with(".vnnlib") {
-                props.push(birdnn::formats::load_property(&path).unwrap());
-            }
-        }
-        assert_eq!(props.len(), 2, "{id}: two demo properties");
+    for (id, net, props) in demo_problems() {
         let out = repair(&net, &props, settings(Method::Retrain, 1));
         let r = &out.report;
         eprintln!(
@@ -373,6 +384,33 @@ fn retraining_the_demos_keeps_decisions_outside_the_regions() {
         );
         assert_eq!(r.held_out_violations.after.count, 0, "{id}");
         assert_rate_at_least(r.fidelity_outside, 0.98, &format!("{id}: fidelity outside"));
+    }
+}
+
+/// The three demos with the default method: every property proved, 99 % or more of the
+/// decisions outside the regions kept.
+#[test]
+fn the_default_method_proves_the_demos_and_keeps_the_decisions_outside() {
+    for (id, net, props) in demo_problems() {
+        let out = repair(&net, &props, settings(Method::Auto, 1));
+        let r = &out.report;
+        eprintln!(
+            "{id}: {} held-out {} -> {}, fidelity outside {}, proofs {:?}",
+            r.method,
+            r.held_out_violations.before,
+            r.held_out_violations.after,
+            r.fidelity_outside,
+            r.proofs.iter().map(|p| &p.status).collect::<Vec<_>>()
+        );
+        assert_eq!(r.proofs.len(), props.len(), "{id}");
+        assert!(
+            r.proofs.iter().all(|p| p.status == "proved"),
+            "{id}: {:?} {:?}",
+            r.proofs,
+            r.region_patch_failure
+        );
+        assert_eq!(r.held_out_violations.after.count, 0, "{id}");
+        assert_rate_at_least(r.fidelity_outside, 0.99, &format!("{id}: fidelity outside"));
     }
 }
 
