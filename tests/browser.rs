@@ -869,7 +869,9 @@ fn check_repair_switch_cancel_and_export_a_demo() {
         })
     });
     let exported = birdnn::formats::read_network("export.onnx", &bytes).expect("the export parses");
-    assert_eq!(exported.widths(), vec![2, 24, 24, 3]);
+    // The default method patched the two boxes: 4 comparisons each in the first hidden
+    // layer, an indicator each in the second.
+    assert_eq!(exported.widths(), vec![2, 32, 26, 3]);
     assert_eq!(
         fnv1a(&after_pixels),
         native_map_digest(&exported),
@@ -923,6 +925,8 @@ fn check_repair_switch_cancel_and_export_a_demo() {
     b.by_testid("use-original").click();
     wait_network(&b, "zones-tanh");
     // A second repair, cancelled at once: the original stays on screen and in the worker.
+    // Retraining, which takes long enough to be cancelled (the patch is done in a second).
+    choose(&b, "repair-method", "retrain");
     b.by_testid("repair-run").click();
     // As a user would: Cancel once it is enabled (the page enables it as the repair starts).
     b.wait_for("Cancel to be enabled", || {
