@@ -1325,6 +1325,7 @@ fn bench_repair_in_the_worker() {
             .find(|l| l.starts_with("proof of"))
             .unwrap_or_default()
             .to_string();
+        let out = tempfile::tempdir().unwrap();
         let native_started = std::time::Instant::now();
         let status = std::process::Command::new(env!("CARGO_BIN_EXE_birdnn"))
             .args([
@@ -1334,6 +1335,8 @@ fn bench_repair_in_the_worker() {
                 "--seed",
                 "1",
             ])
+            .arg("--out")
+            .arg(out.path().join("repaired.onnx"))
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .status()
