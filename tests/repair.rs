@@ -565,8 +565,8 @@ fn the_automatic_method_patches_where_it_can_and_retrains_exactly_as_retrain_els
     assert_eq!(auto.report.settings.method, Method::Auto);
     assert_eq!(auto.network, retrained.network);
     assert_eq!(auto.report.proofs, retrained.report.proofs);
-    // Too many boxes for a patch (it would add more neurons than a quarter of the
-    // network's): retrained too.
+    // Too many boxes for a patch (it would add more neurons than half the network's):
+    // retrained too.
     let (net, props) = problem(Activation::Relu);
     let mut many = props[0].clone();
     many.input_boxes = (0..4)

@@ -31,8 +31,8 @@ pub type PropertyId = u32;
 /// Version of the protocol, checked in the handshake (app and worker come from one build,
 /// but a cached old worker script must not be spoken to). 3: messages as JavaScript values
 /// (2 was JSON text), and the re-check; 4: the region patch (a method, a phase and a report
-/// field an older worker does not know).
-pub const PROTOCOL_VERSION: u32 = 4;
+/// field an older worker does not know); 5: the automatic method.
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// Most inputs one [`Request::Recheck`] may ask about (the page sends the check's finds,
 /// at most a few hundred).

@@ -184,7 +184,7 @@ pub fn unsupported(net: &Network, properties: &[Property]) -> Option<String> {
 }
 
 /// Whether the automatic method starts with the region patch: the network takes one and the
-/// neurons it adds are at most a quarter of the network's hidden neurons. A patch grows
+/// neurons it adds are at most half as many as the network's hidden neurons. A patch grows
 /// with every box and changes nothing beyond them, so many boxes (a robustness repair of
 /// fifty images) are better served by retraining, which also repairs inputs near them.
 pub fn suits_auto(net: &Network, properties: &[Property]) -> bool {
@@ -200,8 +200,17 @@ pub fn suits_auto(net: &Network, properties: &[Property]) -> bool {
         .flat_map(|p| &p.input_boxes)
         .filter(|b| !covers(b, &domain))
         .count();
-    let per_box = 2 * net.input_size() + hidden.len().saturating_sub(1);
-    4 * local_boxes * per_box <= hidden_neurons
+    if local_boxes == 0 {
+        // Offsets of the output bias only.
+        return true;
+    }
+    // Leaky ReLU makes each comparison and the AND from a pair of neurons.
+    let width = |l: usize| match Gate::of(hidden[l].activation()) {
+        Some(Gate::Pair { .. }) => 2,
+        _ => 1,
+    };
+    let per_box = 2 * net.input_size() * width(0) + width(1) + hidden.len().saturating_sub(2);
+    2 * local_boxes * per_box <= hidden_neurons
 }
 
 fn covers(b: &InputBox, domain: &InputBox) -> bool {

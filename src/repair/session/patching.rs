@@ -22,6 +22,12 @@ impl RepairSession {
                     // No second, larger attempt: a patch is proved at once or not at all.
                     self.start_proving(patched, self.settings.proving.verify_boxes, true)?;
                 } else {
+                    // Nothing proves it: the automatic method has chosen the patch all the
+                    // same, and the report says so (with no verdict).
+                    if self.auto_patch_first {
+                        self.auto_patch_first = false;
+                        self.settings.method = Method::Patch;
+                    }
                     self.result = Some(patched);
                 }
             }
