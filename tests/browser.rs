@@ -1214,6 +1214,32 @@ fn bench_decision_maps_in_the_worker() {
     );
 }
 
+/// The app with ACAS Xu network N`i`,`j` uploaded and property `p` imported (the benchmarks'
+/// start), or `None` where the browser tests cannot run.
+fn open_acas_xu(
+    acas: &std::path::Path,
+    (i, j, p): (usize, usize, usize),
+) -> Option<(std::sync::MutexGuard<'static, ()>, Browser)> {
+    let (guard, b) = open_app("")?;
+    wait_network(&b, "zones-relu");
+    upload(
+        &b,
+        &acas.join(format!("onnx/ACASXU_run2a_{i}_{j}_batch_2000.onnx")),
+    );
+    wait_network(&b, &format!("ACASXU_run2a_{i}_{j}_batch_2000"));
+    upload_to(
+        &b,
+        "property-import",
+        &acas.join(format!("vnnlib/prop_{p}.vnnlib")),
+    );
+    b.wait_for("the property", || {
+        b.text_of("property-list")
+            .contains(&format!("prop_{p}"))
+            .then_some(())
+    });
+    Some((guard, b))
+}
+
 /// Verification speed in the worker, beside the native figures of `birdnn bench-verify`
 /// (prints a table; run with `cargo test --release --test browser -- --ignored --nocapture
 /// bench_verification`).
@@ -1238,25 +1264,9 @@ fn bench_verification_in_the_worker() {
         (2, 9, 8),
         (2, 2, 1),
     ] {
-        let Some((_guard, b)) = open_app("") else {
+        let Some((_guard, b)) = open_acas_xu(&acas, (i, j, p)) else {
             return;
         };
-        wait_network(&b, "zones-relu");
-        upload(
-            &b,
-            &acas.join(format!("onnx/ACASXU_run2a_{i}_{j}_batch_2000.onnx")),
-        );
-        wait_network(&b, &format!("ACASXU_run2a_{i}_{j}_batch_2000"));
-        upload_to(
-            &b,
-            "property-import",
-            &acas.join(format!("vnnlib/prop_{p}.vnnlib")),
-        );
-        b.wait_for("the property", || {
-            b.text_of("property-list")
-                .contains(&format!("prop_{p}"))
-                .then_some(())
-        });
         let started = std::time::Instant::now();
         b.by_testid("verify-run").click();
         let badge = b.wait_for("the verdict", || {
@@ -1291,18 +1301,9 @@ fn bench_repair_in_the_worker() {
     for (i, j, p) in [(2, 1, 2), (4, 6, 2), (1, 9, 7), (2, 9, 8)] {
         let net = acas.join(format!("onnx/ACASXU_run2a_{i}_{j}_batch_2000.onnx"));
         let prop = acas.join(format!("vnnlib/prop_{p}.vnnlib"));
-        let Some((_guard, b)) = open_app("") else {
+        let Some((_guard, b)) = open_acas_xu(&acas, (i, j, p)) else {
             return;
         };
-        wait_network(&b, "zones-relu");
-        upload(&b, &net);
-        wait_network(&b, &format!("ACASXU_run2a_{i}_{j}_batch_2000"));
-        upload_to(&b, "property-import", &prop);
-        b.wait_for("the property", || {
-            b.text_of("property-list")
-                .contains(&format!("prop_{p}"))
-                .then_some(())
-        });
         let started = std::time::Instant::now();
         b.by_testid("check-run").click();
         b.wait_for_up_to("check", std::time::Duration::from_secs(300), || {
