@@ -108,8 +108,8 @@ fn main() {
         let held_out = HeldOut::sampled(&net, &properties, &plan, 3).unwrap();
         println!(
             "{act} data {} negatives {} positives",
-            data.negatives.rows(),
-            data.positives.rows()
+            data.negatives.nrows(),
+            data.positives.nrows()
         );
         for method in [
             Method::Retrain,

@@ -14,7 +14,7 @@ use crate::formats::{json, vnnlib};
 use crate::network::{Activation, DecisionRule, InputSpec, Network, NetworkMeta};
 use crate::property::{InputBox, Property};
 use crate::rng::SplitMix64;
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, ArrayRef2, BatchRows, BatchRowsMut};
 use serde::{Deserialize, Serialize};
 
 /// One entry of `www/demos/index.json`: what the app's demo picker lists.
@@ -269,11 +269,11 @@ fn labelled_samples(
     bounds: &[(f64, f64)],
     count: usize,
     label: impl Fn(&[f32]) -> usize,
-) -> (Matrix, Vec<usize>) {
-    let mut inputs = Matrix::zeros(count, bounds.len());
+) -> (Array2<f32>, Vec<usize>) {
+    let mut inputs = Array2::zeros((count, bounds.len()));
     let mut labels = Vec::with_capacity(count);
     for r in 0..count {
-        let row = inputs.row_mut(r);
+        let row = inputs.row_slice_mut(r);
         for (v, &(lo, hi)) in row.iter_mut().zip(bounds) {
             *v = (lo + rng.next_f64() * (hi - lo)) as f32;
         }
@@ -317,16 +317,17 @@ impl Default for TrainingPlan {
 /// are shuffled by `seed`. Returns the final training accuracy.
 pub fn train_classifier(
     net: &mut Network,
-    inputs: &Matrix,
+    inputs: &ArrayRef2<f32>,
     labels: &[usize],
     plan: &TrainingPlan,
     seed: u64,
 ) -> f64 {
+    let inputs = &*crate::tensor::standard(inputs);
     const BETA1: f32 = 0.9;
     const BETA2: f32 = 0.999;
     let (mut m, mut v) = (net.zero_gradients(), net.zero_gradients());
     let mut rng = SplitMix64::new(seed);
-    let mut order: Vec<usize> = (0..inputs.rows()).collect();
+    let mut order: Vec<usize> = (0..inputs.nrows()).collect();
     let mut t = 0i32;
     for _ in 0..plan.epochs {
         for i in (1..order.len()).rev() {
@@ -337,7 +338,7 @@ pub fn train_classifier(
             let trace = net.forward_trace(&x).expect("inputs fit");
             let mut d_out = trace.output().clone();
             for (r, &sample) in chunk.iter().enumerate() {
-                let row = d_out.row_mut(r);
+                let row = d_out.row_slice_mut(r);
                 let top = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
                 let mut sum = 0.0;
                 for y in row.iter_mut() {

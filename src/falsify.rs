@@ -18,7 +18,7 @@ use crate::network::Network;
 use crate::property::{LinearConstraint, Property, PropertyError, UnsafeRegion};
 use crate::rng::SplitMix64;
 use crate::sampling::sample_box;
-use crate::tensor::Matrix;
+use crate::tensor::{to_standard, Array2, ArrayRef2, BatchGrow, BatchRows, BatchRowsMut};
 use serde::{Deserialize, Serialize};
 
 /// Writes into `grad` the gradient (with respect to the outputs) of the objective the search
@@ -143,7 +143,7 @@ pub struct Falsifier {
     properties: Vec<Property>,
     config: FalsifierConfig,
     rng: SplitMix64,
-    points: Matrix,
+    points: Array2<f32>,
     slots: Vec<Slot>,
     starts_used: usize,
     evaluations: usize,
@@ -151,7 +151,7 @@ pub struct Falsifier {
     /// Bit patterns of the inputs in `found`: a long search (a guard search over hundreds
     /// of balls) finds thousands, and comparing each new one with all of them dominated it.
     seen: std::collections::HashSet<Vec<u32>>,
-    hints: Matrix,
+    hints: Array2<f32>,
 }
 
 impl Falsifier {
@@ -169,19 +169,19 @@ impl Falsifier {
             net: net.clone(),
             properties: properties.to_vec(),
             rng,
-            points: Matrix::zeros(0, net.input_size()),
+            points: Array2::zeros((0, net.input_size())),
             slots: Vec::new(),
             starts_used: 0,
             evaluations: 0,
             found: Vec::new(),
             seen: Default::default(),
-            hints: Matrix::zeros(0, net.input_size()),
+            hints: Array2::zeros((0, net.input_size())),
             config,
         };
         let width = f.config.batch.min(f.config.starts);
         for _ in 0..width {
             let slot = f.new_slot();
-            f.points.push_row(&slot.1).expect("input width");
+            f.points.push_slice(&slot.1).expect("input width");
             f.slots.push(slot.0);
         }
         Ok(f)
@@ -195,16 +195,17 @@ impl Falsifier {
         net: &Network,
         properties: &[Property],
         config: FalsifierConfig,
-        hints: &Matrix,
+        hints: &ArrayRef2<f32>,
     ) -> Result<Self, PropertyError> {
+        let hints = &*crate::tensor::standard(hints);
         let mut f = Falsifier::new(net, properties, config)?;
-        if hints.cols() == net.input_size() {
-            f.hints = hints.clone();
+        if hints.ncols() == net.input_size() {
+            f.hints = to_standard(hints);
             // Re-draw the first batch so that it uses the hints too.
             f.starts_used = 0;
             for s in 0..f.slots.len() {
                 let (slot, point) = f.new_slot();
-                f.points.row_mut(s).copy_from_slice(&point);
+                f.points.row_slice_mut(s).copy_from_slice(&point);
                 f.slots[s] = slot;
             }
         }
@@ -241,9 +242,9 @@ impl Falsifier {
             }
             pick -= w;
         }
-        let use_hint = self.hints.rows() > 0 && (self.starts_used / 2).is_multiple_of(2);
+        let use_hint = self.hints.nrows() > 0 && (self.starts_used / 2).is_multiple_of(2);
         let point = if use_hint {
-            let hint = self.hints.row(self.rng.below(self.hints.rows()));
+            let hint = self.hints.row_slice(self.rng.below(self.hints.nrows()));
             let b = &boxes[input_box];
             let mut point: Vec<f32> = hint
                 .iter()
@@ -256,7 +257,7 @@ impl Falsifier {
             b.project(&mut point);
             point
         } else {
-            sample_box(&mut self.rng, &boxes[input_box], 1).into_vec()
+            sample_box(&mut self.rng, &boxes[input_box], 1).into_flat_vec()
         };
         (
             Slot {
@@ -302,7 +303,7 @@ impl Falsifier {
             .expect("points have the network's width");
         let outputs = trace.output();
         let m = self.net.output_size();
-        let mut d_out = Matrix::zeros(self.slots.len(), m);
+        let mut d_out = Array2::zeros((self.slots.len(), m));
         let mut restart = Vec::new();
         for (s, slot) in self.slots.iter_mut().enumerate() {
             if !slot.active {
@@ -310,8 +311,8 @@ impl Falsifier {
             }
             self.evaluations += 1;
             let property = &self.properties[slot.property];
-            let x = self.points.row(s);
-            let y = outputs.row(s);
+            let x = self.points.row_slice(s);
+            let y = outputs.row_slice(s);
             let (margin, _) = property.unsafe_region.violation_margin(y);
             if margin <= 0.0 && property.is_negative(x, y) {
                 if self.seen.insert(x.iter().map(|v| v.to_bits()).collect()) {
@@ -330,7 +331,7 @@ impl Falsifier {
                 restart.push(s);
                 continue;
             }
-            descent_objective_gradient(&property.unsafe_region, y, d_out.row_mut(s));
+            descent_objective_gradient(&property.unsafe_region, y, d_out.row_slice_mut(s));
         }
         // Half the starts follow the surrogate (it crosses regions where whole layers are
         // off), half the exact gradient (the surrogate can step over small pockets that the
@@ -340,7 +341,7 @@ impl Falsifier {
         let mut d_exact = d_out.clone();
         for (s, slot) in self.slots.iter().enumerate() {
             let unused = if slot.exact { &mut d_out } else { &mut d_exact };
-            unused.row_mut(s).iter_mut().for_each(|v| *v = 0.0);
+            unused.row_slice_mut(s).iter_mut().for_each(|v| *v = 0.0);
         }
         let surrogate = self
             .net
@@ -351,7 +352,7 @@ impl Falsifier {
                 continue;
             }
             let grad = if slot.exact { &exact } else { &surrogate };
-            if grad.row(s).iter().all(|&g| g == 0.0) {
+            if grad.row_slice(s).iter().all(|&g| g == 0.0) {
                 // A flat spot (typically a whole ReLU layer switched off): no direction to
                 // follow, so spend the budget elsewhere.
                 restart.push(s);
@@ -360,8 +361,8 @@ impl Falsifier {
             let input_box = &self.properties[slot.property].input_boxes[slot.input_box];
             let progress = slot.step as f64 / self.config.steps as f64;
             let eta = self.config.step_size * (0.01f64).powf(progress);
-            let g = grad.row(s).to_vec();
-            let x = self.points.row_mut(s);
+            let g = grad.row_slice(s).to_vec();
+            let x = self.points.row_slice_mut(s);
             for (i, (xi, gi)) in x.iter_mut().zip(&g).enumerate() {
                 let width = input_box.upper[i] - input_box.lower[i];
                 let direction = if *gi > 0.0 {
@@ -377,7 +378,7 @@ impl Falsifier {
         }
         for s in restart {
             let (slot, point) = self.new_slot();
-            self.points.row_mut(s).copy_from_slice(&point);
+            self.points.row_slice_mut(s).copy_from_slice(&point);
             self.slots[s] = slot;
         }
         self.progress()

@@ -29,3 +29,8 @@ pub mod slice;
 pub mod tensor;
 pub mod verify;
 pub mod worker;
+
+/// The README's code, run as doctests so that its library example keeps compiling and working.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

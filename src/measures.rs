@@ -6,7 +6,7 @@
 
 use crate::network::{Network, NetworkError};
 use crate::property::{negatives_of, InputBox, Property};
-use crate::tensor::Matrix;
+use crate::tensor::{ArrayRef2, BatchRows};
 use serde::{Deserialize, Serialize};
 
 /// A count out of a total, with its ratio.
@@ -44,15 +44,16 @@ impl std::fmt::Display for Rate {
 pub fn violations(
     net: &Network,
     properties: &[Property],
-    inputs: &Matrix,
+    inputs: &ArrayRef2<f32>,
 ) -> Result<Rate, NetworkError> {
+    let inputs = &*crate::tensor::standard(inputs);
     let outputs = net.forward(inputs)?;
     Ok(Rate {
         count: negatives_of(properties, inputs, &outputs)
             .iter()
             .filter(|&&n| n)
             .count(),
-        total: inputs.rows(),
+        total: inputs.nrows(),
     })
 }
 
@@ -60,13 +61,14 @@ pub fn violations(
 pub fn fidelity(
     original: &Network,
     repaired: &Network,
-    inputs: &Matrix,
+    inputs: &ArrayRef2<f32>,
 ) -> Result<Rate, NetworkError> {
+    let inputs = &*crate::tensor::standard(inputs);
     let before = original.decisions(inputs)?;
     let after = repaired.decisions(inputs)?;
     Ok(Rate {
         count: before.iter().zip(&after).filter(|(a, b)| a == b).count(),
-        total: inputs.rows(),
+        total: inputs.nrows(),
     })
 }
 
@@ -76,11 +78,12 @@ pub fn fidelity_on_positives(
     original: &Network,
     repaired: &Network,
     properties: &[Property],
-    inputs: &Matrix,
+    inputs: &ArrayRef2<f32>,
 ) -> Result<Rate, NetworkError> {
+    let inputs = &*crate::tensor::standard(inputs);
     let outputs = original.forward(inputs)?;
     let negative = negatives_of(properties, inputs, &outputs);
-    let keep: Vec<usize> = (0..inputs.rows()).filter(|&r| !negative[r]).collect();
+    let keep: Vec<usize> = (0..inputs.nrows()).filter(|&r| !negative[r]).collect();
     fidelity(original, repaired, &inputs.select_rows(&keep))
 }
 
@@ -148,15 +151,16 @@ pub fn change_size(original: &Network, repaired: &Network) -> ChangeSize {
 pub fn relative_output_deviation(
     original: &Network,
     repaired: &Network,
-    inputs: &Matrix,
+    inputs: &ArrayRef2<f32>,
 ) -> Result<f64, NetworkError> {
-    if inputs.rows() == 0 {
+    let inputs = &*crate::tensor::standard(inputs);
+    if inputs.nrows() == 0 {
         return Ok(0.0);
     }
     let a = original.forward(inputs)?;
     let b = repaired.forward(inputs)?;
     let mut total = 0.0;
-    for (ya, yb) in a.iter_rows().zip(b.iter_rows()) {
+    for (ya, yb) in a.row_slices().zip(b.row_slices()) {
         let d: f64 = ya
             .iter()
             .zip(yb)
@@ -165,7 +169,7 @@ pub fn relative_output_deviation(
         let n: f64 = ya.iter().map(|p| (*p as f64).powi(2)).sum();
         total += (d / n.max(1e-30)).sqrt();
     }
-    Ok(total / inputs.rows() as f64)
+    Ok(total / inputs.nrows() as f64)
 }
 
 /// The box of the network's meaningful inputs, in network units (from its metadata).
@@ -248,7 +252,7 @@ mod tests {
     #[test]
     fn identical_networks_have_full_fidelity_and_no_change() {
         let net = Network::random(&[2, 5, 3], Activation::Relu, 4).unwrap();
-        let x = Matrix::from_rows(&[[0.1f32, 0.2], [-0.5, 0.9]]).unwrap();
+        let x = crate::tensor::from_rows(&[[0.1f32, 0.2], [-0.5, 0.9]]).unwrap();
         assert_eq!(
             fidelity(&net, &net, &x).unwrap(),
             Rate { count: 2, total: 2 }

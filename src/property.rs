@@ -8,7 +8,7 @@
 //! compares in `f64` on the network's `f32` outputs, as the reference data does.
 
 use crate::network::{DecisionRule, Network, NetworkError};
-use crate::tensor::Matrix;
+use crate::tensor::{ArrayRef2, BatchRows};
 use serde::{Deserialize, Serialize};
 
 /// An axis-aligned box `lower[i] <= x[i] <= upper[i]`.
@@ -448,10 +448,16 @@ fn linear_expression(text: &str, outputs: usize) -> Result<(Vec<f64>, f64), Stri
 
 /// Which inputs of a batch violate at least one of the properties (`true` = negative),
 /// given the outputs already computed.
-pub fn negatives_of(properties: &[Property], inputs: &Matrix, outputs: &Matrix) -> Vec<bool> {
+pub fn negatives_of(
+    properties: &[Property],
+    inputs: &ArrayRef2<f32>,
+    outputs: &ArrayRef2<f32>,
+) -> Vec<bool> {
+    let inputs = &*crate::tensor::standard(inputs);
+    let outputs = &*crate::tensor::standard(outputs);
     inputs
-        .iter_rows()
-        .zip(outputs.iter_rows())
+        .row_slices()
+        .zip(outputs.row_slices())
         .map(|(x, y)| properties.iter().any(|p| p.is_negative(x, y)))
         .collect()
 }
@@ -460,8 +466,9 @@ pub fn negatives_of(properties: &[Property], inputs: &Matrix, outputs: &Matrix) 
 pub fn classify(
     net: &Network,
     properties: &[Property],
-    inputs: &Matrix,
+    inputs: &ArrayRef2<f32>,
 ) -> Result<Vec<bool>, PropertyError> {
+    let inputs = &*crate::tensor::standard(inputs);
     for p in properties {
         p.check_fits(net)?;
     }

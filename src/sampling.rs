@@ -7,10 +7,10 @@
 
 use crate::property::{InputBox, Property};
 use crate::rng::SplitMix64;
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, BatchGrow, BatchRows};
 
 /// `count` points drawn uniformly from `input_box`, one per row.
-pub fn sample_box(rng: &mut SplitMix64, input_box: &InputBox, count: usize) -> Matrix {
+pub fn sample_box(rng: &mut SplitMix64, input_box: &InputBox, count: usize) -> Array2<f32> {
     let dims = input_box.dims();
     let mut data = Vec::with_capacity(count * dims);
     for _ in 0..count {
@@ -20,22 +20,22 @@ pub fn sample_box(rng: &mut SplitMix64, input_box: &InputBox, count: usize) -> M
             data.push(x as f32);
         }
     }
-    Matrix::from_vec(count, dims, data).expect("count * dims numbers")
+    crate::tensor::from_vec(count, dims, data).expect("count * dims numbers")
 }
 
 /// `count` points drawn uniformly from a union of boxes: each point picks a box with
 /// probability proportional to its [`InputBox::sampling_weight`], then a point in it.
 /// Overlapping boxes make their intersection proportionally more likely, which is what
 /// "uniform over the union" means only when the boxes are disjoint (as in property 6).
-pub fn sample_union(rng: &mut SplitMix64, boxes: &[InputBox], count: usize) -> Matrix {
+pub fn sample_union(rng: &mut SplitMix64, boxes: &[InputBox], count: usize) -> Array2<f32> {
     match boxes {
-        [] => Matrix::zeros(0, 0),
+        [] => Array2::zeros((0, 0)),
         [single] => sample_box(rng, single, count),
         _ => {
             let weights: Vec<f64> = boxes.iter().map(InputBox::sampling_weight).collect();
             let total: f64 = weights.iter().sum();
             let dims = boxes[0].dims();
-            let mut out = Matrix::zeros(0, dims);
+            let mut out = Array2::zeros((0, dims));
             for _ in 0..count {
                 let mut pick = rng.next_f64() * total;
                 let mut chosen = boxes.len() - 1;
@@ -47,7 +47,7 @@ pub fn sample_union(rng: &mut SplitMix64, boxes: &[InputBox], count: usize) -> M
                     pick -= w;
                 }
                 let point = sample_box(rng, &boxes[chosen], 1);
-                out.push_row(point.row(0)).expect("same dims");
+                out.push_slice(point.row_slice(0)).expect("same dims");
             }
             out
         }
@@ -55,7 +55,7 @@ pub fn sample_union(rng: &mut SplitMix64, boxes: &[InputBox], count: usize) -> M
 }
 
 /// `count` points drawn uniformly from a property's precondition.
-pub fn sample_property(rng: &mut SplitMix64, property: &Property, count: usize) -> Matrix {
+pub fn sample_property(rng: &mut SplitMix64, property: &Property, count: usize) -> Array2<f32> {
     sample_union(rng, &property.input_boxes, count)
 }
 
@@ -69,7 +69,7 @@ mod tests {
         let a = sample_box(&mut SplitMix64::new(4), &b, 500);
         let again = sample_box(&mut SplitMix64::new(4), &b, 500);
         assert_eq!(a, again);
-        assert!(a.iter_rows().all(|x| b.contains(x)));
+        assert!(a.row_slices().all(|x| b.contains(x)));
         let other = sample_box(&mut SplitMix64::new(5), &b, 500);
         assert_ne!(a, other);
     }
@@ -83,8 +83,8 @@ mod tests {
             &[small.clone(), large.clone()],
             8000,
         );
-        let in_small = pts.iter_rows().filter(|x| small.contains(x)).count();
-        let in_large = pts.iter_rows().filter(|x| large.contains(x)).count();
+        let in_small = pts.row_slices().filter(|x| small.contains(x)).count();
+        let in_large = pts.row_slices().filter(|x| large.contains(x)).count();
         assert_eq!(in_small + in_large, 8000);
         // Expected 2000 in the small box; 5 standard deviations is about 194.
         assert!((in_small as i64 - 2000).abs() < 200, "{in_small}");

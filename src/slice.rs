@@ -9,7 +9,7 @@
 use crate::network::Network;
 use crate::rng::SplitMix64;
 use crate::sampling::sample_box;
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, BatchRows, BatchRowsMut};
 use serde::{Deserialize, Serialize};
 
 /// Largest grid side the map computes (a 1024 x 1024 map is already 4 MiB of pixels).
@@ -137,7 +137,7 @@ pub fn typical_margin(net: &Network, samples: usize, seed: u64) -> f32 {
     };
     let rule = net.meta().decision;
     let mut margins: Vec<f32> = outputs
-        .iter_rows()
+        .row_slices()
         .map(|y| rule.margin(y))
         .filter(|m| m.is_finite())
         .collect();
@@ -221,11 +221,11 @@ impl DecisionMapJob {
         let rows = ((max_cells / side as usize).max(1) as u32).min(rows_left);
         let first_row = self.next_row;
         let n_inputs = net.input_size();
-        let mut inputs = Matrix::zeros((rows * side) as usize, n_inputs);
+        let mut inputs = Array2::zeros(((rows * side) as usize, n_inputs));
         let fixed: Vec<f32> = self.view.fixed.iter().map(|&v| v as f32).collect();
         for r in 0..rows {
             for c in 0..side {
-                let x = inputs.row_mut((r * side + c) as usize);
+                let x = inputs.row_slice_mut((r * side + c) as usize);
                 x.copy_from_slice(&fixed);
                 let (vx, vy) = self.view.cell_coordinates(c, first_row + r, side);
                 x[self.view.x_dim] = vx;
@@ -234,9 +234,9 @@ impl DecisionMapJob {
         }
         let outputs = net.forward(&inputs).expect("the view was checked");
         let rule = net.meta().decision;
-        let mut classes = Vec::with_capacity(outputs.rows());
-        let mut confidence = Vec::with_capacity(outputs.rows());
-        for y in outputs.iter_rows() {
+        let mut classes = Vec::with_capacity(outputs.nrows());
+        let mut confidence = Vec::with_capacity(outputs.nrows());
+        for y in outputs.row_slices() {
             classes.push(rule.decide(y).unwrap_or(0) as u8);
             let sure = rule.margin(y) / (2.0 * self.margin_scale);
             confidence.push((sure.clamp(0.0, 1.0) * 255.0).round() as u8);

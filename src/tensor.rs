@@ -1,161 +1,201 @@
-//! A batch of row vectors stored row-major in one flat `Vec<f32>`.
+//! Batches of row vectors as [`ndarray`] arrays, and the kernels that compute on them.
 //!
-//! Networks here are small (5-50 neurons wide), so the cost lies in batching, not in clever
-//! kernels. Every loop runs in a fixed order: the same inputs give bit-identical results
-//! natively and on wasm32 (no platform-specific BLAS, no reordering of sums).
+//! A batch is an [`Array2<f32>`]: one input (or output, or gradient) per row, features in
+//! columns. Every array birdnn makes is in standard (row-major) layout, so a row is a plain
+//! slice; arrays handed in by a caller may have any layout and are copied into standard
+//! layout where needed ([`standard`]), never read in the wrong order.
+//!
+//! Networks here are small (5-800 inputs, 5-100 neurons wide), so the cost lies in batching,
+//! not in clever kernels. The kernels below work on the arrays' contiguous slices in a fixed
+//! order: the same inputs give bit-identical results natively and on wasm32. ndarray's own
+//! `dot` is not used anywhere: it may reorder sums or call a platform kernel, and results
+//! would then differ between the CLI and the browser.
 
-use serde::{Deserialize, Serialize};
+/// The ndarray version birdnn's API uses, for callers that do not depend on it themselves.
+pub use ndarray;
+pub use ndarray::{Array2, ArrayRef2, ArrayView2, CowArray, Ix2};
 
-/// `rows x cols` numbers, row-major: row `r` is `data[r * cols..(r + 1) * cols]`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Matrix {
-    rows: usize,
-    cols: usize,
-    data: Vec<f32>,
-}
-
-/// A matrix whose buffer length does not match its shape.
+/// Numbers that do not make a batch of the shape asked for. The message names both shapes.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("a {rows}x{cols} matrix needs {} numbers, got {len}", rows * cols)]
+#[error("{what}: expected {expected_rows}x{expected_cols} ({} numbers), got {got}", expected_rows * expected_cols)]
 pub struct ShapeError {
-    /// Requested rows.
-    pub rows: usize,
-    /// Requested columns.
-    pub cols: usize,
-    /// Length of the buffer given.
-    pub len: usize,
+    /// What was being built or appended.
+    pub what: &'static str,
+    /// BatchRows asked for.
+    pub expected_rows: usize,
+    /// Columns asked for.
+    pub expected_cols: usize,
+    /// What was given: a shape (`3x4`) or a count of numbers.
+    pub got: String,
 }
 
-impl Matrix {
-    /// A matrix of zeros.
-    pub fn zeros(rows: usize, cols: usize) -> Self {
-        Matrix {
-            rows,
-            cols,
-            data: vec![0.0; rows * cols],
-        }
-    }
+/// A `rows x cols` batch from a row-major buffer; fails when its length is not `rows * cols`.
+pub fn from_vec(rows: usize, cols: usize, data: Vec<f32>) -> Result<Array2<f32>, ShapeError> {
+    let len = data.len();
+    Array2::from_shape_vec((rows, cols), data).map_err(|_| ShapeError {
+        what: "a batch from a buffer",
+        expected_rows: rows,
+        expected_cols: cols,
+        got: format!("{len} numbers"),
+    })
+}
 
-    /// Wraps a row-major buffer; fails when its length is not `rows * cols`.
-    pub fn from_vec(rows: usize, cols: usize, data: Vec<f32>) -> Result<Self, ShapeError> {
-        if data.len() != rows * cols {
+/// A batch from equally long rows; fails on ragged rows, naming the first that differs.
+pub fn from_rows<R: AsRef<[f32]>>(rows: &[R]) -> Result<Array2<f32>, ShapeError> {
+    let cols = rows.first().map_or(0, |r| r.as_ref().len());
+    let mut data = Vec::with_capacity(rows.len() * cols);
+    for (index, row) in rows.iter().enumerate() {
+        let row = row.as_ref();
+        if row.len() != cols {
             return Err(ShapeError {
-                rows,
-                cols,
-                len: data.len(),
+                what: "a batch from rows",
+                expected_rows: rows.len(),
+                expected_cols: cols,
+                got: format!("row {index} of {} numbers", row.len()),
             });
         }
-        Ok(Matrix { rows, cols, data })
+        data.extend_from_slice(row);
     }
+    from_vec(rows.len(), cols, data)
+}
 
-    /// Builds a matrix from equally long rows; fails on ragged rows.
-    pub fn from_rows<R: AsRef<[f32]>>(rows: &[R]) -> Result<Self, ShapeError> {
-        let cols = rows.first().map_or(0, |r| r.as_ref().len());
-        let mut data = Vec::with_capacity(rows.len() * cols);
-        for row in rows {
-            let row = row.as_ref();
-            if row.len() != cols {
-                return Err(ShapeError {
-                    rows: rows.len(),
-                    cols,
-                    len: data.len() + row.len(),
-                });
-            }
-            data.extend_from_slice(row);
-        }
-        Ok(Matrix {
-            rows: rows.len(),
-            cols,
-            data,
-        })
-    }
+/// A batch with no rows and `cols` columns, to append rows to.
+pub fn empty(cols: usize) -> Array2<f32> {
+    Array2::zeros((0, cols))
+}
 
-    /// Number of rows (batch size).
-    pub fn rows(&self) -> usize {
-        self.rows
-    }
+/// The batch in standard layout: borrowed when it already is (every array birdnn makes),
+/// copied otherwise (a transposed view, a column-major array of the caller's).
+pub fn standard(batch: &ArrayRef2<f32>) -> CowArray<'_, f32, Ix2> {
+    batch.as_standard_layout()
+}
 
-    /// Number of columns (features).
-    pub fn cols(&self) -> usize {
-        self.cols
-    }
+/// An owned copy of the batch in standard layout (`to_owned` would keep a column-major
+/// layout).
+pub fn to_standard(batch: &ArrayRef2<f32>) -> Array2<f32> {
+    batch.as_standard_layout().into_owned()
+}
 
+const NOT_STANDARD: &str =
+    "birdnn's batches are in standard layout (pass a caller's array through tensor::standard)";
+
+/// Row access to a batch in standard layout, as plain slices (the kernels need them).
+pub trait BatchRows {
     /// Row `r`.
-    pub fn row(&self, r: usize) -> &[f32] {
-        &self.data[r * self.cols..(r + 1) * self.cols]
-    }
+    fn row_slice(&self, r: usize) -> &[f32];
+    /// Every number, row after row.
+    fn flat(&self) -> &[f32];
+    /// The rows in order.
+    fn row_slices(&self) -> impl ExactSizeIterator<Item = &[f32]> + DoubleEndedIterator;
+    /// A new batch holding the given rows, in that order (ndarray's `select` builds the
+    /// result a row view at a time; this copies slices).
+    fn select_rows(&self, indices: &[usize]) -> Array2<f32>;
+}
 
+/// Mutable row access to a batch in standard layout.
+pub trait BatchRowsMut {
     /// Row `r`, mutable.
-    pub fn row_mut(&mut self, r: usize) -> &mut [f32] {
-        &mut self.data[r * self.cols..(r + 1) * self.cols]
+    fn row_slice_mut(&mut self, r: usize) -> &mut [f32];
+    /// Every number, row after row, mutable.
+    fn flat_mut(&mut self) -> &mut [f32];
+}
+
+/// Growing an owned batch row by row.
+pub trait BatchGrow {
+    /// Appends one row; fails when its length is not the batch's width.
+    fn push_slice(&mut self, row: &[f32]) -> Result<(), ShapeError>;
+    /// Appends the rows of `other`; fails when its width differs.
+    fn append_rows(&mut self, other: &ArrayRef2<f32>) -> Result<(), ShapeError>;
+    /// The numbers, row after row, as a vector (no copy for birdnn's own arrays).
+    fn into_flat_vec(self) -> Vec<f32>;
+}
+
+impl BatchRows for ArrayRef2<f32> {
+    fn row_slice(&self, r: usize) -> &[f32] {
+        let cols = self.ncols();
+        &self.flat()[r * cols..(r + 1) * cols]
     }
 
-    /// Iterates over the rows.
-    pub fn iter_rows(&self) -> impl Iterator<Item = &[f32]> {
-        (0..self.rows).map(move |r| self.row(r))
+    fn flat(&self) -> &[f32] {
+        self.as_slice().expect(NOT_STANDARD)
     }
 
-    /// The flat row-major buffer.
-    pub fn as_slice(&self) -> &[f32] {
-        &self.data
+    fn row_slices(&self) -> impl ExactSizeIterator<Item = &[f32]> + DoubleEndedIterator {
+        // By index, not `chunks_exact`: a zero-width batch still has its (empty) rows.
+        let (flat, cols) = (self.flat(), self.ncols());
+        (0..self.nrows()).map(move |r| &flat[r * cols..(r + 1) * cols])
     }
 
-    /// The flat row-major buffer, mutable.
-    pub fn as_mut_slice(&mut self) -> &mut [f32] {
-        &mut self.data
-    }
-
-    /// Gives the buffer back.
-    pub fn into_vec(self) -> Vec<f32> {
-        self.data
-    }
-
-    /// A new matrix holding the given rows, in that order.
-    pub fn select_rows(&self, indices: &[usize]) -> Matrix {
-        let mut data = Vec::with_capacity(indices.len() * self.cols);
+    fn select_rows(&self, indices: &[usize]) -> Array2<f32> {
+        let mut data = Vec::with_capacity(indices.len() * self.ncols());
         for &i in indices {
-            data.extend_from_slice(self.row(i));
+            data.extend_from_slice(self.row_slice(i));
         }
-        Matrix {
-            rows: indices.len(),
-            cols: self.cols,
-            data,
-        }
+        from_vec(indices.len(), self.ncols(), data).expect("whole rows were copied")
+    }
+}
+
+impl BatchRowsMut for ArrayRef2<f32> {
+    fn row_slice_mut(&mut self, r: usize) -> &mut [f32] {
+        let cols = self.ncols();
+        &mut self.flat_mut()[r * cols..(r + 1) * cols]
     }
 
-    /// Appends the rows of `other` (same column count).
-    pub fn append_rows(&mut self, other: &Matrix) -> Result<(), ShapeError> {
-        if other.cols != self.cols && other.rows > 0 {
+    fn flat_mut(&mut self) -> &mut [f32] {
+        self.as_slice_mut().expect(NOT_STANDARD)
+    }
+}
+
+impl BatchGrow for Array2<f32> {
+    fn push_slice(&mut self, row: &[f32]) -> Result<(), ShapeError> {
+        if row.len() != self.ncols() {
             return Err(ShapeError {
-                rows: other.rows,
-                cols: self.cols,
-                len: other.data.len(),
+                what: "a row appended to a batch",
+                expected_rows: 1,
+                expected_cols: self.ncols(),
+                got: format!("1x{}", row.len()),
             });
         }
-        self.data.extend_from_slice(&other.data);
-        self.rows += other.rows;
+        self.push_row(ndarray::ArrayView1::from(row))
+            .expect("the width was checked");
         Ok(())
     }
 
-    /// Appends one row.
-    pub fn push_row(&mut self, row: &[f32]) -> Result<(), ShapeError> {
-        if row.len() != self.cols {
+    fn append_rows(&mut self, other: &ArrayRef2<f32>) -> Result<(), ShapeError> {
+        if other.ncols() != self.ncols() && other.nrows() > 0 {
             return Err(ShapeError {
-                rows: 1,
-                cols: self.cols,
-                len: row.len(),
+                what: "rows appended to a batch",
+                expected_rows: other.nrows(),
+                expected_cols: self.ncols(),
+                got: format!("{}x{}", other.nrows(), other.ncols()),
             });
         }
-        self.data.extend_from_slice(row);
-        self.rows += 1;
+        if other.nrows() > 0 {
+            self.append(ndarray::Axis(0), other.view())
+                .expect("the width was checked");
+        }
         Ok(())
+    }
+
+    fn into_flat_vec(self) -> Vec<f32> {
+        if !self.is_standard_layout() {
+            return self.iter().copied().collect();
+        }
+        // Standard layout: the numbers are contiguous from the first element's offset (not
+        // always 0: a caller's array may have been sliced in place).
+        let len = self.len();
+        let (mut data, offset) = self.into_raw_vec_and_offset();
+        let start = offset.unwrap_or(0);
+        data.truncate(start + len);
+        data.drain(..start);
+        data
     }
 }
 
 /// `out = x * w + bias` for a batch: `x` is `batch x n_in`, `w` is `n_in x n_out` row-major,
 /// `out` is `batch x n_out`.
 ///
-/// Rows go in pairs, so each weight row is loaded once per two inputs (part of what makes
+/// BatchRows go in pairs, so each weight row is loaded once per two inputs (part of what makes
 /// 256 x 256 decision maps of ACAS Xu fast enough for the browser). Every output still sums
 /// its terms in input order with one rounding each, so pairing changes no result, and
 /// results are the same on every platform. A term whose input is zero in both rows is
@@ -265,6 +305,81 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn batches_grown_row_by_row_stay_in_standard_layout() {
+        for cols in [0, 1, 3] {
+            let mut batch = empty(cols);
+            for r in 0..5 {
+                let row: Vec<f32> = (0..cols).map(|c| (r * 10 + c) as f32).collect();
+                batch.push_slice(&row).unwrap();
+                batch
+                    .append_rows(&from_rows(std::slice::from_ref(&row)).unwrap())
+                    .unwrap();
+            }
+            assert!(batch.is_standard_layout(), "{cols} columns");
+            assert_eq!(batch.dim(), (10, cols));
+            assert_eq!(
+                batch.row_slices().len(),
+                10,
+                "zero-width rows are still rows"
+            );
+            let picked = batch.select_rows(&[9, 0, 9]);
+            assert!(picked.is_standard_layout());
+            assert_eq!(picked.row_slice(0), batch.row_slice(9));
+            assert_eq!(picked.row_slice(1), batch.row_slice(0));
+        }
+    }
+
+    #[test]
+    fn shape_errors_name_both_shapes() {
+        let mut batch = from_rows(&[[1.0f32, 2.0, 3.0]]).unwrap();
+        let err = batch.push_slice(&[1.0, 2.0]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a row appended to a batch: expected 1x3 (3 numbers), got 1x2"
+        );
+        let err = batch.append_rows(&Array2::zeros((2, 4))).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "rows appended to a batch: expected 2x3 (6 numbers), got 2x4"
+        );
+        assert_eq!(batch.dim(), (1, 3), "nothing was appended");
+        let err = from_rows(&[vec![1.0f32, 2.0], vec![3.0]]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a batch from rows: expected 2x2 (4 numbers), got row 1 of 1 numbers"
+        );
+        let err = from_vec(2, 3, vec![0.0; 5]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "a batch from a buffer: expected 2x3 (6 numbers), got 5 numbers"
+        );
+    }
+
+    #[test]
+    fn any_layout_is_read_row_by_row() {
+        use ndarray::{s, ShapeBuilder};
+        let batch = from_vec(3, 2, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap();
+        let mut columns = Array2::zeros((3, 2).f());
+        columns.assign(&batch);
+        assert!(!columns.is_standard_layout());
+        assert_eq!(standard(&columns).flat(), batch.flat());
+        assert_eq!(to_standard(&columns).flat(), batch.flat());
+        assert_eq!(columns.clone().into_flat_vec(), batch.flat());
+        let transposed = batch.t();
+        assert_eq!(
+            standard(&transposed).flat(),
+            &[1.0, 3.0, 5.0, 2.0, 4.0, 6.0]
+        );
+        // Standard layout but not at the buffer's start: sliced in place.
+        let mut tail = batch.clone();
+        tail.slice_collapse(s![1.., ..]);
+        assert!(tail.is_standard_layout());
+        assert_eq!(tail.into_flat_vec(), vec![3.0, 4.0, 5.0, 6.0]);
+        assert!(standard(&batch).is_view(), "a standard batch is not copied");
+        assert!(standard(&columns).is_owned());
     }
 
     #[test]

@@ -9,12 +9,12 @@ use birdnn::network::{DecisionRule, Network};
 use birdnn::property::{classify, Property};
 use birdnn::rng::SplitMix64;
 use birdnn::sampling::sample_box;
-use birdnn::tensor::Matrix;
+use birdnn::tensor::{Array2, BatchRows};
 use common::{acasxu_dir, all_networks, network_path};
 use std::collections::HashMap;
 use std::path::Path;
 
-fn read_csv(path: &Path) -> Matrix {
+fn read_csv(path: &Path) -> Array2<f32> {
     let text = std::fs::read_to_string(path).unwrap();
     csv::read(&path.display().to_string(), &text).unwrap().rows
 }
@@ -27,11 +27,11 @@ fn property(dir: &Path, p: usize) -> Property {
     formats::load_property(&dir.join(format!("vnnlib/prop_{p}.vnnlib"))).unwrap()
 }
 
-fn max_abs_diff(a: &Matrix, b: &Matrix) -> f32 {
-    assert_eq!((a.rows(), a.cols()), (b.rows(), b.cols()));
-    a.as_slice()
+fn max_abs_diff(a: &Array2<f32>, b: &Array2<f32>) -> f32 {
+    assert_eq!((a.nrows(), a.ncols()), (b.nrows(), b.ncols()));
+    a.flat()
         .iter()
-        .zip(b.as_slice())
+        .zip(b.flat())
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
 }
@@ -160,7 +160,7 @@ fn the_sampler_reproduces_the_reference_samples_bit_for_bit() {
         }
         assert_eq!(rng.clone().next_u64(), first_u64, "seed {seed} row {k}");
         let x = sample_box(&mut rng, input_box, 1);
-        assert_eq!(x.row(0), expected.as_slice(), "seed {seed} row {k}");
+        assert_eq!(x.row_slice(0), expected.as_slice(), "seed {seed} row {k}");
         checked += 1;
     }
     assert!(checked >= 40, "only {checked} rows checked");
@@ -226,7 +226,7 @@ fn violation_counts_agree_with_the_reference() {
     let Some(dir) = acasxu_dir() else { return };
     let rows = reference_rows(&dir);
     let props: HashMap<usize, Property> = (1..=10).map(|p| (p, property(&dir, p))).collect();
-    let mut samples: HashMap<(usize, String), Matrix> = HashMap::new();
+    let mut samples: HashMap<(usize, String), Array2<f32>> = HashMap::new();
     let mut nets: HashMap<(usize, usize), Network> = HashMap::new();
     let (mut compared, mut exact, mut p2_violating) = (0, 0, 0);
     for row in rows

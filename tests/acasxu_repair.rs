@@ -10,11 +10,11 @@ use birdnn::formats::{self, csv};
 use birdnn::network::Network;
 use birdnn::property::{negatives_of, Property};
 use birdnn::repair::{HeldOut, Method, RepairData, RepairSession, RepairSettings, ReportPlan};
-use birdnn::tensor::Matrix;
+use birdnn::tensor::{Array2, BatchGrow};
 use birdnn::verify::{overall, Verifier, VerifyConfig, VerifyStatus};
 use std::path::Path;
 
-fn samples(dir: &Path, name: &str) -> Matrix {
+fn samples(dir: &Path, name: &str) -> Array2<f32> {
     let path = dir.join(format!("samples/{name}.csv"));
     csv::read_with_width("s", &std::fs::read_to_string(path).unwrap(), 5).unwrap()
 }
@@ -23,7 +23,7 @@ fn samples(dir: &Path, name: &str) -> Matrix {
 /// (outside CI).
 fn onnxruntime_verdicts(
     model: &Path,
-    inputs: &Matrix,
+    inputs: &Array2<f32>,
     properties: &[Property],
 ) -> Option<Vec<bool>> {
     let tmp = tempfile::tempdir().unwrap();
@@ -60,7 +60,7 @@ fn check_instance(i: usize, j: usize, p: usize, prefix: &str, methods: &[Method]
     )
     .unwrap();
     assert!(
-        held_out.negatives.rows() > 9000,
+        held_out.negatives.nrows() > 9000,
         "held-out counterexamples are real ones"
     );
     let tmp = tempfile::tempdir().unwrap();

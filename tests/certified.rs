@@ -11,6 +11,7 @@ use birdnn::repair::{
 };
 use birdnn::rng::SplitMix64;
 use birdnn::sampling::sample_box;
+use birdnn::tensor::BatchRows;
 use birdnn::verify::{Verifier, VerifyConfig, VerifyStatus};
 
 /// "Inside the square [-0.3, 0.3]^2 the decision must be class 0" (argmax of 3 outputs).
@@ -56,8 +57,8 @@ fn domain_box() -> InputBox {
 /// Share of fresh inputs outside the property's box whose decision `repaired` keeps.
 fn kept_outside(original: &Network, repaired: &Network, property: &Property, seed: u64) -> f64 {
     let x = sample_box(&mut SplitMix64::new(seed), &domain_box(), 40_000);
-    let outside: Vec<usize> = (0..x.rows())
-        .filter(|&r| !property.precondition_holds(x.row(r)))
+    let outside: Vec<usize> = (0..x.nrows())
+        .filter(|&r| !property.precondition_holds(x.row_slice(r)))
         .collect();
     let x = x.select_rows(&outside);
     let a = original.decisions(&x).unwrap();

@@ -4,7 +4,7 @@ mod common;
 
 use birdnn::formats::{self, csv};
 use birdnn::network::{Activation, Network};
-use birdnn::tensor::Matrix;
+use birdnn::tensor::BatchRows;
 use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -71,9 +71,9 @@ fn eval_prints_the_reference_outputs() {
     .rows;
     let worst = table
         .rows
-        .as_slice()
+        .flat()
         .iter()
-        .zip(reference.as_slice())
+        .zip(reference.flat())
         .map(|(a, b)| (a - b).abs())
         .fold(0.0f32, f32::max);
     assert!(worst <= 1e-5, "{worst}");
@@ -211,7 +211,7 @@ fn convert_chains_through_every_format_without_changing_the_network() {
         }
         let back = formats::load_network(&previous).unwrap();
         assert_eq!(back.layers(), net.layers(), "{act}");
-        let x = Matrix::from_rows(&[[0.1f32, -0.3, 0.7]]).unwrap();
+        let x = birdnn::tensor::from_rows(&[[0.1f32, -0.3, 0.7]]).unwrap();
         assert_eq!(back.forward(&x).unwrap(), net.forward(&x).unwrap());
     }
 }
@@ -324,7 +324,9 @@ fn a_robustness_set_becomes_mnistfc_vnnlib_files_and_is_verified_ball_by_ball() 
                 serde_json::from_value(verdict["counterexample"]["input"].clone()).unwrap();
             let ball = gallery.spec(k).property("ball", 64, 10).unwrap();
             assert!(ball.input_boxes[0].contains(&x));
-            let decision = net.decisions(&Matrix::from_vec(1, 64, x).unwrap()).unwrap()[0];
+            let decision = net
+                .decisions(&birdnn::tensor::from_vec(1, 64, x).unwrap())
+                .unwrap()[0];
             assert_ne!(
                 decision, gallery.images[k].label,
                 "ball {k}: not a counterexample"

@@ -112,7 +112,7 @@ fn repairing_a_gallery_ball_in_the_worker_proves_it_and_keeps_the_other_proofs()
             .zip(&image)
             .all(|(a, b)| (a - b).abs() as f64 <= gallery.eps + 1e-6 && (0.0..=1.0).contains(a)));
         assert_ne!(
-            net.decisions(&birdnn::tensor::Matrix::from_rows(std::slice::from_ref(x)).unwrap())
+            net.decisions(&birdnn::tensor::from_rows(std::slice::from_ref(x)).unwrap())
                 .unwrap()[0],
             gallery.images[i].label,
             "image {i}: the counterexample must change the decision"
@@ -163,7 +163,7 @@ fn repairing_a_gallery_ball_in_the_worker_proves_it_and_keeps_the_other_proofs()
     // The chosen image gets its label; the others keep their decisions, all but at most
     // two of the 49 (measured: none).
     let repaired = core.network(50).unwrap();
-    let images = birdnn::tensor::Matrix::from_rows(&keep).unwrap();
+    let images = birdnn::tensor::from_rows(&keep).unwrap();
     let (now, then) = (
         repaired.decisions(&images).unwrap(),
         net.decisions(&images).unwrap(),

@@ -17,6 +17,7 @@ use birdnn::images::{robustness_property, ImageSet};
 use birdnn::network::Activation;
 use birdnn::rng::SplitMix64;
 use birdnn::sampling::sample_property;
+use birdnn::tensor::BatchRows;
 
 /// 4x4 images of a horizontal (class 0) or vertical (class 1) bar at a random place, with
 /// noise: a task a 16-8-8-2 network learns, whose balls a small radius can break.
@@ -61,11 +62,11 @@ fn image_properties_are_clipped_balls_and_survive_the_vnnlib_round_trip() {
         assert_eq!(back.input_boxes, property.input_boxes);
         let mut rng = SplitMix64::new(2);
         let x = sample_property(&mut rng, &property, 200);
-        for r in 0..x.rows() {
+        for r in 0..x.nrows() {
             for y in [[1.0f32, 0.0], [0.0, 1.0], [0.5, 0.5]] {
                 assert_eq!(
-                    back.is_negative(x.row(r), &y),
-                    property.is_negative(x.row(r), &y)
+                    back.is_negative(x.row_slice(r), &y),
+                    property.is_negative(x.row_slice(r), &y)
                 );
             }
         }
@@ -79,12 +80,8 @@ fn the_shared_digits_file_reads_as_1797_labelled_8x8_images() {
     };
     let set = ImageSet::parse_csv(&text, 8, 8, 16.0, 10).unwrap();
     assert_eq!(set.len(), 1797);
-    assert_eq!(set.pixels.cols(), 64);
-    assert!(set
-        .pixels
-        .as_slice()
-        .iter()
-        .all(|p| (0.0..=1.0).contains(p)));
+    assert_eq!(set.pixels.ncols(), 64);
+    assert!(set.pixels.flat().iter().all(|p| (0.0..=1.0).contains(p)));
     for class in 0..10 {
         assert!(set.labels.iter().filter(|&&l| l == class).count() > 150);
     }
@@ -124,10 +121,10 @@ fn repairing_a_few_balls_of_a_tiny_image_classifier_removes_what_the_falsifier_f
     for case in &cases {
         // Each counterexample really is one: inside the ball and misclassified.
         let y = net.forward(&case.counterexamples).unwrap();
-        for r in 0..y.rows() {
+        for r in 0..y.nrows() {
             assert!(case
                 .property
-                .is_negative(case.counterexamples.row(r), y.row(r)));
+                .is_negative(case.counterexamples.row_slice(r), y.row_slice(r)));
         }
         let label = split.pool.labels[case.index];
         assert_eq!(
@@ -158,10 +155,10 @@ fn repairing_a_few_balls_of_a_tiny_image_classifier_removes_what_the_falsifier_f
             starts: 256,
             ..attack_config.clone()
         };
-        broken_before += usize::from(attack(&net, &case.property, &judge).unwrap().rows() > 0);
+        broken_before += usize::from(attack(&net, &case.property, &judge).unwrap().nrows() > 0);
         let found = attack(&outcome.network, &case.property, &judge).unwrap();
         assert_eq!(
-            found.rows(),
+            found.nrows(),
             0,
             "ball of pool image {} still breaks",
             case.index

@@ -7,7 +7,7 @@ mod common;
 use birdnn::formats::{self, csv};
 use birdnn::network::{Activation, Network};
 use birdnn::rng::SplitMix64;
-use birdnn::tensor::Matrix;
+use birdnn::tensor::{Array2, BatchRows};
 use std::path::{Path, PathBuf};
 
 /// Runs the models through onnxruntime; `None` when it is not installed (outside CI).
@@ -16,7 +16,7 @@ fn onnxruntime(jobs: &[(PathBuf, PathBuf, PathBuf)]) -> Option<()> {
     common::python_support("onnxruntime_eval.py", &args).map(|_| ())
 }
 
-fn read(path: &Path) -> Matrix {
+fn read(path: &Path) -> Array2<f32> {
     csv::read("t", &std::fs::read_to_string(path).unwrap())
         .unwrap()
         .rows
@@ -33,7 +33,7 @@ fn exported_networks_of_every_activation_run_identically_in_onnxruntime() {
                 .collect()
         })
         .collect();
-    let x = Matrix::from_rows(&rows).unwrap();
+    let x = birdnn::tensor::from_rows(&rows).unwrap();
     let inputs = tmp.path().join("inputs.csv");
     std::fs::write(
         &inputs,
@@ -60,9 +60,9 @@ fn exported_networks_of_every_activation_run_identically_in_onnxruntime() {
         let ours = net.forward(&x).unwrap();
         let theirs = read(out);
         let worst = ours
-            .as_slice()
+            .flat()
             .iter()
-            .zip(theirs.as_slice())
+            .zip(theirs.flat())
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
         eprintln!("{act}: max |birdnn - onnxruntime| = {worst:e}");
@@ -106,9 +106,9 @@ fn re_exported_acas_networks_match_onnxruntime_on_the_original_files() {
             let reference = read(&dir.join(format!("reference/outputs{set}_{i}_{j}.csv")));
             let ours = read(&jobs[2 * k + s].2);
             let worst = ours
-                .as_slice()
+                .flat()
                 .iter()
-                .zip(reference.as_slice())
+                .zip(reference.flat())
                 .map(|(a, b)| (a - b).abs())
                 .fold(0.0f32, f32::max);
             assert!(worst <= 1e-6, "N{i},{j}{set}: {worst}");
@@ -127,7 +127,7 @@ fn re_exported_acas_networks_match_onnxruntime_on_the_original_files() {
 /// Reads a CSV of floats written by the support scripts (a header, then rows).
 fn rows(path: &Path) -> Vec<Vec<f32>> {
     let m = read(path);
-    m.iter_rows().map(<[f32]>::to_vec).collect()
+    m.row_slices().map(<[f32]>::to_vec).collect()
 }
 
 #[test]
@@ -167,7 +167,7 @@ fn harness_style_models_read_as_onnxruntime_runs_them_with_hidden_tensors_by_nam
             let theirs = rows(&dir.join(format!("{name}.{output}.csv")));
             for (r, want) in theirs.iter().enumerate() {
                 let ours = if k == 0 {
-                    trace.output().row(r).to_vec()
+                    trace.output().row_slice(r).to_vec()
                 } else {
                     sites[k - 1].values(&trace, r)
                 };

@@ -10,6 +10,7 @@ use birdnn::repair::{
     HeldOut, LayerChoice, Method, RepairData, RepairSession, RepairSettings, ReportPlan,
     SamplingPlan,
 };
+use birdnn::tensor::BatchRows;
 
 /// "Inside the square [-0.3, 0.3]^2 the decision must be class 0" (argmax of 3 outputs):
 /// unsafe when y0 <= y1 or y0 <= y2.
@@ -277,7 +278,7 @@ fn bad_settings_and_empty_data_are_clear_errors() {
         .unwrap();
     assert!(e.to_string().contains("epsilon"), "{e}");
     let mut no_negatives = data;
-    no_negatives.negatives = birdnn::tensor::Matrix::zeros(0, 2);
+    no_negatives.negatives = birdnn::tensor::Array2::zeros((0, 2));
     let e = RepairSession::new(&net, &props, no_negatives, settings(Method::Retrain, 1))
         .err()
         .unwrap();
@@ -496,14 +497,14 @@ fn a_result_the_verifier_cannot_prove_is_patched_and_ends_proved_keeping_decisio
     );
     let band = s.patch.band * 2.0;
     let b = &props[0].input_boxes[0];
-    let far: Vec<usize> = (0..outside.rows())
+    let far: Vec<usize> = (0..outside.nrows())
         .filter(|&r| {
-            let x = outside.row(r);
+            let x = outside.row_slice(r);
             (0..2).any(|i| (x[i] as f64) < b.lower[i] - band || (x[i] as f64) > b.upper[i] + band)
         })
         .collect();
     let far = outside.select_rows(&far);
-    assert!(far.rows() > 1000);
+    assert!(far.nrows() > 1000);
     assert_eq!(
         start.forward(&far).unwrap(),
         out.network.forward(&far).unwrap()

@@ -6,6 +6,7 @@ use birdnn::network::{Activation, Network};
 use birdnn::property::{InputBox, LinearConstraint, Property, UnsafeRegion};
 use birdnn::rng::SplitMix64;
 use birdnn::sampling::sample_box;
+use birdnn::tensor::{BatchGrow, BatchRows};
 use birdnn::verify::bounds::{BoundMethod, BoundNetwork, Interval};
 use birdnn::verify::{Verifier, VerifyConfig, VerifyStatus};
 
@@ -60,25 +61,25 @@ fn every_sampled_value_lies_within_the_bounds_for_every_activation() {
                         .filter(|_| true)
                         .collect();
                     if b.contains(&c) {
-                        x.push_row(&c).unwrap();
+                        x.push_slice(&c).unwrap();
                     }
                 }
                 let trace = net.forward_trace(&x).unwrap();
                 for method in [BoundMethod::Interval, BoundMethod::Symbolic] {
                     let layers = bound_net.layer_bounds(&interval_of(&b), method);
                     for (k, pre) in layers.pre.iter().enumerate() {
-                        for r in 0..x.rows() {
+                        for r in 0..x.nrows() {
                             assert!(
-                                pre.contains(trace.pre[k].row(r)),
+                                pre.contains(trace.pre[k].row_slice(r)),
                                 "{act} {method:?} layer {k}: {:?} outside {:?}",
-                                trace.pre[k].row(r),
+                                trace.pre[k].row_slice(r),
                                 pre
                             );
-                            assert!(layers.post[k].contains(trace.post[k + 1].row(r)));
+                            assert!(layers.post[k].contains(trace.post[k + 1].row_slice(r)));
                         }
                     }
                     let out = bound_net.output_bounds(&interval_of(&b), method);
-                    for y in trace.output().iter_rows() {
+                    for y in trace.output().row_slices() {
                         assert!(out.contains(y), "{act} {method:?}: {y:?} outside {out:?}");
                     }
                 }
@@ -108,17 +109,17 @@ fn bounds_hold_where_activations_saturate() {
                 for method in [BoundMethod::Interval, BoundMethod::Symbolic] {
                     let layers = bound_net.layer_bounds(&interval_of(&b), method);
                     for k in 0..layers.post.len() {
-                        for r in 0..x.rows() {
+                        for r in 0..x.nrows() {
                             assert!(
-                                layers.post[k].contains(trace.post[k + 1].row(r)),
+                                layers.post[k].contains(trace.post[k + 1].row_slice(r)),
                                 "{act} x{scale} {method:?} layer {k}: {:?} outside {:?}",
-                                trace.post[k + 1].row(r),
+                                trace.post[k + 1].row_slice(r),
                                 layers.post[k]
                             );
                         }
                     }
                     let out = bound_net.output_bounds(&interval_of(&b), method);
-                    for y in trace.output().iter_rows() {
+                    for y in trace.output().row_slices() {
                         assert!(
                             out.contains(y),
                             "{act} x{scale} {method:?}: {y:?} outside {out:?}"
@@ -222,8 +223,8 @@ fn sub_box_bounds_clipping_and_optimised_slopes_are_sound() {
                 let inherited = plain.lowest_over(&sub);
                 let x = sample_box(&mut rng, &b, 300);
                 let trace = net.forward_trace(&x).unwrap();
-                for r in 0..x.rows() {
-                    let (point, y) = (x.row(r), trace.output().row(r));
+                for r in 0..x.nrows() {
+                    let (point, y) = (x.row_slice(r), trace.output().row_slice(r));
                     let slack = coefficients
                         .iter()
                         .zip(y)
@@ -240,7 +241,7 @@ fn sub_box_bounds_clipping_and_optimised_slopes_are_sound() {
                     if sub.contains(point) {
                         assert!(slack >= inherited, "{act}");
                         for (k, pre) in sub_layers.pre.iter().enumerate() {
-                            assert!(pre.contains(trace.pre[k].row(r)), "{act} layer {k}");
+                            assert!(pre.contains(trace.pre[k].row_slice(r)), "{act} layer {k}");
                         }
                     }
                 }

@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
         let header: Vec<String> = table
             .header
             .clone()
-            .unwrap_or_else(|| (0..table.rows.cols()).map(|i| format!("x{i}")).collect());
+            .unwrap_or_else(|| (0..table.rows.ncols()).map(|i| format!("x{i}")).collect());
         let written = csv::write(&header, &table.rows);
         let back = csv::read("t.csv", &written).expect("what the writer wrote reads back");
         assert_eq!(back.rows, table.rows, "{written}");

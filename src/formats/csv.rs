@@ -4,7 +4,7 @@
 //! shortest round-tripping decimal (the shared reference data and everything birdnn writes).
 
 use super::ParseError;
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, ArrayRef2, BatchRows};
 use std::fmt::Write;
 
 /// A parsed CSV: its header (if the first line was not numeric) and its rows.
@@ -13,7 +13,7 @@ pub struct Table {
     /// Column names, when the file had a header line.
     pub header: Option<Vec<String>>,
     /// The numbers, one row per line.
-    pub rows: Matrix,
+    pub rows: Array2<f32>,
 }
 
 /// Parses a CSV of numbers. Blank lines are skipped; every row must have as many columns as
@@ -71,19 +71,19 @@ pub fn read(name: &str, text: &str) -> Result<Table, ParseError> {
     let cols = cols.unwrap_or(0);
     Ok(Table {
         header,
-        rows: Matrix::from_vec(rows, cols, data).expect("rows * cols values were pushed"),
+        rows: crate::tensor::from_vec(rows, cols, data).expect("rows * cols values were pushed"),
     })
 }
 
 /// Reads a CSV whose rows must have `width` columns (e.g. a network's inputs).
-pub fn read_with_width(name: &str, text: &str, width: usize) -> Result<Matrix, ParseError> {
+pub fn read_with_width(name: &str, text: &str, width: usize) -> Result<Array2<f32>, ParseError> {
     let table = read(name, text)?;
-    if table.rows.rows() > 0 && table.rows.cols() != width {
+    if table.rows.nrows() > 0 && table.rows.ncols() != width {
         return Err(ParseError::whole(
             name,
             format!(
                 "rows have {} columns, expected {width} (one per network input)",
-                table.rows.cols()
+                table.rows.ncols()
             ),
         ));
     }
@@ -91,10 +91,11 @@ pub fn read_with_width(name: &str, text: &str, width: usize) -> Result<Matrix, P
 }
 
 /// Writes rows as CSV with the given header, numbers in their shortest round-tripping form.
-pub fn write(header: &[String], rows: &Matrix) -> String {
+pub fn write(header: &[String], rows: &ArrayRef2<f32>) -> String {
+    let rows = &*crate::tensor::standard(rows);
     let mut out = header.join(",");
     out.push('\n');
-    for row in rows.iter_rows() {
+    for row in rows.row_slices() {
         for (i, v) in row.iter().enumerate() {
             if i > 0 {
                 out.push(',');
@@ -117,7 +118,7 @@ mod tests {
             t.header.as_deref(),
             Some(&["x0".to_string(), "x1".to_string()][..])
         );
-        assert_eq!(t.rows.as_slice(), &[1.0, 2.5, -3.0, 0.04]);
+        assert_eq!(t.rows.flat(), &[1.0, 2.5, -3.0, 0.04]);
         let e = read("a.csv", "1,2\n3,x\n").unwrap_err();
         assert_eq!(e.to_string(), "a.csv:2:3: expected a number, found 'x'");
         let e = read("a.csv", "1,2\n3\n").unwrap_err();
@@ -128,7 +129,7 @@ mod tests {
 
     #[test]
     fn writes_what_it_reads() {
-        let rows = Matrix::from_rows(&[[0.1f32, -2.0], [1e-7, 3.25]]).unwrap();
+        let rows = crate::tensor::from_rows(&[[0.1f32, -2.0], [1e-7, 3.25]]).unwrap();
         let text = write(&["a".into(), "b".into()], &rows);
         assert_eq!(read("t.csv", &text).unwrap().rows, rows);
     }

@@ -14,7 +14,7 @@ use crate::property::{Property, PropertyError};
 use crate::repair::data::{neighbourhood, split, HeldOut, RepairData};
 use crate::rng::SplitMix64;
 use crate::sampling::sample_box;
-use crate::tensor::Matrix;
+use crate::tensor::{to_standard, Array2, ArrayRef2, BatchGrow, BatchRows};
 
 /// Training, repair-pool and held-out images, disjoint.
 #[derive(Clone, Debug)]
@@ -65,7 +65,7 @@ pub fn train_image_classifier(
     plan: &TrainingPlan,
     seed: u64,
 ) -> Result<(Network, f64), NetworkError> {
-    let mut widths = vec![images.pixels.cols()];
+    let mut widths = vec![images.pixels.ncols()];
     widths.extend_from_slice(hidden);
     widths.push(classes);
     let mut net = Network::random(&widths, activation, seed)?;
@@ -108,11 +108,11 @@ pub fn attack(
     net: &Network,
     property: &Property,
     config: &FalsifierConfig,
-) -> Result<Matrix, PropertyError> {
+) -> Result<Array2<f32>, PropertyError> {
     let found = Falsifier::new(net, std::slice::from_ref(property), config.clone())?.run();
-    let mut rows = Matrix::zeros(0, net.input_size());
+    let mut rows = Array2::zeros((0, net.input_size()));
     for c in found {
-        rows.push_row(&c.input).expect("input width");
+        rows.push_slice(&c.input).expect("input width");
     }
     Ok(rows)
 }
@@ -125,7 +125,7 @@ pub struct RepairCase {
     /// Its robustness property.
     pub property: Property,
     /// What the falsifier found in the property's region on the original network.
-    pub counterexamples: Matrix,
+    pub counterexamples: Array2<f32>,
 }
 
 /// The repair cases of `properties` (any boxes, the first of each is used): what the
@@ -143,7 +143,7 @@ pub fn cases_of(
             ..attack_config.clone()
         };
         let found = attack(net, property, &config)?;
-        if found.rows() > 0 {
+        if found.nrows() > 0 {
             cases.push(RepairCase {
                 index: i,
                 property: property.clone(),
@@ -189,15 +189,15 @@ pub fn gallery_repair_data(
     let data = repair_data(net, &kept, &cases, &plan, seed)?;
     let copies = super::demo::keep_inputs(images, COPIES, SPREAD, seed ^ 0x0C0F_FEE5);
     // Row 0 of every group of COPIES + 1 is the image itself, which the repair keeps.
-    let fresh: Vec<usize> = (0..copies.rows())
+    let fresh: Vec<usize> = (0..copies.nrows())
         .filter(|r| r % (COPIES + 1) != 0)
         .collect();
     let held_out = held_out_data(net, &copies.select_rows(&fresh), &cases, &attack_config)?;
     // The gallery's images carry no labels here: the original's decisions stand in, and
     // guards keep them only where the original satisfies every property.
-    let mut pixels = Matrix::zeros(0, net.input_size());
+    let mut pixels = Array2::zeros((0, net.input_size()));
     for image in images {
-        pixels.push_row(image).map_err(|_| ImageError::Pixels {
+        pixels.push_slice(image).map_err(|_| ImageError::Pixels {
             got: image.len(),
             expected: net.input_size(),
         })?;
@@ -242,7 +242,7 @@ pub fn repair_set(
             ..attack_config.clone()
         };
         let found = attack(net, &property, &config)?;
-        if found.rows() > 0 {
+        if found.nrows() > 0 {
             cases.push(RepairCase {
                 index: i,
                 property,
@@ -289,23 +289,24 @@ impl Default for ImageDataPlan {
 /// repair box are the positives (their decisions are kept).
 pub fn repair_data(
     net: &Network,
-    kept: &Matrix,
+    kept: &ArrayRef2<f32>,
     cases: &[RepairCase],
     plan: &ImageDataPlan,
     seed: u64,
 ) -> Result<RepairData, PropertyError> {
+    let kept = &*crate::tensor::standard(kept);
     let mut rng = SplitMix64::new(seed);
     let n = net.input_size();
     let properties: Vec<Property> = cases.iter().map(|c| c.property.clone()).collect();
     // A kept input inside a repair box that breaks it (a misclassified image whose ball is
     // repaired) is a counterexample to fix, not a decision to keep.
     let (mut negatives, mut positives) = crate::repair::data::partition(net, &properties, kept)?;
-    let mut candidates = Matrix::zeros(0, n);
+    let mut candidates = Array2::zeros((0, n));
     for case in cases {
         let region = &case.property.input_boxes[0];
-        for r in 0..case.counterexamples.rows() {
-            let x = case.counterexamples.row(r);
-            negatives.push_row(x).expect("input width");
+        for r in 0..case.counterexamples.nrows() {
+            let x = case.counterexamples.row_slice(r);
+            negatives.push_slice(x).expect("input width");
             if let Some(around) = neighbourhood(x, region, 0.01) {
                 candidates
                     .append_rows(&sample_box(&mut rng, &around, plan.pocket_samples))
@@ -400,15 +401,15 @@ fn repair_radius(cases: &[RepairCase]) -> f64 {
 /// it does on the image.
 fn kept_ball_points(
     net: &Network,
-    images: &Matrix,
+    images: &ArrayRef2<f32>,
     radius: f64,
     per_image: usize,
     rng: &mut SplitMix64,
-) -> Result<Matrix, PropertyError> {
-    let mut points = Matrix::zeros(0, images.cols());
+) -> Result<Array2<f32>, PropertyError> {
+    let mut points = Array2::zeros((0, images.ncols()));
     let mut owner = Vec::new();
-    for r in 0..images.rows() {
-        if let Ok(around) = super::ball(images.row(r), radius) {
+    for r in 0..images.nrows() {
+        if let Ok(around) = super::ball(images.row_slice(r), radius) {
             points
                 .append_rows(&sample_box(rng, &around, per_image))
                 .expect("input width");
@@ -417,7 +418,7 @@ fn kept_ball_points(
     }
     let image_decisions = net.decisions(images)?;
     let point_decisions = net.decisions(&points)?;
-    let same: Vec<usize> = (0..points.rows())
+    let same: Vec<usize> = (0..points.nrows())
         .filter(|&k| point_decisions[k] == image_decisions[owner[k]])
         .collect();
     Ok(points.select_rows(&same))
@@ -427,11 +428,12 @@ fn kept_ball_points(
 /// counterexamples of the repair boxes (another seed) as negatives.
 pub fn held_out_data(
     net: &Network,
-    held_out: &Matrix,
+    held_out: &ArrayRef2<f32>,
     cases: &[RepairCase],
     attack_config: &FalsifierConfig,
 ) -> Result<HeldOut, PropertyError> {
-    let mut negatives = Matrix::zeros(0, net.input_size());
+    let held_out = &*crate::tensor::standard(held_out);
+    let mut negatives = Array2::zeros((0, net.input_size()));
     for (k, case) in cases.iter().enumerate() {
         let config = FalsifierConfig {
             seed: attack_config.seed ^ 0x4E1D_0075 ^ k as u64,
@@ -443,7 +445,7 @@ pub fn held_out_data(
     }
     Ok(HeldOut {
         negatives,
-        positives: held_out.clone(),
+        positives: to_standard(held_out),
     })
 }
 

@@ -13,7 +13,7 @@ use crate::formats::json;
 use crate::network::Activation;
 use crate::rng::SplitMix64;
 use crate::sampling::sample_box;
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, BatchGrow};
 use serde::{Deserialize, Serialize};
 
 /// Attribution of the digits, shipped with every file derived from them.
@@ -189,15 +189,15 @@ pub fn digits_files(csv: &str) -> Result<Vec<(String, String)>, ImageError> {
 /// Inputs whose decisions a gallery repair keeps: the images and `copies` noisy copies of
 /// each (every pixel moved by up to `spread`, clipped to `[0, 1]`), drawn by `seed`. The
 /// copies stand in for the digits the gallery does not ship.
-pub fn keep_inputs(images: &[Vec<f32>], copies: usize, spread: f64, seed: u64) -> Matrix {
+pub fn keep_inputs(images: &[Vec<f32>], copies: usize, spread: f64, seed: u64) -> Array2<f32> {
     let width = images.first().map_or(0, Vec::len);
     let mut rng = SplitMix64::new(seed);
-    let mut out = Matrix::zeros(0, width);
+    let mut out = Array2::zeros((0, width));
     for image in images {
         if image.len() != width {
             continue;
         }
-        out.push_row(image).expect("same width");
+        out.push_slice(image).expect("same width");
         if let Ok(around) = super::ball(image, spread) {
             out.append_rows(&sample_box(&mut rng, &around, copies))
                 .expect("same width");
@@ -209,6 +209,7 @@ pub fn keep_inputs(images: &[Vec<f32>], copies: usize, spread: f64, seed: u64) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tensor::BatchRows;
 
     fn tiny() -> Gallery {
         Gallery {
@@ -261,10 +262,10 @@ mod tests {
     fn kept_inputs_are_the_images_and_copies_near_them() {
         let images = vec![vec![0.0, 0.5], vec![1.0, 0.25]];
         let keep = keep_inputs(&images, 3, 0.1, 7);
-        assert_eq!(keep.rows(), 8);
-        assert_eq!(keep.row(0), &images[0][..]);
+        assert_eq!(keep.nrows(), 8);
+        assert_eq!(keep.row_slice(0), &images[0][..]);
         for r in 1..4 {
-            let row = keep.row(r);
+            let row = keep.row_slice(r);
             assert!(row[0] >= 0.0 && row[0] <= 0.1 && (row[1] - 0.5).abs() <= 0.1 + 1e-6);
         }
     }

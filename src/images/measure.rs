@@ -53,7 +53,7 @@ pub fn robustness(
             &property_of(images, i, eps, net.output_size())?,
             &config,
         )?;
-        falsified.push(found.rows() > 0);
+        falsified.push(found.nrows() > 0);
     }
     Ok(Robustness { correct, falsified })
 }
@@ -156,7 +156,7 @@ pub fn measure_image_repair(
             ..attack_config.clone()
         };
         unbroken.total += 1;
-        if attack(repaired, &case.property, &config)?.rows() == 0 {
+        if attack(repaired, &case.property, &config)?.nrows() == 0 {
             unbroken.count += 1;
         }
     }

@@ -14,7 +14,7 @@ pub mod spec_file;
 
 use crate::network::{DecisionRule, NetworkError};
 use crate::property::{decision_must_be, InputBox, Property, PropertyError};
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, BatchRows};
 use serde::{Deserialize, Serialize};
 
 /// A bad image file or a property that cannot be built.
@@ -69,7 +69,7 @@ pub struct ImageSet {
     /// Rows of an image.
     pub height: usize,
     /// One image per row, `width * height` columns.
-    pub pixels: Matrix,
+    pub pixels: Array2<f32>,
     /// The true class of each image.
     pub labels: Vec<usize>,
 }
@@ -128,7 +128,7 @@ impl ImageSet {
         if labels.is_empty() {
             return Err(ImageError::Empty);
         }
-        let pixels = Matrix::from_vec(labels.len(), pixels_per_image, data)
+        let pixels = crate::tensor::from_vec(labels.len(), pixels_per_image, data)
             .expect("every row has its pixels");
         Ok(ImageSet {
             width,
@@ -150,7 +150,7 @@ impl ImageSet {
 
     /// The pixels of image `i`.
     pub fn image(&self, i: usize) -> &[f32] {
-        self.pixels.row(i)
+        self.pixels.row_slice(i)
     }
 
     /// The images at `indices`, in that order.

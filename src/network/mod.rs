@@ -6,15 +6,28 @@
 //! with respect to the inputs and all parameters (retraining and the falsifier need them).
 //! It never does I/O.
 //!
+//! Batches are [`ndarray`] arrays: **one input per row, one feature per column**, and the
+//! outputs come back the same way (`batch x outputs`). Any array, view or layout is accepted;
+//! results are computed in a fixed order and are bit-identical on every platform.
+//!
 //! ```
 //! use birdnn::network::{Activation, DenseLayer, Network, NetworkMeta};
-//! use birdnn::tensor::Matrix;
+//! use birdnn::tensor::ndarray::{array, s, ShapeBuilder};
 //! // One layer: 2 inputs -> 1 output, y = relu(x0 - x1 + 0.5).
 //! let layer = DenseLayer::new(2, 1, vec![1.0, -1.0], vec![0.5], Activation::Relu).unwrap();
 //! let net = Network::new(vec![layer], NetworkMeta::generic(2, 1)).unwrap();
-//! let batch = Matrix::from_rows(&[[1.0, 0.0], [0.0, 2.0]]).unwrap(); // 2 inputs, one per row
-//! let out = net.forward(&batch).unwrap(); // 2 x 1
-//! assert_eq!(out.as_slice(), &[1.5, 0.0]);
+//! let batch = array![[1.0, 0.0], [0.0, 2.0], [3.0, 1.0]]; // 3 inputs of 2 numbers
+//! let out = net.forward(&batch).unwrap();
+//! assert_eq!(out.dim(), (3, 1)); // 3 inputs x 1 output
+//! assert_eq!(out, array![[1.5], [0.0], [2.5]]);
+//! // Views and column-major arrays give the same rows.
+//! assert_eq!(net.forward(&batch.slice(s![1.., ..])).unwrap(), array![[0.0], [2.5]]);
+//! let mut columns = birdnn::tensor::Array2::zeros((3, 2).f());
+//! columns.assign(&batch);
+//! assert_eq!(net.forward(&columns).unwrap(), out);
+//! // A batch of the wrong width is an error naming both shapes.
+//! let err = net.forward(&array![[1.0, 2.0, 3.0]]).unwrap_err();
+//! assert_eq!(err.to_string(), "a batch of shape 1x3 does not fit: the network takes 1x2 (one input of 2 numbers per row)");
 //! ```
 
 mod activation;
@@ -23,7 +36,9 @@ mod metadata;
 pub use activation::Activation;
 pub use metadata::{DecisionRule, InputSpec, NetworkMeta, OutputScaling};
 
-use crate::tensor::{affine_batch, Matrix};
+use crate::tensor::{
+    affine_batch, to_standard, Array2, ArrayRef2, BatchGrow, BatchRows, BatchRowsMut,
+};
 use serde::{Deserialize, Serialize};
 
 /// Why a network cannot be built or run.
@@ -68,8 +83,10 @@ pub enum NetworkError {
     #[error("metadata: {0}")]
     Metadata(String),
     /// An input batch has the wrong width.
-    #[error("the network takes {expected} inputs, got rows of {got}")]
+    #[error("a batch of shape {rows}x{got} does not fit: the network takes {rows}x{expected} (one input of {expected} numbers per row)")]
     InputWidth {
+        /// Rows of the batch given.
+        rows: usize,
         /// The network's input count.
         expected: usize,
         /// The width given.
@@ -237,14 +254,14 @@ impl DenseLayer {
 #[derive(Clone, Debug)]
 pub struct ForwardTrace {
     /// `pre[l]`: layer `l`'s values before its activation (`batch x width`).
-    pub pre: Vec<Matrix>,
+    pub pre: Vec<Array2<f32>>,
     /// `post[0]` is the input; `post[l + 1]` is layer `l`'s output after its activation.
-    pub post: Vec<Matrix>,
+    pub post: Vec<Array2<f32>>,
 }
 
 impl ForwardTrace {
     /// The network's output (`batch x outputs`).
-    pub fn output(&self) -> &Matrix {
+    pub fn output(&self) -> &Array2<f32> {
         self.post.last().expect("a trace holds at least the input")
     }
 }
@@ -262,7 +279,7 @@ pub struct LayerGradient {
 #[derive(Clone, Debug)]
 pub struct Gradients {
     /// `batch x inputs`: d loss / d input.
-    pub inputs: Matrix,
+    pub inputs: Array2<f32>,
     /// One entry per layer, summed over the batch.
     pub layers: Vec<LayerGradient>,
 }
@@ -441,61 +458,70 @@ impl Network {
         out
     }
 
-    fn check_width(&self, inputs: &Matrix) -> Result<(), NetworkError> {
-        if inputs.cols() != self.input_size() {
+    fn check_width(&self, inputs: &ArrayRef2<f32>) -> Result<(), NetworkError> {
+        if inputs.ncols() != self.input_size() {
             return Err(NetworkError::InputWidth {
+                rows: inputs.nrows(),
                 expected: self.input_size(),
-                got: inputs.cols(),
+                got: inputs.ncols(),
             });
         }
         Ok(())
     }
 
     /// Outputs for a batch of inputs (one per row), in network units.
-    pub fn forward(&self, inputs: &Matrix) -> Result<Matrix, NetworkError> {
+    pub fn forward(&self, inputs: &ArrayRef2<f32>) -> Result<Array2<f32>, NetworkError> {
+        let inputs = &*crate::tensor::standard(inputs);
         self.check_width(inputs)?;
         self.forward_from(0, inputs)
     }
 
     /// Output for one input.
     pub fn forward_one(&self, input: &[f32]) -> Result<Vec<f32>, NetworkError> {
-        let batch = Matrix::from_vec(1, input.len(), input.to_vec()).expect("one row");
-        Ok(self.forward(&batch)?.into_vec())
+        let batch = crate::tensor::from_vec(1, input.len(), input.to_vec()).expect("one row");
+        Ok(self.forward(&batch)?.into_flat_vec())
     }
 
     /// Runs layers `first..` on the given values (the input of layer `first`, e.g. a cached
     /// `trace.post[first]`). `forward_from(0, x)` is `forward(x)`.
-    pub fn forward_from(&self, first: usize, values: &Matrix) -> Result<Matrix, NetworkError> {
+    pub fn forward_from(
+        &self,
+        first: usize,
+        values: &ArrayRef2<f32>,
+    ) -> Result<Array2<f32>, NetworkError> {
+        let values = &*crate::tensor::standard(values);
         let expected = self.layers.get(first).map_or(0, |l| l.inputs);
-        if values.cols() != expected {
+        if values.ncols() != expected {
             return Err(NetworkError::InputWidth {
+                rows: values.nrows(),
                 expected,
-                got: values.cols(),
+                got: values.ncols(),
             });
         }
-        let batch = values.rows();
-        let mut current = values.clone();
+        let batch = values.nrows();
+        let mut current = to_standard(values);
         for layer in &self.layers[first..] {
-            let mut next = Matrix::zeros(batch, layer.outputs);
-            layer.forward_into(current.as_slice(), next.as_mut_slice());
-            layer.activation.apply_slice(next.as_mut_slice());
+            let mut next = Array2::zeros((batch, layer.outputs));
+            layer.forward_into(current.flat(), next.flat_mut());
+            layer.activation.apply_slice(next.flat_mut());
             current = next;
         }
         Ok(current)
     }
 
     /// Forward pass that keeps every layer's values before and after its activation.
-    pub fn forward_trace(&self, inputs: &Matrix) -> Result<ForwardTrace, NetworkError> {
+    pub fn forward_trace(&self, inputs: &ArrayRef2<f32>) -> Result<ForwardTrace, NetworkError> {
+        let inputs = &*crate::tensor::standard(inputs);
         self.check_width(inputs)?;
-        let batch = inputs.rows();
+        let batch = inputs.nrows();
         let mut pre = Vec::with_capacity(self.layers.len());
         let mut post = Vec::with_capacity(self.layers.len() + 1);
-        post.push(inputs.clone());
+        post.push(to_standard(inputs));
         for layer in &self.layers {
-            let mut z = Matrix::zeros(batch, layer.outputs);
-            layer.forward_into(post.last().expect("input").as_slice(), z.as_mut_slice());
+            let mut z = Array2::zeros((batch, layer.outputs));
+            layer.forward_into(post.last().expect("input").flat(), z.flat_mut());
             let mut a = z.clone();
-            layer.activation.apply_slice(a.as_mut_slice());
+            layer.activation.apply_slice(a.flat_mut());
             pre.push(z);
             post.push(a);
         }
@@ -503,15 +529,17 @@ impl Network {
     }
 
     /// Decisions (winning output index) for a batch.
-    pub fn decisions(&self, inputs: &Matrix) -> Result<Vec<usize>, NetworkError> {
+    pub fn decisions(&self, inputs: &ArrayRef2<f32>) -> Result<Vec<usize>, NetworkError> {
+        let inputs = &*crate::tensor::standard(inputs);
         let out = self.forward(inputs)?;
         Ok(self.decisions_of_outputs(&out))
     }
 
     /// Decisions for outputs already computed.
-    pub fn decisions_of_outputs(&self, outputs: &Matrix) -> Vec<usize> {
+    pub fn decisions_of_outputs(&self, outputs: &ArrayRef2<f32>) -> Vec<usize> {
+        let outputs = &*crate::tensor::standard(outputs);
         outputs
-            .iter_rows()
+            .row_slices()
             .map(|y| self.meta.decision.decide(y).unwrap_or(0))
             .collect()
     }
@@ -531,7 +559,8 @@ impl Network {
     /// Gradient of a scalar loss with respect to the inputs and every parameter, given the
     /// trace of the forward pass and `d loss / d output` (`batch x outputs`). Parameter
     /// gradients are summed over the batch.
-    pub fn backward(&self, trace: &ForwardTrace, d_output: &Matrix) -> Gradients {
+    pub fn backward(&self, trace: &ForwardTrace, d_output: &ArrayRef2<f32>) -> Gradients {
+        let d_output = &*crate::tensor::standard(d_output);
         let mut layers = self.zero_gradients();
         let inputs = self.backpropagate(trace, d_output, Some(&mut layers), 0.0, true);
         Gradients { inputs, layers }
@@ -542,8 +571,9 @@ impl Network {
     pub fn parameter_gradients(
         &self,
         trace: &ForwardTrace,
-        d_output: &Matrix,
+        d_output: &ArrayRef2<f32>,
     ) -> Vec<LayerGradient> {
+        let d_output = &*crate::tensor::standard(d_output);
         let mut layers = self.zero_gradients();
         self.backpropagate(trace, d_output, Some(&mut layers), 0.0, false);
         layers
@@ -551,7 +581,8 @@ impl Network {
 
     /// Gradient of a scalar loss with respect to the inputs only (cheaper than
     /// [`Network::backward`]; the falsifier needs nothing else).
-    pub fn input_gradient(&self, trace: &ForwardTrace, d_output: &Matrix) -> Matrix {
+    pub fn input_gradient(&self, trace: &ForwardTrace, d_output: &ArrayRef2<f32>) -> Array2<f32> {
+        let d_output = &*crate::tensor::standard(d_output);
         self.backpropagate(trace, d_output, None, 0.0, true)
     }
 
@@ -562,41 +593,42 @@ impl Network {
     pub fn surrogate_input_gradient(
         &self,
         trace: &ForwardTrace,
-        d_output: &Matrix,
+        d_output: &ArrayRef2<f32>,
         leak: f32,
-    ) -> Matrix {
+    ) -> Array2<f32> {
+        let d_output = &*crate::tensor::standard(d_output);
         self.backpropagate(trace, d_output, None, leak, true)
     }
 
     fn backpropagate(
         &self,
         trace: &ForwardTrace,
-        d_output: &Matrix,
+        d_output: &ArrayRef2<f32>,
         mut parameter_grads: Option<&mut Vec<LayerGradient>>,
         relu_leak: f32,
         want_input_gradient: bool,
-    ) -> Matrix {
-        let batch = d_output.rows();
-        let mut delta = d_output.clone();
+    ) -> Array2<f32> {
+        let batch = d_output.nrows();
+        let mut delta = to_standard(d_output);
         for (l, layer) in self.layers.iter().enumerate().rev() {
             let (n_in, n_out) = (layer.inputs, layer.outputs);
             // delta := d loss / d pre-activation of layer l.
-            let pre = trace.pre[l].as_slice();
-            let post = trace.post[l + 1].as_slice();
+            let pre = trace.pre[l].flat();
+            let post = trace.post[l + 1].flat();
             if layer.activation != Activation::Identity {
                 let floor = match layer.activation {
                     Activation::Relu | Activation::LeakyRelu { .. } => relu_leak,
                     _ => 0.0,
                 };
-                for ((d, &z), &a) in delta.as_mut_slice().iter_mut().zip(pre).zip(post) {
+                for ((d, &z), &a) in delta.flat_mut().iter_mut().zip(pre).zip(post) {
                     *d *= layer.activation.derivative(z, a).max(floor);
                 }
             }
-            let x = trace.post[l].as_slice();
+            let x = trace.post[l].flat();
             if let Some(grads) = parameter_grads.as_deref_mut() {
                 let g = &mut grads[l];
                 for b in 0..batch {
-                    let d_row = delta.row(b);
+                    let d_row = delta.row_slice(b);
                     for (gb, &d) in g.bias.iter_mut().zip(d_row) {
                         *gb += d;
                     }
@@ -612,17 +644,17 @@ impl Network {
                 }
             }
             if l == 0 && !want_input_gradient {
-                return Matrix::zeros(batch, 0);
+                return Array2::zeros((batch, 0));
             }
-            let mut d_in = Matrix::zeros(batch, n_in);
+            let mut d_in = Array2::zeros((batch, n_in));
             for b in 0..batch {
-                let d_row = delta.row(b);
+                let d_row = delta.row_slice(b);
                 if d_row.iter().all(|&d| d == 0.0) {
                     // Nothing flows back (the falsifier zeroes rows it does not need): the
                     // row stays +0, which is also what the sum below would give.
                     continue;
                 }
-                let out_row = d_in.row_mut(b);
+                let out_row = d_in.row_slice_mut(b);
                 for (i, o) in out_row.iter_mut().enumerate() {
                     *o = crate::tensor::dot(&layer.weights[i * n_out..(i + 1) * n_out], d_row);
                 }
@@ -638,33 +670,63 @@ mod tests {
     use super::*;
     use crate::rng::SplitMix64;
 
-    fn loss(net: &Network, x: &Matrix, coeff: &[f32]) -> f32 {
+    fn loss(net: &Network, x: &ArrayRef2<f32>, coeff: &[f32]) -> f32 {
         // A fixed linear functional of the outputs, summed over the batch.
         let y = net.forward(x).unwrap();
-        y.iter_rows()
+        y.row_slices()
             .map(|r| r.iter().zip(coeff).map(|(a, b)| a * b).sum::<f32>())
             .sum()
+    }
+
+    #[test]
+    fn column_major_batches_give_the_bits_of_row_major_ones() {
+        use ndarray::ShapeBuilder;
+        let column_major = |a: &Array2<f32>| {
+            let mut c = Array2::zeros(a.raw_dim().f());
+            c.assign(a);
+            c
+        };
+        let net = Network::random(&[3, 9, 4], Activation::Relu, 3).unwrap();
+        let mut rng = SplitMix64::new(1);
+        let x = Array2::from_shape_fn((7, 3), |_| rng.next_f64() as f32 - 0.5);
+        let d_out = Array2::from_shape_fn((7, 4), |(r, c)| (r as f32 - c as f32) * 0.25);
+        let (xc, dc) = (column_major(&x), column_major(&d_out));
+        assert_eq!(net.forward(&xc).unwrap(), net.forward(&x).unwrap());
+        assert_eq!(net.decisions(&xc).unwrap(), net.decisions(&x).unwrap());
+        let out = net.forward(&x).unwrap();
+        assert_eq!(
+            net.decisions_of_outputs(&column_major(&out)),
+            net.decisions_of_outputs(&out)
+        );
+        let (trace, trace_c) = (
+            net.forward_trace(&x).unwrap(),
+            net.forward_trace(&xc).unwrap(),
+        );
+        assert_eq!(trace_c.post, trace.post);
+        let (g, gc) = (net.backward(&trace, &d_out), net.backward(&trace, &dc));
+        assert_eq!(gc.inputs, g.inputs);
+        assert_eq!(gc.layers, g.layers);
     }
 
     #[test]
     fn gradients_match_central_differences_for_every_activation() {
         for act in Activation::ALL {
             let mut net = Network::random(&[3, 7, 6, 2], act, 7).unwrap();
-            let x = Matrix::from_rows(&[[0.3f32, -0.2, 0.5], [-0.6, 0.1, 0.05]]).unwrap();
+            let x = crate::tensor::from_rows(&[[0.3f32, -0.2, 0.5], [-0.6, 0.1, 0.05]]).unwrap();
             let coeff = [0.7f32, -1.3];
             let trace = net.forward_trace(&x).unwrap();
-            let d_out = Matrix::from_rows(&[coeff, coeff]).unwrap();
+            let d_out = crate::tensor::from_rows(&[coeff, coeff]).unwrap();
             let g = net.backward(&trace, &d_out);
             let h = 1e-2f32;
             // Input gradient.
             for b in 0..2 {
                 for i in 0..3 {
                     let mut xp = x.clone();
-                    xp.row_mut(b)[i] += h;
+                    xp.row_slice_mut(b)[i] += h;
                     let mut xm = x.clone();
-                    xm.row_mut(b)[i] -= h;
+                    xm.row_slice_mut(b)[i] -= h;
                     let numeric = (loss(&net, &xp, &coeff) - loss(&net, &xm, &coeff)) / (2.0 * h);
-                    let analytic = g.inputs.row(b)[i];
+                    let analytic = g.inputs.row_slice(b)[i];
                     assert!(
                         (numeric - analytic).abs() < 2e-2 * (1.0 + numeric.abs()),
                         "{act}: d/dx[{b}][{i}] numeric {numeric} analytic {analytic}"
@@ -711,11 +773,11 @@ mod tests {
         let rows: Vec<Vec<f32>> = (0..17)
             .map(|_| (0..4).map(|_| rng.next_f64() as f32).collect())
             .collect();
-        let x = Matrix::from_rows(&rows).unwrap();
+        let x = crate::tensor::from_rows(&rows).unwrap();
         let y = net.forward(&x).unwrap();
         assert_eq!(net.forward_trace(&x).unwrap().output(), &y);
         for (r, row) in rows.iter().enumerate() {
-            assert_eq!(net.forward_one(row).unwrap(), y.row(r));
+            assert_eq!(net.forward_one(row).unwrap(), y.row_slice(r));
         }
     }
 
@@ -740,8 +802,9 @@ mod tests {
         ));
         let net = Network::new(vec![a], NetworkMeta::generic(2, 3)).unwrap();
         assert!(matches!(
-            net.forward(&Matrix::zeros(4, 5)),
+            net.forward(&Array2::zeros((4, 5))),
             Err(NetworkError::InputWidth {
+                rows: 4,
                 expected: 2,
                 got: 5
             })

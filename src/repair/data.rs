@@ -13,28 +13,28 @@ use crate::network::Network;
 use crate::property::{negatives_of, InputBox, Property, PropertyError};
 use crate::rng::SplitMix64;
 use crate::sampling::{sample_box, sample_property};
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, ArrayRef2, BatchGrow, BatchRows};
 
 /// Training and validation samples of a repair.
 #[derive(Clone, Debug)]
 pub struct RepairData {
     /// Counterexamples the repair must fix.
-    pub negatives: Matrix,
+    pub negatives: Array2<f32>,
     /// Inputs whose decisions the repair must keep.
-    pub positives: Matrix,
+    pub positives: Array2<f32>,
     /// Counterexamples used to steer and stop (not trained on).
-    pub validation_negatives: Matrix,
+    pub validation_negatives: Array2<f32>,
     /// Positives used to steer and stop (not trained on).
-    pub validation_positives: Matrix,
+    pub validation_positives: Array2<f32>,
 }
 
 /// Samples that no part of the repair sees, for the final report.
 #[derive(Clone, Debug)]
 pub struct HeldOut {
     /// Held-out counterexamples (all negative on the original network).
-    pub negatives: Matrix,
+    pub negatives: Array2<f32>,
     /// Held-out positives (their decisions should be kept).
-    pub positives: Matrix,
+    pub positives: Array2<f32>,
 }
 
 /// How many samples to draw when no sample files are given.
@@ -69,8 +69,8 @@ impl Default for SamplingPlan {
 }
 
 /// Splits `rows` into (train, validation) with `share` of them, spread evenly, in validation.
-pub(crate) fn split(rows: &Matrix, share: f64) -> (Matrix, Matrix) {
-    let n = rows.rows();
+pub(crate) fn split(rows: &ArrayRef2<f32>, share: f64) -> (Array2<f32>, Array2<f32>) {
+    let n = rows.nrows();
     let every = if share <= 0.0 {
         usize::MAX
     } else {
@@ -91,12 +91,13 @@ pub(crate) fn split(rows: &Matrix, share: f64) -> (Matrix, Matrix) {
 pub fn partition(
     net: &Network,
     properties: &[Property],
-    inputs: &Matrix,
-) -> Result<(Matrix, Matrix), PropertyError> {
+    inputs: &ArrayRef2<f32>,
+) -> Result<(Array2<f32>, Array2<f32>), PropertyError> {
+    let inputs = &*crate::tensor::standard(inputs);
     let outputs = net.forward(inputs)?;
     let negative = negatives_of(properties, inputs, &outputs);
-    let neg: Vec<usize> = (0..inputs.rows()).filter(|&r| negative[r]).collect();
-    let pos: Vec<usize> = (0..inputs.rows()).filter(|&r| !negative[r]).collect();
+    let neg: Vec<usize> = (0..inputs.nrows()).filter(|&r| negative[r]).collect();
+    let pos: Vec<usize> = (0..inputs.nrows()).filter(|&r| !negative[r]).collect();
     Ok((inputs.select_rows(&neg), inputs.select_rows(&pos)))
 }
 
@@ -108,9 +109,11 @@ impl RepairData {
     pub fn from_samples(
         net: &Network,
         properties: &[Property],
-        negatives: &Matrix,
-        positives: &Matrix,
+        negatives: &ArrayRef2<f32>,
+        positives: &ArrayRef2<f32>,
     ) -> Result<Self, PropertyError> {
+        let negatives = &*crate::tensor::standard(negatives);
+        let positives = &*crate::tensor::standard(positives);
         let (neg, mut pos_from_neg) = partition(net, properties, negatives)?;
         let (neg_from_pos, pos) = partition(net, properties, positives)?;
         let mut all_neg = neg;
@@ -136,7 +139,7 @@ impl RepairData {
     ) -> Result<Self, PropertyError> {
         let mut rng = SplitMix64::new(seed);
         let n = net.input_size();
-        let mut inputs = Matrix::zeros(0, n);
+        let mut inputs = Array2::zeros((0, n));
         for p in properties {
             p.check_fits(net)?;
             inputs
@@ -153,7 +156,7 @@ impl RepairData {
         };
         let found = Falsifier::new(net, properties, config)?.run();
         for c in &found {
-            inputs.push_row(&c.input).expect("same width");
+            inputs.push_slice(&c.input).expect("same width");
             // Neighbours within 1 % of the region's width around the counterexample.
             let region = properties[c.property].bounding_box();
             if let Some(around) = neighbourhood(&c.input, &region, 0.01) {
@@ -186,15 +189,15 @@ impl RepairData {
         radius: f64,
         seed: u64,
     ) -> Result<(), PropertyError> {
-        if per_negative == 0 || self.negatives.rows() == 0 {
+        if per_negative == 0 || self.negatives.nrows() == 0 {
             return Ok(());
         }
         let mut rng = SplitMix64::new(seed);
         let region = bounding_box(properties);
         let n = net.input_size();
-        let mut around = Matrix::zeros(0, n);
-        for r in 0..self.negatives.rows() {
-            if let Some(b) = neighbourhood(self.negatives.row(r), &region, radius) {
+        let mut around = Array2::zeros((0, n));
+        for r in 0..self.negatives.nrows() {
+            if let Some(b) = neighbourhood(self.negatives.row_slice(r), &region, radius) {
                 around
                     .append_rows(&sample_box(&mut rng, &b, per_negative))
                     .expect("same width");
@@ -210,19 +213,21 @@ impl RepairData {
 
     /// Adds inputs whose decisions must be kept, found later (by a guard search), to
     /// training and validation.
-    pub fn add_positives(&mut self, found: &Matrix) {
+    pub fn add_positives(&mut self, found: &ArrayRef2<f32>) {
+        let found = &*crate::tensor::standard(found);
         append_split(found, &mut self.positives, &mut self.validation_positives);
     }
 
     /// Adds counterexamples found later (by the PAC check) to training and validation.
-    pub fn add_negatives(&mut self, found: &Matrix) {
+    pub fn add_negatives(&mut self, found: &ArrayRef2<f32>) {
+        let found = &*crate::tensor::standard(found);
         append_split(found, &mut self.negatives, &mut self.validation_negatives);
     }
 }
 
 /// Appends four fifths of `found` to `train` and the rest to `validation`, as
 /// [`split`] divides them.
-fn append_split(found: &Matrix, train: &mut Matrix, validation: &mut Matrix) {
+fn append_split(found: &ArrayRef2<f32>, train: &mut Array2<f32>, validation: &mut Array2<f32>) {
     let (to_train, to_validate) = split(found, 0.2);
     train.append_rows(&to_train).expect("same width");
     validation.append_rows(&to_validate).expect("same width");
@@ -237,9 +242,9 @@ pub fn pocket_around(
     x: &[f32],
     count: usize,
     seed: u64,
-) -> Result<Matrix, PropertyError> {
-    let mut pocket = Matrix::zeros(0, x.len());
-    pocket.push_row(x).expect("input width");
+) -> Result<Array2<f32>, PropertyError> {
+    let mut pocket = Array2::zeros((0, x.len()));
+    pocket.push_slice(x).expect("input width");
     if let Some(around) = neighbourhood(x, &bounding_box(properties), 0.01) {
         let near = sample_box(&mut SplitMix64::new(seed), &around, count);
         let (wrong, _) = partition(net, properties, &near)?;
@@ -286,9 +291,11 @@ impl HeldOut {
     pub fn from_samples(
         net: &Network,
         properties: &[Property],
-        negatives: &Matrix,
-        positives: &Matrix,
+        negatives: &ArrayRef2<f32>,
+        positives: &ArrayRef2<f32>,
     ) -> Result<Self, PropertyError> {
+        let negatives = &*crate::tensor::standard(negatives);
+        let positives = &*crate::tensor::standard(positives);
         let (neg, _) = partition(net, properties, negatives)?;
         let (_, pos) = partition(net, properties, positives)?;
         Ok(HeldOut {
@@ -325,13 +332,13 @@ mod tests {
     #[test]
     fn split_is_disjoint_and_complete() {
         let rows: Vec<[f32; 1]> = (0..23).map(|i| [i as f32]).collect();
-        let m = Matrix::from_rows(&rows).unwrap();
+        let m = crate::tensor::from_rows(&rows).unwrap();
         let (a, b) = split(&m, 0.2);
-        assert_eq!(a.rows() + b.rows(), 23);
-        assert_eq!(b.rows(), 4);
-        let mut all: Vec<f32> = a.as_slice().iter().chain(b.as_slice()).copied().collect();
+        assert_eq!(a.nrows() + b.nrows(), 23);
+        assert_eq!(b.nrows(), 4);
+        let mut all: Vec<f32> = a.flat().iter().chain(b.flat()).copied().collect();
         all.sort_by(f32::total_cmp);
-        assert_eq!(all, m.as_slice());
-        assert_eq!(split(&m, 0.0).1.rows(), 0);
+        assert_eq!(all, m.flat());
+        assert_eq!(split(&m, 0.0).1.nrows(), 0);
     }
 }

@@ -14,7 +14,7 @@ use crate::network::Network;
 use crate::property::{negatives_of, Property};
 use crate::rng::SplitMix64;
 use crate::sampling::sample_property;
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, ArrayRef2, BatchGrow, BatchRows};
 use serde::{Deserialize, Serialize};
 
 /// Which repair the PAC loop runs inside.
@@ -100,7 +100,7 @@ pub(crate) struct Certification {
     property: usize,
     drawn: usize,
     pub(crate) per_region: usize,
-    pub(crate) negatives: Matrix,
+    pub(crate) negatives: Array2<f32>,
     falsifier: Option<Falsifier>,
     pub(crate) falsifier_found: usize,
     pub(crate) done: bool,
@@ -114,7 +114,7 @@ impl Certification {
             property: 0,
             drawn: 0,
             per_region,
-            negatives: Matrix::zeros(0, net.input_size()),
+            negatives: Array2::zeros((0, net.input_size())),
             falsifier: None,
             falsifier_found: 0,
             done: false,
@@ -132,7 +132,7 @@ impl Certification {
         net: &Network,
         properties: &[Property],
         config: &DomainConfig,
-        known_counterexamples: &Matrix,
+        known_counterexamples: &ArrayRef2<f32>,
     ) -> Result<(), RepairError> {
         if self.done {
             return Ok(());
@@ -145,7 +145,9 @@ impl Certification {
             let negative = negatives_of(properties, &x, &y);
             for (r, &n) in negative.iter().enumerate() {
                 if n {
-                    self.negatives.push_row(x.row(r)).expect("same width");
+                    self.negatives
+                        .push_slice(x.row_slice(r))
+                        .expect("same width");
                 }
             }
             self.drawn += count;
@@ -179,7 +181,7 @@ impl Certification {
         }
         if falsifier.is_done() {
             for c in falsifier.counterexamples() {
-                self.negatives.push_row(&c.input).expect("same width");
+                self.negatives.push_slice(&c.input).expect("same width");
             }
             self.falsifier_found = falsifier.counterexamples().len();
             self.done = true;
@@ -193,7 +195,7 @@ impl Certification {
         properties: &[Property],
         config: &DomainConfig,
     ) -> Option<PacStatement> {
-        if !self.done || self.negatives.rows() > 0 {
+        if !self.done || self.negatives.nrows() > 0 {
             return None;
         }
         Some(PacStatement {

@@ -18,7 +18,7 @@ use crate::measures::Rate;
 use crate::network::Network;
 use crate::property::{negatives_of, Property};
 use crate::rng::SplitMix64;
-use crate::tensor::Matrix;
+use crate::tensor::{to_standard, Array2, ArrayRef2, BatchRows};
 use serde::{Deserialize, Serialize};
 
 /// Settings of fine-tuning. Defaults are documented on each field.
@@ -160,21 +160,23 @@ pub struct NeuronId {
 /// Mean activation differences between positives and negatives, per layer and neuron.
 pub fn responsibilities(
     net: &Network,
-    positives: &Matrix,
-    negatives: &Matrix,
+    positives: &ArrayRef2<f32>,
+    negatives: &ArrayRef2<f32>,
 ) -> Result<Vec<Vec<f64>>, RepairError> {
-    let mean_activations = |x: &Matrix| -> Result<Vec<Vec<f64>>, RepairError> {
+    let positives = &*crate::tensor::standard(positives);
+    let negatives = &*crate::tensor::standard(negatives);
+    let mean_activations = |x: &ArrayRef2<f32>| -> Result<Vec<Vec<f64>>, RepairError> {
         let trace = net.forward_trace(x)?;
         Ok(trace.post[1..]
             .iter()
             .map(|layer| {
-                let mut sums = vec![0.0f64; layer.cols()];
-                for row in layer.iter_rows() {
+                let mut sums = vec![0.0f64; layer.ncols()];
+                for row in layer.row_slices() {
                     for (s, v) in sums.iter_mut().zip(row) {
                         *s += *v as f64;
                     }
                 }
-                let n = layer.rows().max(1) as f64;
+                let n = layer.nrows().max(1) as f64;
                 sums.into_iter().map(|s| s / n).collect()
             })
             .collect())
@@ -259,9 +261,9 @@ pub struct FineTuner {
     neurons: Vec<NeuronId>,
     responsibilities: Vec<Vec<f64>>,
     first_layer: usize,
-    neg_inputs: Matrix,
-    neg_cache: Matrix,
-    pos_cache: Matrix,
+    neg_inputs: Array2<f32>,
+    neg_cache: Array2<f32>,
+    pos_cache: Array2<f32>,
     pos_decisions: Vec<usize>,
     particles: Vec<Particle>,
     best_position: Vec<f64>,
@@ -274,11 +276,11 @@ pub struct FineTuner {
     done: bool,
 }
 
-fn subsample(x: &Matrix, max: usize) -> Matrix {
-    if x.rows() <= max {
-        return x.clone();
+fn subsample(x: &ArrayRef2<f32>, max: usize) -> Array2<f32> {
+    if x.nrows() <= max {
+        return to_standard(x);
     }
-    let picks: Vec<usize> = (0..max).map(|i| i * x.rows() / max).collect();
+    let picks: Vec<usize> = (0..max).map(|i| i * x.nrows() / max).collect();
     x.select_rows(&picks)
 }
 
@@ -295,7 +297,7 @@ impl FineTuner {
     ) -> Result<Self, RepairError> {
         config.check()?;
         let (negatives, positives) = (&data.negatives, &data.positives);
-        if negatives.rows() == 0 {
+        if negatives.nrows() == 0 {
             return Err(RepairError::NothingToRepair);
         }
         let only_layer = config.layer.index(start.layers().len());
@@ -378,7 +380,7 @@ impl FineTuner {
             .filter(|(a, b)| a != b)
             .count();
         let a = self.config.alpha;
-        let violation = unsafe_count as f64 / self.neg_inputs.rows().max(1) as f64;
+        let violation = unsafe_count as f64 / self.neg_inputs.nrows().max(1) as f64;
         let infidelity = changed as f64 / self.pos_decisions.len().max(1) as f64;
         let size = w.iter().map(|v| v * v).sum::<f64>() / w.len().max(1) as f64;
         (1.0 - a) * violation + a * infidelity + self.config.size_penalty * size
@@ -492,6 +494,7 @@ impl FineTuner {
 mod tests {
     use super::*;
     use crate::network::Activation;
+    use crate::tensor::BatchRowsMut;
 
     #[test]
     fn folded_patch_equals_scaling_neurons_in_the_forward_pass() {
@@ -513,30 +516,30 @@ mod tests {
             ];
             let w = [0.5, -0.25, 0.75];
             let patched = apply_patch(&net, &neurons, &w);
-            let x = Matrix::from_rows(&[[0.3f32, -0.7, 0.2]]).unwrap();
+            let x = crate::tensor::from_rows(&[[0.3f32, -0.7, 0.2]]).unwrap();
             // By hand: scale hidden outputs after their activation, the output pre-activation.
             let trace = net.forward_trace(&x).unwrap();
             let mut h0 = trace.post[1].clone();
-            h0.row_mut(0)[2] *= 1.5;
+            h0.row_slice_mut(0)[2] *= 1.5;
             let l1 = Network::new(
                 vec![net.layers()[1].clone()],
                 crate::network::NetworkMeta::generic(6, 5),
             )
             .unwrap();
             let mut a1 = l1.forward(&h0).unwrap();
-            a1.row_mut(0)[4] *= 0.75;
+            a1.row_slice_mut(0)[4] *= 0.75;
             let mut last = net.layers()[2].clone();
             last.set_activation(Activation::Identity);
             let l2 = Network::new(vec![last], crate::network::NetworkMeta::generic(5, 2)).unwrap();
             let mut z = l2.forward(&a1).unwrap();
-            z.row_mut(0)[1] *= 1.75;
+            z.row_slice_mut(0)[1] *= 1.75;
             let expected: Vec<f32> = z
-                .row(0)
+                .row_slice(0)
                 .iter()
                 .map(|&v| net.layers()[2].activation().apply(v))
                 .collect();
             let got = patched.forward(&x).unwrap();
-            for (a, b) in got.row(0).iter().zip(&expected) {
+            for (a, b) in got.row_slice(0).iter().zip(&expected) {
                 assert!((a - b).abs() < 1e-5, "{act}: {a} vs {b}");
             }
         }

@@ -35,7 +35,7 @@ use crate::repair::certified::program::{Rows, Triplets};
 use crate::repair::{setting_error, RepairError};
 use crate::rng::SplitMix64;
 use crate::sampling::sample_box;
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, ArrayRef2, BatchGrow, BatchRows};
 use crate::verify::bounds::{BoundMethod, BoundNetwork, Interval};
 use clarabel::solver::{
     DefaultSettingsBuilder, DefaultSolver, IPSolver, SolverStatus, SupportedConeT,
@@ -233,10 +233,11 @@ struct PatchedBox {
 pub fn region_patch(
     start: &Network,
     properties: &[Property],
-    kept: &Matrix,
+    kept: &ArrayRef2<f32>,
     config: &PatchConfig,
     seed: u64,
 ) -> Result<(Network, PatchSummary), RepairError> {
+    let kept = &*crate::tensor::standard(kept);
     config.check()?;
     for p in properties {
         p.check_fits(start)?;
@@ -282,9 +283,9 @@ pub fn region_patch(
         for input_box in &property.input_boxes {
             // Samples of the box whose decisions stay: the kept inputs inside it and fresh
             // ones, less those the start gets wrong (their decisions must change).
-            let mut inside = Matrix::zeros(0, start.input_size());
-            for x in kept.iter_rows().filter(|x| input_box.contains(x)) {
-                inside.push_row(x).expect("input width");
+            let mut inside = Array2::zeros((0, start.input_size()));
+            for x in kept.row_slices().filter(|x| input_box.contains(x)) {
+                inside.push_slice(x).expect("input width");
             }
             inside
                 .append_rows(&sample_box(&mut rng, input_box, config.box_samples))
@@ -292,7 +293,7 @@ pub fn region_patch(
             let outputs = start.forward(&inside)?;
             let wrong = crate::property::negatives_of(properties, &inside, &outputs);
             let samples: Vec<(Vec<f64>, usize)> = outputs
-                .iter_rows()
+                .row_slices()
                 .zip(&wrong)
                 .filter(|(_, &w)| !w)
                 .filter_map(|(y, _)| {

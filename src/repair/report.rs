@@ -8,7 +8,7 @@ use crate::network::Network;
 use crate::property::Property;
 use crate::rng::SplitMix64;
 use crate::sampling::{sample_box, sample_property};
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, ArrayRef2, BatchGrow, BatchRows};
 use serde::{Deserialize, Serialize};
 
 /// How the final report samples fresh data.
@@ -139,22 +139,23 @@ pub fn measure(
     repaired: &Network,
     properties: &[Property],
     held_out: &HeldOut,
-    known_counterexamples: &Matrix,
+    known_counterexamples: &ArrayRef2<f32>,
     plan: &ReportPlan,
 ) -> Result<RepairReport, RepairError> {
+    let known_counterexamples = &*crate::tensor::standard(known_counterexamples);
     let mut rng = SplitMix64::new(plan.seed);
-    let mut region = Matrix::zeros(0, original.input_size());
+    let mut region = Array2::zeros((0, original.input_size()));
     for p in properties {
         region
             .append_rows(&sample_property(&mut rng, p, plan.region_samples))
             .expect("same width");
     }
     let domain = sample_box(&mut rng, &input_domain(original), plan.domain_samples);
-    let outside: Vec<usize> = (0..domain.rows())
+    let outside: Vec<usize> = (0..domain.nrows())
         .filter(|&r| {
             !properties
                 .iter()
-                .any(|p| p.precondition_holds(domain.row(r)))
+                .any(|p| p.precondition_holds(domain.row_slice(r)))
         })
         .collect();
     let outside = domain.select_rows(&outside);

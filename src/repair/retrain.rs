@@ -20,7 +20,7 @@ use crate::measures::Rate;
 use crate::network::{DecisionRule, LayerGradient, Network, NetworkMeta};
 use crate::property::Property;
 use crate::rng::SplitMix64;
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, ArrayRef2, BatchGrow, BatchRows, BatchRowsMut};
 use serde::{Deserialize, Serialize};
 
 /// Settings of retraining. Defaults are documented on each field.
@@ -193,17 +193,17 @@ pub(crate) fn output_safety_margin(properties: &[Property], y: &[f32]) -> f64 {
 
 /// For every row of `queries`, the row of `candidates` nearest to it (squared Euclidean),
 /// computed in chunks so that memory stays linear.
-pub(crate) fn nearest_rows(queries: &Matrix, candidates: &Matrix) -> Vec<usize> {
+pub(crate) fn nearest_rows(queries: &ArrayRef2<f32>, candidates: &ArrayRef2<f32>) -> Vec<usize> {
     const CHUNK: usize = 256;
-    let mut best = vec![(f32::INFINITY, 0usize); queries.rows()];
-    for start in (0..candidates.rows()).step_by(CHUNK) {
-        let end = (start + CHUNK).min(candidates.rows());
+    let mut best = vec![(f32::INFINITY, 0usize); queries.nrows()];
+    for start in (0..candidates.nrows()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(candidates.nrows());
         for (q, slot) in best.iter_mut().enumerate() {
-            let qr = queries.row(q);
+            let qr = queries.row_slice(q);
             for c in start..end {
                 let d: f32 = qr
                     .iter()
-                    .zip(candidates.row(c))
+                    .zip(candidates.row_slice(c))
                     .map(|(a, b)| (a - b) * (a - b))
                     .sum();
                 if d < slot.0 {
@@ -225,8 +225,8 @@ pub struct Retrainer {
     tail: Network,
     frozen: usize,
     /// Inputs of the tail for every training negative and positive.
-    neg_features: Matrix,
-    pos_features: Matrix,
+    neg_features: Array2<f32>,
+    pos_features: Array2<f32>,
     best: Network,
     /// (validation violations, boxes the interval bounds leave uncertified, decisions
     /// lost): fewer is better, in that order.
@@ -236,10 +236,10 @@ pub struct Retrainer {
     /// Decisions the start loses on validation data (zero unless the start is a previous
     /// repair): what the certified-training budget is measured from.
     start_lost: usize,
-    negatives: Matrix,
-    targets: Matrix,
-    positives: Matrix,
-    positive_outputs: Matrix,
+    negatives: Array2<f32>,
+    targets: Array2<f32>,
+    positives: Array2<f32>,
+    positive_outputs: Array2<f32>,
     decision: DecisionRule,
     output_scale: f32,
     properties: Vec<Property>,
@@ -281,7 +281,7 @@ impl Retrainer {
     ) -> Result<Self, RepairError> {
         config.check()?;
         let (negatives, positives) = (&data.negatives, &data.positives);
-        if negatives.rows() == 0 {
+        if negatives.nrows() == 0 {
             return Err(RepairError::NothingToRepair);
         }
         let positive_outputs = original.forward(positives)?;
@@ -291,17 +291,17 @@ impl Retrainer {
         // output safe for all of them at once can ask the impossible.
         let negative_outputs = original.forward(negatives)?;
         let mut groups: std::collections::BTreeMap<Vec<bool>, Vec<usize>> = Default::default();
-        for r in 0..negatives.rows() {
+        for r in 0..negatives.nrows() {
             let mut applies: Vec<bool> = properties
                 .iter()
-                .map(|p| p.precondition_holds(negatives.row(r)))
+                .map(|p| p.precondition_holds(negatives.row_slice(r)))
                 .collect();
             if !applies.contains(&true) {
                 applies.iter_mut().for_each(|a| *a = true);
             }
             groups.entry(applies).or_default().push(r);
         }
-        let mut targets = Matrix::zeros(negatives.rows(), positive_outputs.cols());
+        let mut targets = Array2::zeros((negatives.nrows(), positive_outputs.ncols()));
         let mut threshold = f64::INFINITY;
         for (applies, rows) in &groups {
             let group: Vec<Property> = properties
@@ -311,7 +311,7 @@ impl Retrainer {
                 .map(|(p, _)| p.clone())
                 .collect();
             let margins: Vec<f64> = positive_outputs
-                .iter_rows()
+                .row_slices()
                 .map(|y| output_safety_margin(&group, y))
                 .collect();
             let mut safe: Vec<f64> = margins.iter().copied().filter(|m| *m > 0.0).collect();
@@ -324,35 +324,41 @@ impl Retrainer {
             threshold = threshold.min(group_threshold);
             // Imitate behaviour from the property regions when there is any: far-away inputs
             // (drawn to keep the rest of the domain) behave for other reasons.
-            let in_region: Vec<bool> = (0..positives.rows())
-                .map(|r| group.iter().any(|p| p.precondition_holds(positives.row(r))))
+            let in_region: Vec<bool> = (0..positives.nrows())
+                .map(|r| {
+                    group
+                        .iter()
+                        .any(|p| p.precondition_holds(positives.row_slice(r)))
+                })
                 .collect();
             let any_in_region =
-                (0..positives.rows()).any(|r| in_region[r] && margins[r] >= group_threshold);
-            let candidates: Vec<usize> = (0..positives.rows())
+                (0..positives.nrows()).any(|r| in_region[r] && margins[r] >= group_threshold);
+            let candidates: Vec<usize> = (0..positives.nrows())
                 .filter(|&r| margins[r] >= group_threshold && margins[r] > 0.0)
                 .filter(|&r| in_region[r] || !any_in_region)
                 .collect();
             let candidate_outputs = positive_outputs.select_rows(&candidates);
             let nearest = nearest_rows(&negative_outputs.select_rows(rows), &candidate_outputs);
             for (&r, &c) in rows.iter().zip(&nearest) {
-                targets.row_mut(r).copy_from_slice(candidate_outputs.row(c));
+                targets
+                    .row_slice_mut(r)
+                    .copy_from_slice(candidate_outputs.row_slice(c));
             }
         }
 
         // The loss is measured in units of the outputs' spread, so that one learning rate
         // suits networks whose outputs are tiny (ACAS Xu: about 1e-3 apart) or large.
-        let m = positive_outputs.cols().max(1);
+        let m = positive_outputs.ncols().max(1);
         let mut mean = vec![0.0f64; m];
-        for y in positive_outputs.iter_rows() {
+        for y in positive_outputs.row_slices() {
             for (a, v) in mean.iter_mut().zip(y) {
                 *a += *v as f64;
             }
         }
-        let n = positive_outputs.rows().max(1) as f64;
+        let n = positive_outputs.nrows().max(1) as f64;
         mean.iter_mut().for_each(|v| *v /= n);
         let mut var = 0.0f64;
-        for y in positive_outputs.iter_rows() {
+        for y in positive_outputs.row_slices() {
             for (a, v) in mean.iter().zip(y) {
                 var += (*v as f64 - a).powi(2);
             }
@@ -386,8 +392,8 @@ impl Retrainer {
             })
             .collect();
         let mut rng = SplitMix64::new(seed);
-        let neg_order = shuffled(&mut rng, negatives.rows());
-        let pos_order = shuffled(&mut rng, positives.rows());
+        let neg_order = shuffled(&mut rng, negatives.nrows());
+        let pos_order = shuffled(&mut rng, positives.nrows());
         let safety_margin = config.safety_margin * threshold;
         let interval = if config.interval_weight > 0.0 {
             IntervalHinge::new(properties, &start.layers()[..frozen], &tail)
@@ -444,7 +450,7 @@ impl Retrainer {
     }
 
     fn batches_per_round(&self) -> usize {
-        let per_epoch = self.negatives.rows().div_ceil(self.config.batch_size);
+        let per_epoch = self.negatives.nrows().div_ceil(self.config.batch_size);
         per_epoch * self.config.epochs_per_round
     }
 
@@ -471,10 +477,10 @@ impl Retrainer {
 
     /// One mini-batch of Adam; returns the batch loss.
     fn train_batch(&mut self) -> f64 {
-        let b = self.config.batch_size.min(self.negatives.rows()).max(1);
+        let b = self.config.batch_size.min(self.negatives.nrows()).max(1);
         let neg_idx =
             Self::next_indices(&mut self.neg_order, &mut self.neg_cursor, b, &mut self.rng);
-        let pos_count = if self.positives.rows() == 0 { 0 } else { b };
+        let pos_count = if self.positives.nrows() == 0 { 0 } else { b };
         let pos_idx = Self::next_indices(
             &mut self.pos_order,
             &mut self.pos_cursor,
@@ -495,18 +501,23 @@ impl Retrainer {
             .forward_trace(&features)
             .expect("features fit the tail");
         let y = trace.output();
-        let m = y.cols() as f32;
+        let m = y.ncols() as f32;
         let s2 = self.output_scale * self.output_scale;
-        let mut d_out = Matrix::zeros(y.rows(), y.cols());
+        let mut d_out = Array2::zeros((y.nrows(), y.ncols()));
         let mut loss = 0.0f64;
-        for r in 0..y.rows() {
+        for r in 0..y.nrows() {
             let (weight, count) = if r < neg_idx.len() {
                 (self.config.alpha as f32, neg_idx.len() as f32)
             } else {
                 (self.config.beta as f32, pos_idx.len() as f32)
             };
             let k = weight / (count * m * s2);
-            for ((g, &a), &t) in d_out.row_mut(r).iter_mut().zip(y.row(r)).zip(wanted.row(r)) {
+            for ((g, &a), &t) in d_out
+                .row_slice_mut(r)
+                .iter_mut()
+                .zip(y.row_slice(r))
+                .zip(wanted.row_slice(r))
+            {
                 let diff = a - t;
                 loss += (k * diff * diff) as f64;
                 *g = 2.0 * k * diff;
@@ -520,7 +531,7 @@ impl Retrainer {
             let rule = self.decision;
             for (k, &p) in pos_idx.iter().enumerate() {
                 let r = neg_idx.len() + k;
-                let original = self.positive_outputs.row(p);
+                let original = self.positive_outputs.row_slice(p);
                 let Some(win) = rule.decide(original) else {
                     continue;
                 };
@@ -534,10 +545,10 @@ impl Retrainer {
                     }
                     // lead > 0 while the winner is ahead of output j.
                     let wanted_lead = 0.5 * sign * (original[win] - original[j]);
-                    let lead = sign * (y.row(r)[win] - y.row(r)[j]);
+                    let lead = sign * (y.row_slice(r)[win] - y.row_slice(r)[j]);
                     if lead < wanted_lead {
                         loss += (keep * (wanted_lead - lead)) as f64;
-                        let g = d_out.row_mut(r);
+                        let g = d_out.row_slice_mut(r);
                         g[win] -= keep * sign;
                         g[j] += keep * sign;
                     }
@@ -549,7 +560,7 @@ impl Retrainer {
         let hinge = self.config.hinge_weight as f32 / (neg_idx.len() as f32 * self.output_scale);
         if hinge > 0.0 {
             for r in 0..neg_idx.len() {
-                let (x_r, y_r) = (x.row(r), y.row(r));
+                let (x_r, y_r) = (x.row_slice(r), y.row_slice(r));
                 for p in self.properties.iter().filter(|p| p.precondition_holds(x_r)) {
                     for conj in &p.unsafe_region.disjuncts {
                         let Some((slack, c)) = conj
@@ -561,7 +572,7 @@ impl Retrainer {
                         };
                         if slack < self.margin {
                             loss += (hinge as f64) * (self.margin - slack);
-                            for (g, &k) in d_out.row_mut(r).iter_mut().zip(&c.coefficients) {
+                            for (g, &k) in d_out.row_slice_mut(r).iter_mut().zip(&c.coefficients) {
                                 *g -= hinge * k as f32;
                             }
                         }
@@ -788,20 +799,20 @@ mod tests {
             let v: Vec<Vec<f32>> = (0..n)
                 .map(|_| (0..3).map(|_| rng.next_f64() as f32).collect())
                 .collect();
-            Matrix::from_rows(&v).unwrap()
+            crate::tensor::from_rows(&v).unwrap()
         };
         let q = rows(40);
         let c = rows(700);
         let got = nearest_rows(&q, &c);
         for (i, &g) in got.iter().enumerate() {
             let d = |j: usize| -> f32 {
-                q.row(i)
+                q.row_slice(i)
                     .iter()
-                    .zip(c.row(j))
+                    .zip(c.row_slice(j))
                     .map(|(a, b)| (a - b) * (a - b))
                     .sum()
             };
-            assert!((0..c.rows()).all(|j| d(g) <= d(j)));
+            assert!((0..c.nrows()).all(|j| d(g) <= d(j)));
         }
     }
 

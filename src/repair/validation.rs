@@ -4,13 +4,13 @@ use super::{RepairData, RepairError};
 use crate::measures::{self, Rate};
 use crate::network::{Network, NetworkError};
 use crate::property::Property;
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, ArrayRef2, BatchGrow};
 
 /// The validation data and the original decisions on it.
 pub struct Validation {
     properties: Vec<Property>,
-    negatives: Matrix,
-    positives: Matrix,
+    negatives: Array2<f32>,
+    positives: Array2<f32>,
     decisions: Vec<usize>,
 }
 
@@ -55,7 +55,7 @@ impl Validation {
     }
 
     /// Adds counterexamples found during the repair.
-    pub(super) fn add_negatives(&mut self, found: &Matrix) {
+    pub(super) fn add_negatives(&mut self, found: &ArrayRef2<f32>) {
         self.negatives.append_rows(found).expect("same width");
     }
 
@@ -63,7 +63,7 @@ impl Validation {
     pub(super) fn add_positives(
         &mut self,
         original: &Network,
-        found: &Matrix,
+        found: &ArrayRef2<f32>,
     ) -> Result<(), NetworkError> {
         self.decisions.extend(original.decisions(found)?);
         self.positives.append_rows(found).expect("same width");

@@ -10,7 +10,7 @@
 use crate::falsify::descent_objective_gradient;
 use crate::network::Network;
 use crate::property::{clamp_f32_into, Property};
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, BatchRows, BatchRowsMut};
 
 /// The outcome of one attack: the most nearly unsafe point it visited, and whether it is
 /// unsafe.
@@ -32,14 +32,14 @@ pub(super) fn attack_box(
     steps: usize,
 ) -> AttackResult {
     let n = lower.len();
-    let mut points = Matrix::zeros(starts.len(), n);
+    let mut points = Array2::zeros((starts.len(), n));
     for (r, start) in starts.iter().enumerate() {
-        for (i, slot) in points.row_mut(r).iter_mut().enumerate() {
+        for (i, slot) in points.row_slice_mut(r).iter_mut().enumerate() {
             *slot = clamp_f32_into(start[i], lower[i], upper[i]);
         }
     }
     let mut best = AttackResult {
-        best: points.row(0).to_vec(),
+        best: points.row_slice(0).to_vec(),
         margin: f64::INFINITY,
     };
     let outputs = net.output_size();
@@ -49,25 +49,29 @@ pub(super) fn attack_box(
             return best;
         };
         let y = trace.output();
-        let mut d_output = Matrix::zeros(points.rows(), outputs);
-        for r in 0..points.rows() {
-            let (margin, _) = property.unsafe_region.violation_margin(y.row(r));
+        let mut d_output = Array2::zeros((points.nrows(), outputs));
+        for r in 0..points.nrows() {
+            let (margin, _) = property.unsafe_region.violation_margin(y.row_slice(r));
             if margin < best.margin {
                 best.margin = margin;
-                best.best = points.row(r).to_vec();
+                best.best = points.row_slice(r).to_vec();
             }
             if margin <= 0.0 {
                 return best;
             }
-            descent_objective_gradient(&property.unsafe_region, y.row(r), d_output.row_mut(r));
+            descent_objective_gradient(
+                &property.unsafe_region,
+                y.row_slice(r),
+                d_output.row_slice_mut(r),
+            );
         }
         if step == steps {
             break;
         }
         let gradient = net.input_gradient(&trace, &d_output);
-        for r in 0..points.rows() {
-            let g = gradient.row(r);
-            for (i, x) in points.row_mut(r).iter_mut().enumerate() {
+        for r in 0..points.nrows() {
+            let g = gradient.row_slice(r);
+            for (i, x) in points.row_slice_mut(r).iter_mut().enumerate() {
                 let width = upper[i] - lower[i];
                 if g[i] == 0.0 || width <= 0.0 {
                     continue;

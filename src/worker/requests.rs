@@ -14,6 +14,7 @@ use crate::protocol::{
 use crate::rng::SplitMix64;
 use crate::sampling::sample_property;
 use crate::slice::DecisionMapJob;
+use crate::tensor::BatchRows;
 use crate::verify::{Verifier, VerifyConfig};
 
 impl WorkerCore {
@@ -305,14 +306,14 @@ impl WorkerCore {
             let inputs = sample_property(&mut rng, p, samples);
             let outputs = held.net.forward(&inputs).map_err(|e| e.to_string())?;
             let negative = negatives_of(std::slice::from_ref(p), &inputs, &outputs);
-            sampled.total += inputs.rows();
+            sampled.total += inputs.nrows();
             for (r, &bad) in negative.iter().enumerate() {
                 if bad {
                     sampled.count += 1;
                     if pending.len() < MAX_REPORTED_COUNTEREXAMPLES {
-                        let y = outputs.row(r);
+                        let y = outputs.row_slice(r);
                         pending.push(Counterexample {
-                            input: inputs.row(r).to_vec(),
+                            input: inputs.row_slice(r).to_vec(),
                             output: y.to_vec(),
                             property: index,
                             margin: p.unsafe_region.violation_margin(y).0,

@@ -177,7 +177,7 @@ fn run_one(
             HeldOut::sampled(&net, &properties, &plan, seed).map_err(|e| e.to_string())?,
         ),
     };
-    if data.negatives.rows() == 0 {
+    if data.negatives.nrows() == 0 {
         // Look harder before calling it safe: the falsifier with a larger budget.
         let config = FalsifierConfig {
             starts: 8192,

@@ -7,7 +7,7 @@ use birdnn::network::DecisionRule;
 use birdnn::property::negatives_of;
 use birdnn::rng::SplitMix64;
 use birdnn::sampling::sample_property;
-use birdnn::tensor::Matrix;
+use birdnn::tensor::Array2;
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -52,9 +52,9 @@ pub(crate) fn check(
             .iter()
             .filter(|&&n| n)
             .count();
-        total_samples += x.rows();
+        total_samples += x.nrows();
         total_violations += violations;
-        per_property.push((p, x.rows(), violations));
+        per_property.push((p, x.nrows(), violations));
     }
 
     let mut counterexamples: Vec<Counterexample> = Vec::new();
@@ -63,7 +63,7 @@ pub(crate) fn check(
         settings.falsifier.check()?;
         let hints = match &settings.hints {
             Some(path) => read_samples(path, net.input_size())?,
-            None => Matrix::zeros(0, net.input_size()),
+            None => Array2::zeros((0, net.input_size())),
         };
         let mut falsifier =
             Falsifier::with_hints(&net, &properties, settings.falsifier.clone(), &hints)?;

@@ -3,7 +3,7 @@
 
 use birdnn::formats::{self, csv};
 use birdnn::network::Network;
-use birdnn::tensor::Matrix;
+use birdnn::tensor::Array2;
 use std::io::IsTerminal;
 use std::path::Path;
 
@@ -19,7 +19,7 @@ pub(crate) fn load_network(path: &Path) -> Result<Network, formats::FormatError>
 pub(crate) fn read_samples(
     path: &Path,
     width: usize,
-) -> Result<Matrix, Box<dyn std::error::Error>> {
+) -> Result<Array2<f32>, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(csv::read_with_width(
         &path.display().to_string(),

@@ -2,6 +2,7 @@
 
 use crate::command::{load_network, read_samples, CliResult};
 use birdnn::formats::csv;
+use birdnn::tensor::{BatchRows, BatchRowsMut};
 use std::io::Write;
 use std::path::Path;
 
@@ -11,8 +12,8 @@ pub(crate) fn eval(path: &Path, inputs: &Path, physical: bool, decisions: bool) 
     let mut x = read_samples(inputs, net.input_size())?;
     if physical {
         let specs = &net.meta().inputs;
-        for r in 0..x.rows() {
-            for (v, spec) in x.row_mut(r).iter_mut().zip(specs) {
+        for r in 0..x.nrows() {
+            for (v, spec) in x.row_slice_mut(r).iter_mut().zip(specs) {
                 *v = spec.normalise(*v as f64) as f32;
             }
         }
@@ -23,7 +24,7 @@ pub(crate) fn eval(path: &Path, inputs: &Path, physical: bool, decisions: bool) 
     if decisions {
         header.push("decision".into());
         writeln!(out, "{}", header.join(","))?;
-        for row in y.iter_rows() {
+        for row in y.row_slices() {
             let d = net.meta().decision.decide(row).unwrap_or(0);
             let values: Vec<String> = row.iter().map(|v| v.to_string()).collect();
             writeln!(out, "{},{d}", values.join(","))?;

@@ -183,10 +183,10 @@ pub(crate) fn repair(args: &RepairArgs, json_output: bool) -> CliResult {
     eprintln!(
         "repairing with {} ({} counterexamples, {} positives to keep; validation {} + {})",
         settings.method,
-        data.negatives.rows(),
-        data.positives.rows(),
-        data.validation_negatives.rows(),
-        data.validation_positives.rows()
+        data.negatives.nrows(),
+        data.positives.nrows(),
+        data.validation_negatives.nrows(),
+        data.validation_positives.nrows()
     );
     let mut session = RepairSession::new(&net, &properties, data, settings)?;
     let mut progress = Progress::new();

@@ -23,7 +23,7 @@ use birdnn::network::{Network, NetworkError};
 use birdnn::property::{InputBox, Property};
 use birdnn::rng::SplitMix64;
 use birdnn::sampling::sample_property;
-use birdnn::tensor::Matrix;
+use birdnn::tensor::BatchRows;
 use birdnn::verify::bounds::{BoundMethod, BoundNetwork, Interval};
 use birdnn::verify::{Verifier, VerifyConfig, VerifyStatus};
 use std::path::{Path, PathBuf};
@@ -293,11 +293,11 @@ pub struct Assignment {
 
 impl Assignment {
     fn of(net: &Network, sites: &[TensorSite], x: &[f32]) -> Result<Self, NetworkError> {
-        let trace = net.forward_trace(&Matrix::from_rows(&[x]).expect("one row"))?;
+        let trace = net.forward_trace(&birdnn::tensor::from_rows(&[x]).expect("one row"))?;
         Ok(Assignment {
             x: x.to_vec(),
             hidden: sites.iter().map(|s| s.values(&trace, 0)).collect(),
-            y: trace.output().row(0).to_vec(),
+            y: trace.output().row_slice(0).to_vec(),
         })
     }
 
@@ -371,6 +371,6 @@ fn more_candidates(net: &Network, property: &Property, sites: &[TensorSite]) -> 
         .map(|f| f.run().into_iter().map(|c| c.input).collect())
         .unwrap_or_default();
     let samples = sample_property(&mut SplitMix64::new(0x5A7), property, 10_000);
-    out.extend(samples.iter_rows().map(<[f32]>::to_vec));
+    out.extend(samples.row_slices().map(<[f32]>::to_vec));
     out
 }

@@ -623,7 +623,7 @@ fn broadcast(c: &Constant, n: usize) -> Option<Vec<f64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tensor::Matrix;
+    use crate::tensor::BatchRows;
 
     #[test]
     fn round_trips_every_activation_exactly() {
@@ -674,10 +674,10 @@ mod tests {
         );
         let net = read("g.onnx", &bytes).unwrap();
         let y = net
-            .forward(&Matrix::from_rows(&[[1.0f32, 1.0]]).unwrap())
+            .forward(&crate::tensor::from_rows(&[[1.0f32, 1.0]]).unwrap())
             .unwrap();
         // x B^T = [1+2, 3+4] = [3, 7]; * 2 = [6, 14]; + [5, 10] = [11, 24].
-        assert_eq!(y.as_slice(), &[11.0, 24.0]);
+        assert_eq!(y.flat(), &[11.0, 24.0]);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 use super::affine::PendingAffine;
 use crate::network::ForwardTrace;
+use crate::tensor::BatchRows;
 use crate::verify::bounds::{Interval, LayerBounds};
 
 /// A graph tensor's place in the network read from the graph.
@@ -46,15 +47,15 @@ impl TensorSite {
     /// Its values for row `row` of a forward trace.
     pub fn values(&self, trace: &ForwardTrace, row: usize) -> Vec<f32> {
         match self {
-            TensorSite::Input => trace.post[0].row(row).to_vec(),
-            TensorSite::Pre(k) => trace.pre[*k].row(row).to_vec(),
-            TensorSite::Post(k) => trace.post[k + 1].row(row).to_vec(),
+            TensorSite::Input => trace.post[0].row_slice(row).to_vec(),
+            TensorSite::Pre(k) => trace.pre[*k].row_slice(row).to_vec(),
+            TensorSite::Post(k) => trace.post[k + 1].row_slice(row).to_vec(),
             TensorSite::Affine {
                 layer,
                 weights,
                 bias,
             } => {
-                let entering = trace.post[*layer].row(row);
+                let entering = trace.post[*layer].row_slice(row);
                 let n = bias.len();
                 (0..n)
                     .map(|o| {

@@ -4,6 +4,7 @@
 
 use crate::network::{Network, NetworkMeta};
 use crate::property::Property;
+use crate::tensor::{to_standard, Array2, ArrayRef2};
 use crate::verify::bounds::{BoundMethod, BoundNetwork, Interval};
 
 /// `coefficients . x + constant`.
@@ -115,10 +116,11 @@ impl FeatureMap {
     }
 
     /// The features of a batch of inputs, as the network computes them in `f32`.
-    pub fn of_inputs(&self, inputs: &crate::tensor::Matrix) -> crate::tensor::Matrix {
+    pub fn of_inputs(&self, inputs: &ArrayRef2<f32>) -> Array2<f32> {
+        let inputs = &*crate::tensor::standard(inputs);
         match &self.hidden {
             Some((net, _)) => net.forward(inputs).expect("inputs of the network's width"),
-            None => inputs.clone(),
+            None => to_standard(inputs),
         }
     }
 

@@ -15,7 +15,7 @@ pub(crate) mod program;
 use crate::network::{Activation, DenseLayer, Network};
 use crate::property::Property;
 use crate::repair::{setting_error, RepairError};
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, ArrayRef2, BatchRows};
 use crate::verify::bounds::{BoundMethod, BoundNetwork, Interval};
 use crate::verify::{overall, Verifier, VerifyConfig, VerifyStatus};
 use cells::{Cell, FeatureMap};
@@ -145,7 +145,7 @@ pub struct CertifiedRepair {
     /// The cells to split before the next solve.
     open: Vec<usize>,
     /// Features and original decisions of the kept samples.
-    kept_features: Matrix,
+    kept_features: Array2<f32>,
     kept_decisions: Vec<usize>,
     /// The margin each kept decision must keep once protected.
     kept_margins: Vec<f64>,
@@ -198,9 +198,10 @@ impl CertifiedRepair {
         original: &Network,
         start: &Network,
         properties: &[Property],
-        kept: &Matrix,
+        kept: &ArrayRef2<f32>,
         config: CertifiedConfig,
     ) -> Result<Self, RepairError> {
+        let kept = &*crate::tensor::standard(kept);
         config.check()?;
         let last = start.layers().last().expect("a network has layers");
         if last.activation() != Activation::Identity {
@@ -218,7 +219,7 @@ impl CertifiedRepair {
                 )));
             }
         }
-        if kept.rows() == 0 {
+        if kept.nrows() == 0 {
             return Err(RepairError::Setting(
                 "certified last-layer repair needs samples whose decisions it keeps".into(),
             ));
@@ -232,14 +233,14 @@ impl CertifiedRepair {
         let kept_decisions = original.decisions_of_outputs(&targets);
         let rule = original.meta().decision;
         let kept_margins: Vec<f64> = targets
-            .iter_rows()
+            .row_slices()
             .map(|y| config.kept_margin_share * rule.margin(y) as f64)
             .collect();
-        let n = kept.rows() as f64;
+        let n = kept.nrows() as f64;
         let mut gram = vec![0.0; width * width];
         let mut cross = vec![vec![0.0; width]; outputs];
         let mut extended = vec![1.0; width];
-        for (h, y) in kept_features.iter_rows().zip(targets.iter_rows()) {
+        for (h, y) in kept_features.row_slices().zip(targets.row_slices()) {
             for (e, &v) in extended.iter_mut().zip(h) {
                 *e = v as f64;
             }
@@ -399,7 +400,7 @@ impl CertifiedRepair {
             .map(|&s| KeptDecision {
                 features: self
                     .kept_features
-                    .row(s)
+                    .row_slice(s)
                     .iter()
                     .map(|&v| v as f64)
                     .collect(),
@@ -733,14 +734,14 @@ impl CertifiedRepair {
 }
 
 /// Mean over outputs of the standard deviation of the original outputs (1 when flat).
-pub(crate) fn output_spread(outputs: &Matrix) -> f64 {
-    let n = outputs.rows().max(1) as f64;
-    let cols = outputs.cols();
+pub(crate) fn output_spread(outputs: &ArrayRef2<f32>) -> f64 {
+    let n = outputs.nrows().max(1) as f64;
+    let cols = outputs.ncols();
     let mut total = 0.0;
     for o in 0..cols {
-        let mean = outputs.iter_rows().map(|y| y[o] as f64).sum::<f64>() / n;
+        let mean = outputs.row_slices().map(|y| y[o] as f64).sum::<f64>() / n;
         let var = outputs
-            .iter_rows()
+            .row_slices()
             .map(|y| (y[o] as f64 - mean).powi(2))
             .sum::<f64>()
             / n;

@@ -20,7 +20,7 @@ fn problem(b: &InputBox) -> (Network, Property) {
         .map(|(l, u)| (0.5 * (l + u)) as f32)
         .collect();
     let class = net
-        .decisions(&Matrix::from_rows(&[centre]).unwrap())
+        .decisions(&crate::tensor::from_rows(&[centre]).unwrap())
         .unwrap()[0];
     let property = crate::property::decision_must_not_be(
         "not-the-centre's",
@@ -32,7 +32,7 @@ fn problem(b: &InputBox) -> (Network, Property) {
     (net, property)
 }
 
-fn samples(b: &InputBox, count: usize, seed: u64) -> Matrix {
+fn samples(b: &InputBox, count: usize, seed: u64) -> Array2<f32> {
     sample_box(&mut SplitMix64::new(seed), b, count)
 }
 
@@ -90,9 +90,9 @@ fn the_patch_acts_exactly_inside_its_box_and_nowhere_past_the_band() {
     let offsets = &summary.offsets[0];
     let mut inside = 0;
     for ((x, y0), y1) in all
-        .iter_rows()
-        .zip(before.iter_rows())
-        .zip(after.iter_rows())
+        .row_slices()
+        .zip(before.row_slices())
+        .zip(after.row_slices())
     {
         let outside_by = (0..2)
             .map(|i| {
@@ -142,7 +142,7 @@ fn the_kept_decisions_inside_the_box_stay_where_the_property_allows() {
     let outputs = net.forward(&fresh).unwrap();
     let mut changed = 0;
     for (r, (d0, d1)) in before.iter().zip(&after).enumerate() {
-        if !property.is_negative(fresh.row(r), outputs.row(r)) {
+        if !property.is_negative(fresh.row_slice(r), outputs.row_slice(r)) {
             changed += usize::from(d0 != d1);
         }
     }
@@ -251,7 +251,7 @@ fn every_saturating_or_leaky_activation_makes_an_indicator() {
             let what = format!("{act} {widths:?}");
             let net = Network::random(&widths, act, 7).unwrap();
             // The same rule (not the decision at the centre of the box) for this network.
-            let centre = Matrix::from_rows(&[vec![0.4f32, -0.1]]).unwrap();
+            let centre = crate::tensor::from_rows(&[vec![0.4f32, -0.1]]).unwrap();
             let class = net.decisions(&centre).unwrap()[0];
             let property = crate::property::decision_must_not_be(
                 "not-the-centre's",
@@ -276,9 +276,9 @@ fn every_saturating_or_leaky_activation_makes_an_indicator() {
             };
             let reach = 4.0 * band * 2.0;
             let far = samples(&domain(), 20_000, 5);
-            let keep: Vec<usize> = (0..far.rows())
+            let keep: Vec<usize> = (0..far.nrows())
                 .filter(|&r| {
-                    let x = far.row(r);
+                    let x = far.row_slice(r);
                     (0..2).any(|i| {
                         (x[i] as f64) < b.lower[i] - reach || (x[i] as f64) > b.upper[i] + reach
                     })
@@ -287,8 +287,8 @@ fn every_saturating_or_leaky_activation_makes_an_indicator() {
             let far = far.select_rows(&keep);
             let (before, after) = (net.forward(&far).unwrap(), patched.forward(&far).unwrap());
             let largest = before
-                .iter_rows()
-                .zip(after.iter_rows())
+                .row_slices()
+                .zip(after.row_slices())
                 .flat_map(|(p, q)| p.iter().zip(q).map(|(a, c)| (a - c).abs()))
                 .fold(0.0f32, f32::max);
             let (a, c) = (
@@ -304,9 +304,9 @@ fn every_saturating_or_leaky_activation_makes_an_indicator() {
                 // difference, which turns only exact ties.
                 assert!(largest < 1e-4, "{what}: {largest} past the band");
                 assert!(
-                    changed * 1000 <= far.rows(),
+                    changed * 1000 <= far.nrows(),
                     "{what}: {changed} of {} decisions past the band",
-                    far.rows()
+                    far.nrows()
                 );
             }
             // Inside, the offsets move the outputs (within the rounding of the indicator).
@@ -315,7 +315,7 @@ fn every_saturating_or_leaky_activation_makes_an_indicator() {
                 net.forward(&inside).unwrap(),
                 patched.forward(&inside).unwrap(),
             );
-            for (p, q) in before.iter_rows().zip(after.iter_rows()) {
+            for (p, q) in before.row_slices().zip(after.row_slices()) {
                 for ((a, c), d) in p.iter().zip(q).zip(&summary.offsets[0]) {
                     let moved = f64::from(c - a);
                     assert!(

@@ -8,7 +8,7 @@ use crate::repair::certified::{CertifiedRepair, CertifiedSummary};
 use crate::repair::{Method, Phase, RepairError, RepairProgress};
 use crate::rng::SplitMix64;
 use crate::sampling::sample_box;
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, BatchGrow, BatchRows};
 use crate::verify::{overall, Verdict, VerifyStatus};
 
 /// Programs at most when certified last-layer repair polishes a result already proved.
@@ -17,7 +17,7 @@ const POLISH_ROUNDS: usize = 4;
 impl RepairSession {
     /// Inputs whose decisions certified last-layer repair keeps: the repair's positives and
     /// fresh uniform samples of the domain the original network does not get wrong.
-    pub(super) fn kept_inputs(&self) -> Result<Matrix, RepairError> {
+    pub(super) fn kept_inputs(&self) -> Result<Array2<f32>, RepairError> {
         let mut rng = SplitMix64::new(self.settings.seed ^ 0x6B65_7074);
         let fresh = sample_box(
             &mut rng,
@@ -26,7 +26,7 @@ impl RepairSession {
         );
         let outputs = self.original.forward(&fresh)?;
         let negative = crate::property::negatives_of(&self.properties, &fresh, &outputs);
-        let keep: Vec<usize> = (0..fresh.rows()).filter(|&r| !negative[r]).collect();
+        let keep: Vec<usize> = (0..fresh.nrows()).filter(|&r| !negative[r]).collect();
         let mut kept = self.data.positives.clone();
         kept.append_rows(&self.data.validation_positives)
             .expect("same width");

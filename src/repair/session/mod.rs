@@ -117,7 +117,7 @@ impl RepairSession {
         for p in properties {
             p.check_fits(original)?;
         }
-        if data.negatives.rows() == 0 {
+        if data.negatives.nrows() == 0 {
             return Err(RepairError::NothingToRepair);
         }
         let validation = Validation::new(original, properties, &data)?;
@@ -454,7 +454,7 @@ impl RepairSession {
             self.pac_failure = Some(format!(
                 "no PAC statement after {} rounds: the last candidate still had {} unsafe inputs among {} fresh samples per region plus the falsifier's {} counterexamples",
                 self.round,
-                cert.negatives.rows() - cert.falsifier_found,
+                cert.negatives.nrows() - cert.falsifier_found,
                 cert.per_region,
                 cert.falsifier_found
             ));
@@ -529,8 +529,8 @@ impl RepairSession {
         report.finished = finished;
         report.wall_ms = self.elapsed_ms;
         report.rounds = self.round + usize::from(finished);
-        report.training_negatives = self.data.negatives.rows();
-        report.training_positives = self.data.positives.rows();
+        report.training_negatives = self.data.negatives.nrows();
+        report.training_positives = self.data.positives.nrows();
         report.pac = self.pac.clone();
         report.pac_failure = self.pac_failure.clone();
         report.settings = RepairSettings {

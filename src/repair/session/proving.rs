@@ -5,7 +5,7 @@ use super::inner::starts_with_finetune;
 use super::RepairSession;
 use crate::network::Network;
 use crate::repair::{data, Method, Phase, RepairError, RepairProgress};
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, BatchGrow};
 use crate::verify::{overall, Verifier, VerifyConfig, VerifyStatus};
 
 /// Random neighbours of a verifier's counterexample tried as lessons with it.
@@ -88,7 +88,7 @@ impl RepairSession {
                 self.verdicts = verdicts;
                 self.result = Some(net);
             } else if learn {
-                let mut inputs = Matrix::zeros(0, self.original.input_size());
+                let mut inputs = Array2::zeros((0, self.original.input_size()));
                 for c in verdicts.iter().filter_map(|v| v.counterexample.as_ref()) {
                     let seed = self.round_seed(0x90C4 + self.lessons as u64);
                     inputs

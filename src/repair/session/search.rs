@@ -3,7 +3,7 @@
 use super::RepairSession;
 use crate::falsify::{Counterexample, Falsifier, FalsifierConfig};
 use crate::repair::{Phase, RepairError, RepairProgress};
-use crate::tensor::Matrix;
+use crate::tensor::{Array2, BatchGrow, BatchRows};
 
 impl RepairSession {
     /// A few falsifier steps on the retrained candidate. Counterexamples it finds join the
@@ -25,7 +25,7 @@ impl RepairSession {
             let guarding = std::mem::take(&mut self.guarding);
             if guarding {
                 let lessons = self.guard_lessons_of(&found)?;
-                if lessons.rows() == 0 {
+                if lessons.nrows() == 0 {
                     self.conclude(best.clone())?;
                 } else {
                     self.data.add_positives(&lessons);
@@ -53,9 +53,9 @@ impl RepairSession {
                     self.conclude(best.clone())?;
                 }
             } else {
-                let mut inputs = Matrix::zeros(0, self.original.input_size());
+                let mut inputs = Array2::zeros((0, self.original.input_size()));
                 for c in &found {
-                    inputs.push_row(&c.input).expect("input width");
+                    inputs.push_slice(&c.input).expect("input width");
                 }
                 self.data.add_negatives(&inputs);
                 self.validation.add_negatives(&inputs);
@@ -98,15 +98,18 @@ impl RepairSession {
     /// holds there (a point in two overlapping balls of different classes keeps neither)
     /// and satisfies every property: the original's behaviour is taught only where it is
     /// right.
-    pub(super) fn guard_lessons_of(&self, found: &[Counterexample]) -> Result<Matrix, RepairError> {
-        let mut inputs = Matrix::zeros(0, self.original.input_size());
+    pub(super) fn guard_lessons_of(
+        &self,
+        found: &[Counterexample],
+    ) -> Result<Array2<f32>, RepairError> {
+        let mut inputs = Array2::zeros((0, self.original.input_size()));
         for c in found {
-            inputs.push_row(&c.input).expect("input width");
+            inputs.push_slice(&c.input).expect("input width");
         }
         let outputs = self.original.forward(&inputs)?;
-        let kept: Vec<usize> = (0..inputs.rows())
+        let kept: Vec<usize> = (0..inputs.nrows())
             .filter(|&r| {
-                let (x, y) = (inputs.row(r), outputs.row(r));
+                let (x, y) = (inputs.row_slice(r), outputs.row_slice(r));
                 !self
                     .guards
                     .iter()
@@ -142,7 +145,7 @@ mod tests {
             )
         };
         let property = class_0_on("repair me", 0.5, 1.0);
-        let rows = |v: &[f32]| Matrix::from_vec(v.len(), 1, v.to_vec()).unwrap();
+        let rows = |v: &[f32]| crate::tensor::from_vec(v.len(), 1, v.to_vec()).unwrap();
         let data = RepairData {
             negatives: rows(&[0.6, 0.8]),
             positives: rows(&[-0.5, -0.9]),
@@ -172,7 +175,7 @@ mod tests {
         let lessons = session
             .guard_lessons_of(&[find(-0.7), find(0.3), find(0.7)])
             .unwrap();
-        assert_eq!(lessons.as_slice(), &[-0.7]);
+        assert_eq!(lessons.flat(), &[-0.7]);
         let too_wide = decision_must_be(
             "two inputs",
             InputBox::new(vec![0.0, 0.0], vec![1.0, 1.0]).unwrap(),
