@@ -30,7 +30,7 @@ pub struct ShapeError {
 }
 
 /// A `rows x cols` batch from a row-major buffer; fails when its length is not `rows * cols`.
-pub fn from_vec(rows: usize, cols: usize, data: Vec<f32>) -> Result<Array2<f32>, ShapeError> {
+pub fn from_vec<A>(rows: usize, cols: usize, data: Vec<A>) -> Result<Array2<A>, ShapeError> {
     let len = data.len();
     Array2::from_shape_vec((rows, cols), data).map_err(|_| ShapeError {
         what: "a batch from a buffer",
@@ -66,38 +66,41 @@ pub fn empty(cols: usize) -> Array2<f32> {
 
 /// The batch in standard layout: borrowed when it already is (every array birdnn makes),
 /// copied otherwise (a transposed view, a column-major array of the caller's).
-pub fn standard(batch: &ArrayRef2<f32>) -> CowArray<'_, f32, Ix2> {
+pub fn standard<A: Clone>(batch: &ArrayRef2<A>) -> CowArray<'_, A, Ix2> {
     batch.as_standard_layout()
 }
 
 /// An owned copy of the batch in standard layout (`to_owned` would keep a column-major
 /// layout).
-pub fn to_standard(batch: &ArrayRef2<f32>) -> Array2<f32> {
+pub fn to_standard<A: Clone>(batch: &ArrayRef2<A>) -> Array2<A> {
     batch.as_standard_layout().into_owned()
 }
 
 const NOT_STANDARD: &str =
     "birdnn's batches are in standard layout (pass a caller's array through tensor::standard)";
 
-/// Row access to a batch in standard layout, as plain slices (the kernels need them).
-pub trait BatchRows {
+/// Row access to a batch (or the verifier's `f64` matrices) in standard layout, as plain
+/// slices: the kernels need them.
+pub trait BatchRows<A> {
     /// Row `r`.
-    fn row_slice(&self, r: usize) -> &[f32];
+    fn row_slice(&self, r: usize) -> &[A];
     /// Every number, row after row.
-    fn flat(&self) -> &[f32];
+    fn flat(&self) -> &[A];
     /// The rows in order.
-    fn row_slices(&self) -> impl ExactSizeIterator<Item = &[f32]> + DoubleEndedIterator;
+    fn row_slices<'a>(&'a self) -> impl ExactSizeIterator<Item = &'a [A]> + DoubleEndedIterator
+    where
+        A: 'a;
     /// A new batch holding the given rows, in that order (ndarray's `select` builds the
     /// result a row view at a time; this copies slices).
-    fn select_rows(&self, indices: &[usize]) -> Array2<f32>;
+    fn select_rows(&self, indices: &[usize]) -> Array2<A>;
 }
 
 /// Mutable row access to a batch in standard layout.
-pub trait BatchRowsMut {
+pub trait BatchRowsMut<A> {
     /// Row `r`, mutable.
-    fn row_slice_mut(&mut self, r: usize) -> &mut [f32];
+    fn row_slice_mut(&mut self, r: usize) -> &mut [A];
     /// Every number, row after row, mutable.
-    fn flat_mut(&mut self) -> &mut [f32];
+    fn flat_mut(&mut self) -> &mut [A];
 }
 
 /// Growing an owned batch row by row.
@@ -110,23 +113,26 @@ pub trait BatchGrow {
     fn into_flat_vec(self) -> Vec<f32>;
 }
 
-impl BatchRows for ArrayRef2<f32> {
-    fn row_slice(&self, r: usize) -> &[f32] {
+impl<A: Clone> BatchRows<A> for ArrayRef2<A> {
+    fn row_slice(&self, r: usize) -> &[A] {
         let cols = self.ncols();
         &self.flat()[r * cols..(r + 1) * cols]
     }
 
-    fn flat(&self) -> &[f32] {
+    fn flat(&self) -> &[A] {
         self.as_slice().expect(NOT_STANDARD)
     }
 
-    fn row_slices(&self) -> impl ExactSizeIterator<Item = &[f32]> + DoubleEndedIterator {
+    fn row_slices<'a>(&'a self) -> impl ExactSizeIterator<Item = &'a [A]> + DoubleEndedIterator
+    where
+        A: 'a,
+    {
         // By index, not `chunks_exact`: a zero-width batch still has its (empty) rows.
         let (flat, cols) = (self.flat(), self.ncols());
         (0..self.nrows()).map(move |r| &flat[r * cols..(r + 1) * cols])
     }
 
-    fn select_rows(&self, indices: &[usize]) -> Array2<f32> {
+    fn select_rows(&self, indices: &[usize]) -> Array2<A> {
         let mut data = Vec::with_capacity(indices.len() * self.ncols());
         for &i in indices {
             data.extend_from_slice(self.row_slice(i));
@@ -135,13 +141,13 @@ impl BatchRows for ArrayRef2<f32> {
     }
 }
 
-impl BatchRowsMut for ArrayRef2<f32> {
-    fn row_slice_mut(&mut self, r: usize) -> &mut [f32] {
+impl<A> BatchRowsMut<A> for ArrayRef2<A> {
+    fn row_slice_mut(&mut self, r: usize) -> &mut [A] {
         let cols = self.ncols();
         &mut self.flat_mut()[r * cols..(r + 1) * cols]
     }
 
-    fn flat_mut(&mut self) -> &mut [f32] {
+    fn flat_mut(&mut self) -> &mut [A] {
         self.as_slice_mut().expect(NOT_STANDARD)
     }
 }

@@ -10,6 +10,7 @@
 //! with room to spare.
 
 use crate::network::{Activation, Network};
+use crate::tensor::{Array2, ArrayRef2, BatchRows, BatchRowsMut};
 
 mod alpha;
 mod relax;
@@ -93,23 +94,21 @@ pub struct BoundNetwork {
 struct Layer64 {
     inputs: usize,
     outputs: usize,
-    /// `inputs x outputs`, row-major, as [`crate::network::DenseLayer`].
-    weights: Vec<f64>,
+    /// `inputs x outputs`, as [`crate::network::DenseLayer`].
+    weights: Array2<f64>,
     bias: Vec<f64>,
     activation: Activation,
 }
 
 impl Layer64 {
-    /// The weights from the inputs `rows` to the outputs `columns` (`rows x columns`,
-    /// row-major).
-    fn gather(&self, rows: &[usize], columns: &[usize]) -> Vec<f64> {
-        let n = self.outputs;
+    /// The weights from the inputs `rows` to the outputs `columns` (`rows x columns`).
+    fn gather(&self, rows: &[usize], columns: &[usize]) -> Array2<f64> {
         let mut out = Vec::with_capacity(rows.len() * columns.len());
         for &i in rows {
-            let row = &self.weights[i * n..(i + 1) * n];
+            let row = self.weights.row_slice(i);
             out.extend(columns.iter().map(|&o| row[o]));
         }
-        out
+        crate::tensor::from_vec(rows.len(), columns.len(), out).expect("rows x columns")
     }
 }
 
@@ -127,10 +126,10 @@ pub struct LayerBounds {
     /// off everywhere contributes nothing, so back-substitution skips it).
     live: Vec<Vec<usize>>,
     /// Each layer's weights from the live neurons before it to all its neurons
-    /// (`live inputs x outputs`, row-major).
-    into: Vec<Vec<f64>>,
+    /// (`live inputs x outputs`).
+    into: Vec<Array2<f64>>,
     /// Each layer's weights from the live neurons before it to its live neurons.
-    between: Vec<Vec<f64>>,
+    between: Vec<Array2<f64>>,
 }
 
 /// A linear function of the outputs, `coefficients . y - rhs`, bounded below over a box.
@@ -265,7 +264,12 @@ impl BoundNetwork {
                 .map(|l| Layer64 {
                     inputs: l.inputs(),
                     outputs: l.outputs(),
-                    weights: l.weights().iter().map(|&w| w as f64).collect(),
+                    weights: crate::tensor::from_vec(
+                        l.inputs(),
+                        l.outputs(),
+                        l.weights().iter().map(|&w| w as f64).collect(),
+                    )
+                    .expect("a layer's weights are inputs x outputs"),
                     bias: l.bias().iter().map(|&b| b as f64).collect(),
                     activation: l.activation(),
                 })
@@ -287,7 +291,7 @@ impl BoundNetwork {
         for i in 0..layer.inputs {
             let (xl, xu) = (x.lower[i], x.upper[i]);
             let xm = xl.abs().max(xu.abs());
-            let row = &layer.weights[i * n..(i + 1) * n];
+            let row = layer.weights.row_slice(i);
             for o in 0..n {
                 let w = row[o];
                 if w >= 0.0 {
@@ -368,12 +372,12 @@ impl BoundNetwork {
                 if !rows.is_empty() {
                     // Lower bounds of z and of -z, in one pass.
                     let n = rows.len();
-                    let mut spec = vec![0.0; 2 * n * layer.outputs];
+                    let mut spec = Array2::zeros((2 * n, layer.outputs));
                     for (r, &o) in rows.iter().enumerate() {
-                        spec[r * layer.outputs + o] = 1.0;
-                        spec[(n + r) * layer.outputs + o] = -1.0;
+                        spec[[r, o]] = 1.0;
+                        spec[[n + r, o]] = -1.0;
                     }
-                    let found = self.back_substitute(&bounds, input, k, &spec, 2 * n, false);
+                    let found = self.back_substitute(&bounds, input, k, &spec, false);
                     for (r, &o) in rows.iter().enumerate() {
                         pre.lower[o] = pre.lower[o].max(found[r].value);
                         pre.upper[o] = pre.upper[o].min(-found[n + r].value);
@@ -405,16 +409,16 @@ impl BoundNetwork {
         bounds
     }
 
-    /// Lower bounds over the box of `rows` linear functions of layer `k`'s pre-activation
-    /// values (`spec`: `rows x width(k)`, row-major), by back-substitution to the input.
-    /// With `through_activation`, the functions are of layer `k`'s *post*-activation values.
+    /// Lower bounds over the box of linear functions of layer `k`'s pre-activation values
+    /// (`spec`: one function per row, `functions x width(k)`), by back-substitution to the
+    /// input. With `through_activation`, the functions are of layer `k`'s *post*-activation
+    /// values.
     fn back_substitute(
         &self,
         bounds: &LayerBounds,
         input: &Interval,
         k: usize,
-        spec: &[f64],
-        rows: usize,
+        spec: &ArrayRef2<f64>,
         through_activation: bool,
     ) -> Vec<LinearLowerBound> {
         self.back_substitute_relaxed(
@@ -423,28 +427,26 @@ impl BoundNetwork {
             input,
             k,
             spec,
-            rows,
             through_activation,
         )
     }
 
     /// [`Self::back_substitute`] with every neuron's relaxation given (any sound
     /// relaxations of the box's neurons, such as optimised lower slopes).
-    #[allow(clippy::too_many_arguments)]
     fn back_substitute_relaxed(
         &self,
         bounds: &LayerBounds,
         relaxations: &[Vec<Relaxation>],
         input: &Interval,
         k: usize,
-        spec: &[f64],
-        rows: usize,
+        spec: &ArrayRef2<f64>,
         through_activation: bool,
     ) -> Vec<LinearLowerBound> {
         let all_outputs: Vec<usize> = (0..self.layers[k].outputs).collect();
-        // `lambda` holds coefficients on the neurons `columns` of layer `j` (all of them at
-        // the start, the live ones below).
-        let mut lambda = spec.to_vec();
+        let rows = spec.nrows();
+        // `lambda` holds coefficients (one function per row) on the neurons `columns` of
+        // layer `j` (all of them at the start, the live ones below).
+        let mut lambda = crate::tensor::standard(spec).into_owned();
         let mut columns: &[usize] = &all_outputs;
         let mut constant = vec![0.0f64; rows];
         let mut magnitude = vec![0.0f64; rows];
@@ -455,7 +457,6 @@ impl BoundNetwork {
                 &mut magnitude,
                 &relaxations[k],
                 columns,
-                rows,
             );
         }
         let mut j = k;
@@ -463,8 +464,7 @@ impl BoundNetwork {
             let layer = &self.layers[j];
             let width = columns.len();
             // z_j = a_{j-1} W + b + delta, |delta| <= errors[j].
-            for r in 0..rows {
-                let lam = &lambda[r * width..(r + 1) * width];
+            for (r, lam) in lambda.row_slices().enumerate() {
                 let mut c = 0.0;
                 let mut m = 0.0;
                 for (&l, &o) in lam.iter().zip(columns) {
@@ -480,13 +480,12 @@ impl BoundNetwork {
             } else {
                 &bounds.between[j]
             };
-            let n_in = weights.len().checked_div(width).unwrap_or(0);
-            let mut next = vec![0.0f64; rows * n_in];
-            for r in 0..rows {
-                let lam = &lambda[r * width..(r + 1) * width];
-                let out = &mut next[r * n_in..(r + 1) * n_in];
+            debug_assert_eq!(weights.ncols(), width);
+            let mut next = Array2::zeros((rows, weights.nrows()));
+            for (r, lam) in lambda.row_slices().enumerate() {
+                let out = next.row_slice_mut(r);
                 for (i, slot) in out.iter_mut().enumerate() {
-                    *slot = dot(lam, &weights[i * width..(i + 1) * width]);
+                    *slot = dot(lam, weights.row_slice(i));
                 }
             }
             lambda = next;
@@ -497,7 +496,7 @@ impl BoundNetwork {
             columns = &bounds.live[j];
             if columns.is_empty() {
                 // Every neuron of layer j is off: the functions are constant on the box.
-                lambda = vec![0.0; rows * self.inputs];
+                lambda = Array2::zeros((rows, self.inputs));
                 break;
             }
             Self::relax_into(
@@ -506,20 +505,18 @@ impl BoundNetwork {
                 &mut magnitude,
                 &relaxations[j],
                 columns,
-                rows,
             );
         }
         // Concretise over the input box: each coefficient takes its worst corner.
-        (0..rows)
-            .map(|r| {
-                let a = &lambda[r * self.inputs..(r + 1) * self.inputs];
-                LinearLowerBound {
-                    value: lowest_over_box(a, constant[r], magnitude[r], input),
-                    input_coefficients: a.to_vec(),
-                    constant: constant[r],
-                    magnitude: magnitude[r],
-                    floor: f64::NEG_INFINITY,
-                }
+        lambda
+            .row_slices()
+            .enumerate()
+            .map(|(r, a)| LinearLowerBound {
+                value: lowest_over_box(a, constant[r], magnitude[r], input),
+                input_coefficients: a.to_vec(),
+                constant: constant[r],
+                magnitude: magnitude[r],
+                floor: f64::NEG_INFINITY,
             })
             .collect()
     }
@@ -528,17 +525,17 @@ impl BoundNetwork {
     /// coefficients on their pre-activation values, choosing each neuron's lower or upper
     /// relaxation by the coefficient's sign.
     fn relax_into(
-        lambda: &mut [f64],
+        lambda: &mut ArrayRef2<f64>,
         constant: &mut [f64],
         magnitude: &mut [f64],
         relaxations: &[Relaxation],
         columns: &[usize],
-        rows: usize,
     ) {
-        let n = columns.len();
-        for r in 0..rows {
+        debug_assert_eq!(lambda.ncols(), columns.len());
+        for r in 0..lambda.nrows() {
+            let row = lambda.row_slice_mut(r);
             for (c, &o) in columns.iter().enumerate() {
-                let a = lambda[r * n + c];
+                let a = row[c];
                 if a == 0.0 {
                     continue;
                 }
@@ -548,7 +545,7 @@ impl BoundNetwork {
                 } else {
                     (rel.upper_slope, rel.upper_offset)
                 };
-                lambda[r * n + c] = a * slope;
+                row[c] = a * slope;
                 constant[r] += a * offset;
                 magnitude[r] += (a * offset).abs();
             }
@@ -584,12 +581,11 @@ impl BoundNetwork {
                 .collect(),
             BoundMethod::Symbolic => {
                 let width = self.layers[last].outputs;
-                let mut spec = vec![0.0; coefficients.len() * width];
+                let mut spec = Array2::zeros((coefficients.len(), width));
                 for (r, c) in coefficients.iter().enumerate() {
-                    spec[r * width..(r + 1) * width].copy_from_slice(c);
+                    spec.row_slice_mut(r).copy_from_slice(c);
                 }
-                let symbolic =
-                    self.back_substitute(bounds, input, last, &spec, coefficients.len(), true);
+                let symbolic = self.back_substitute(bounds, input, last, &spec, true);
                 let interval = self.lower_bounds_of_outputs(
                     bounds,
                     input,

@@ -13,6 +13,7 @@
 
 use super::{BoundNetwork, Interval, LayerBounds, LinearLowerBound, Relaxation};
 use crate::network::Activation;
+use crate::tensor::BatchRows;
 
 impl BoundNetwork {
     /// A lower bound of `coefficients . y - rhs` over the box at least as high as `start`
@@ -46,6 +47,9 @@ impl BoundNetwork {
             return start.clone();
         }
         let mut relaxations = bounds.relaxations.clone();
+        // One function: a single-row matrix of its coefficients.
+        let spec =
+            crate::tensor::from_vec(1, coefficients.len(), coefficients.to_vec()).expect("one row");
         let mut best = start.clone();
         let mut length = 0.5;
         for _ in 0..steps {
@@ -66,15 +70,8 @@ impl BoundNetwork {
                 break;
             }
             length *= 0.6;
-            let mut found = self.back_substitute_relaxed(
-                bounds,
-                &relaxations,
-                input,
-                last,
-                coefficients,
-                1,
-                true,
-            );
+            let mut found =
+                self.back_substitute_relaxed(bounds, &relaxations, input, last, &spec, true);
             let candidate = found.remove(0).less_rhs(rhs, start.floor, input);
             if candidate.value > best.value {
                 best = candidate;
@@ -98,10 +95,10 @@ impl BoundNetwork {
         let mut lambda = coefficients.to_vec();
         for j in (0..=last).rev() {
             let layer = &self.layers[j];
-            let (n_in, n_out) = (layer.inputs, layer.outputs);
+            let n_in = layer.inputs;
             let mut next = vec![0.0f64; n_in];
             for (i, slot) in next.iter_mut().enumerate() {
-                let row = &layer.weights[i * n_out..(i + 1) * n_out];
+                let row = layer.weights.row_slice(i);
                 *slot = row.iter().zip(&lambda).map(|(w, l)| w * l).sum();
             }
             if j == 0 {
@@ -140,7 +137,7 @@ impl BoundNetwork {
             let n_out = layer.outputs;
             let mut z = layer.bias.clone();
             for (i, &v) in values.iter().enumerate() {
-                let row = &layer.weights[i * n_out..(i + 1) * n_out];
+                let row = layer.weights.row_slice(i);
                 for (zo, w) in z.iter_mut().zip(row) {
                     *zo += w * v;
                 }
