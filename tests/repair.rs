@@ -219,6 +219,33 @@ fn the_same_seed_gives_the_same_network_and_another_seed_another() {
 }
 
 #[test]
+fn column_major_repair_data_gives_the_network_row_major_data_gives() {
+    use birdnn::tensor::ndarray::ShapeBuilder;
+    use birdnn::tensor::Array2;
+    let column_major = |a: &Array2<f32>| {
+        let mut c = Array2::zeros(a.raw_dim().f());
+        c.assign(a);
+        c
+    };
+    let (net, props) = problem(Activation::Relu);
+    let data = RepairData::sampled(&net, &props, &small_plan(), 3).unwrap();
+    let transposed = RepairData {
+        negatives: column_major(&data.negatives),
+        positives: column_major(&data.positives),
+        validation_negatives: column_major(&data.validation_negatives),
+        validation_positives: column_major(&data.validation_positives),
+    };
+    assert!(!transposed.positives.is_standard_layout());
+    let run = |data: RepairData| {
+        let mut session =
+            RepairSession::new(&net, &props, data, settings(Method::Retrain, 3)).unwrap();
+        session.run(|_| {}).unwrap();
+        session.current_best()
+    };
+    assert_eq!(run(transposed), run(data));
+}
+
+#[test]
 fn a_session_can_stop_resume_and_be_dropped_without_touching_the_original() {
     let (net, props) = problem(Activation::Elu { alpha: 1.0 });
     let original = net.clone();

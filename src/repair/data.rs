@@ -102,6 +102,24 @@ pub fn partition(
 }
 
 impl RepairData {
+    /// The same data with every batch in standard layout (a no-op for data birdnn made; the
+    /// fields are public, and the repair reads rows as slices).
+    pub fn into_standard_layout(self) -> Self {
+        let standard = |a: Array2<f32>| {
+            if a.is_standard_layout() {
+                a
+            } else {
+                crate::tensor::to_standard(&a)
+            }
+        };
+        RepairData {
+            negatives: standard(self.negatives),
+            positives: standard(self.positives),
+            validation_negatives: standard(self.validation_negatives),
+            validation_positives: standard(self.validation_positives),
+        }
+    }
+
     /// From sample files: `negatives` are candidate counterexamples, `positives` inputs whose
     /// behaviour to keep. Rows are re-classified on the network: a "counterexample" that is
     /// not one (outside the region, or safe) joins the positives. Every fifth row of each

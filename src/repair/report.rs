@@ -167,7 +167,7 @@ pub fn measure(
         known_counterexamples,
     )?
     .run();
-    let mut all_held_out = held_out.negatives.clone();
+    let mut all_held_out = crate::tensor::to_standard(&held_out.negatives);
     all_held_out
         .append_rows(&held_out.positives)
         .expect("same width");

@@ -117,6 +117,7 @@ impl RepairSession {
         for p in properties {
             p.check_fits(original)?;
         }
+        let data = data.into_standard_layout();
         if data.negatives.nrows() == 0 {
             return Err(RepairError::NothingToRepair);
         }
