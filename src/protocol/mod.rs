@@ -38,6 +38,11 @@ pub const PROTOCOL_VERSION: u32 = 5;
 /// at most a few hundred).
 pub const MAX_RECHECK_INPUTS: usize = 100_000;
 
+/// Most uniform samples per property one [`Request::Check`] may ask for. The samples are
+/// drawn at once, before the falsifier's steps: 2 x 10^9 of them (found by fuzzing) would
+/// hold the worker for minutes and ask for gigabytes. The page asks for 10,000.
+pub const MAX_CHECK_SAMPLES: usize = 1_000_000;
+
 /// From the app to the worker.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -128,7 +133,7 @@ pub enum Request {
         network: NetworkId,
         /// The properties to check.
         properties: Vec<PropertyId>,
-        /// Uniform samples per property.
+        /// Uniform samples per property (at most [`MAX_CHECK_SAMPLES`]).
         samples: usize,
         /// Seed of the samples and the falsifier.
         seed: u64,

@@ -196,14 +196,16 @@ pub(crate) fn output_safety_margin(properties: &[Property], y: &[f32]) -> f64 {
 pub(crate) fn nearest_rows(queries: &ArrayRef2<f32>, candidates: &ArrayRef2<f32>) -> Vec<usize> {
     const CHUNK: usize = 256;
     let mut best = vec![(f32::INFINITY, 0usize); queries.nrows()];
+    // Plain slices in the loops: a row lookup per distance would check the layout each time,
+    // and the distances are only as long as the input (5 for ACAS Xu).
+    let (cols, all) = (candidates.ncols(), candidates.flat());
     for start in (0..candidates.nrows()).step_by(CHUNK) {
         let end = (start + CHUNK).min(candidates.nrows());
-        for (q, slot) in best.iter_mut().enumerate() {
-            let qr = queries.row_slice(q);
+        for (qr, slot) in queries.row_slices().zip(best.iter_mut()) {
             for c in start..end {
                 let d: f32 = qr
                     .iter()
-                    .zip(candidates.row_slice(c))
+                    .zip(&all[c * cols..(c + 1) * cols])
                     .map(|(a, b)| (a - b) * (a - b))
                     .sum();
                 if d < slot.0 {

@@ -482,10 +482,17 @@ impl BoundNetwork {
             };
             debug_assert_eq!(weights.ncols(), width);
             let mut next = Array2::zeros((rows, weights.nrows()));
-            for (r, lam) in lambda.row_slices().enumerate() {
-                let out = next.row_slice_mut(r);
-                for (i, slot) in out.iter_mut().enumerate() {
-                    *slot = dot(lam, weights.row_slice(i));
+            // Rows of `weights` by `chunks_exact`: a row lookup per product would check the
+            // layout each time, in the verifier's innermost loop.
+            for (lam, out) in lambda
+                .row_slices()
+                .zip(next.flat_mut().chunks_exact_mut(weights.nrows().max(1)))
+            {
+                for (slot, w_row) in out
+                    .iter_mut()
+                    .zip(weights.flat().chunks_exact(width.max(1)))
+                {
+                    *slot = dot(lam, w_row);
                 }
             }
             lambda = next;

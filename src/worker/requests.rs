@@ -9,7 +9,8 @@ use crate::formats::{read_network, read_property, write_network};
 use crate::measures::Rate;
 use crate::property::negatives_of;
 use crate::protocol::{
-    JobId, NetworkId, PropertyId, PropertySummary, Request, Response, MAX_RECHECK_INPUTS,
+    JobId, NetworkId, PropertyId, PropertySummary, Request, Response, MAX_CHECK_SAMPLES,
+    MAX_RECHECK_INPUTS,
 };
 use crate::rng::SplitMix64;
 use crate::sampling::sample_property;
@@ -294,6 +295,11 @@ impl WorkerCore {
         samples: usize,
         seed: u64,
     ) -> Result<JobKind, String> {
+        if samples > MAX_CHECK_SAMPLES {
+            return Err(format!(
+                "a check of {samples} samples per property; at most {MAX_CHECK_SAMPLES} are drawn"
+            ));
+        }
         let held = self
             .networks
             .get(&network)

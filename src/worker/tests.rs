@@ -296,6 +296,28 @@ fn a_check_streams_counterexamples_that_are_real() {
 }
 
 #[test]
+fn a_check_of_more_samples_than_the_worker_draws_is_refused_at_once() {
+    let mut core = demo_core();
+    // Found by fuzzing: two billion samples held the worker in the message handler.
+    let answer = core.handle(Request::Check {
+        job: 7,
+        network: 0,
+        properties: vec![1],
+        samples: 2_099_999_990,
+        seed: 1,
+    });
+    match &answer[..] {
+        [Response::Failed { job: 7, message }] => assert_eq!(
+            message,
+            "a check of 2099999990 samples per property; at most 1000000 are drawn"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(core.is_idle());
+    assert!(core.network(0).is_some(), "what the worker held is kept");
+}
+
+#[test]
 fn a_recheck_says_which_inputs_are_still_counterexamples() {
     let mut core = demo_core_of("zones-tanh");
     core.handle(Request::Check {
