@@ -21,7 +21,7 @@ pub use ndarray::{Array2, ArrayRef2, ArrayView2, CowArray, Ix2};
 pub struct ShapeError {
     /// What was being built or appended.
     pub what: &'static str,
-    /// BatchRows asked for.
+    /// Rows asked for.
     pub expected_rows: usize,
     /// Columns asked for.
     pub expected_cols: usize,
@@ -201,7 +201,7 @@ impl BatchGrow for Array2<f32> {
 /// `out = x * w + bias` for a batch: `x` is `batch x n_in`, `w` is `n_in x n_out` row-major,
 /// `out` is `batch x n_out`.
 ///
-/// BatchRows go in pairs, so each weight row is loaded once per two inputs (part of what makes
+/// Rows go in pairs, so each weight row is loaded once per two inputs (part of what makes
 /// 256 x 256 decision maps of ACAS Xu fast enough for the browser). Every output still sums
 /// its terms in input order with one rounding each, so pairing changes no result, and
 /// results are the same on every platform. A term whose input is zero in both rows is
