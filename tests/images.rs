@@ -10,7 +10,7 @@ use birdnn::falsify::FalsifierConfig;
 use birdnn::formats::vnnlib;
 use birdnn::images::benchmark::{
     accuracy, attack, image_repair_settings, repair_images, repair_set, split_images,
-    train_image_classifier, ImageDataPlan,
+    train_image_classifier, unrepaired_pool_balls, ImageDataPlan,
 };
 use birdnn::images::measure::{held_out_robustness, measure_image_repair};
 use birdnn::images::{robustness_property, ImageSet};
@@ -131,6 +131,27 @@ fn repairing_a_few_balls_of_a_tiny_image_classifier_removes_what_the_falsifier_f
             net.decisions(&split.pool.pixels).unwrap()[case.index],
             label
         );
+    }
+    // The repair guards the balls of the other pool images the network classifies right,
+    // never a repaired one's.
+    let guards = unrepaired_pool_balls(&net, &split.pool, &cases).unwrap();
+    let decisions = net.decisions(&split.pool.pixels).unwrap();
+    let right = (0..split.pool.len())
+        .filter(|&i| decisions[i] == split.pool.labels[i])
+        .count();
+    assert_eq!(guards.len(), right - cases.len());
+    for case in &cases {
+        assert!(guards
+            .iter()
+            .all(|g| g.input_boxes[0] != case.property.input_boxes[0]));
+    }
+    for g in &guards {
+        let b = &g.input_boxes[0];
+        assert!(b
+            .lower
+            .iter()
+            .zip(&b.upper)
+            .all(|(l, u)| *l >= 0.0 && *u <= 1.0 && u - l <= 2.0 * eps + 1e-9));
     }
     // The falsifier-driven repair, without certified training and the kept-ball samples
     // (the digits settings): on these 4x4 bars at eps 0.15 either of those makes the three
