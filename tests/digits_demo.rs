@@ -220,3 +220,59 @@ fn inputs_to_keep_of_the_wrong_size_or_not_numbers_are_refused_by_name() {
         assert!(core.is_idle() && core.network(9).is_none() && core.network(0).is_some());
     }
 }
+
+#[test]
+fn a_gallery_repair_searches_its_balls_in_steps_that_report_and_can_be_cancelled() {
+    // Searching the 50 gallery balls takes about 35 s natively (a ball the falsifier cannot
+    // break costs its whole budget); one step used to do all of it, beyond a cancel's reach.
+    let mut core = WorkerCore::new();
+    core.handle(Request::LoadNetwork {
+        job: 1,
+        network: 0,
+        file_name: "digits.json".into(),
+        bytes: demo_file("digits.json").into_bytes(),
+    });
+    let gallery = Gallery::parse(&demo_file("digits-gallery.json")).unwrap();
+    for i in 0..gallery.images.len() {
+        let property = gallery
+            .spec(i)
+            .property(&format!("image {i}"), 64, 10)
+            .unwrap();
+        core.handle(Request::LoadProperty {
+            job: 2,
+            property: i as u32 + 1,
+            file_name: format!("image-{i}.vnnlib"),
+            bytes: birdnn::formats::vnnlib::write(&property).into_bytes(),
+        });
+    }
+    let keep: Vec<Vec<f32>> = (0..gallery.images.len())
+        .map(|i| gallery.pixels(i))
+        .collect();
+    core.handle(Request::Repair {
+        job: 3,
+        network: 0,
+        properties: (1..=gallery.images.len() as u32).collect(),
+        settings: Box::new(birdnn::images::benchmark::image_repair_settings()),
+        result: 9,
+        keep,
+    });
+    let mut searched = Vec::new();
+    for _ in 0..40 {
+        for answer in core.step() {
+            let Response::RepairProgress { stage, .. } = &answer else {
+                panic!("{answer:?}")
+            };
+            let counted = stage
+                .strip_prefix("searching the chosen balls for counterexamples: ")
+                .unwrap_or_else(|| panic!("{stage}"));
+            assert!(counted.ends_with(" of 50"), "{stage}");
+            searched.push(counted.split(' ').next().unwrap().parse::<usize>().unwrap());
+        }
+    }
+    // Forty steps in, the searches are still going, and the count never goes back.
+    assert_eq!(searched.len(), 40);
+    assert!(searched.windows(2).all(|w| w[0] <= w[1]), "{searched:?}");
+    assert!(*searched.last().unwrap() < 50, "{searched:?}");
+    core.handle(Request::Cancel { job: 3 });
+    assert!(core.is_idle() && core.network(9).is_none() && core.network(0).is_some());
+}

@@ -272,8 +272,9 @@ fn marabou_agrees_on_digits_balls_before_and_after_a_gallery_repair() {
     // Marabou; after a gallery repair of three of them (with two balls proved before passed
     // along, as the app does), every ball the session proves must be unsat for Marabou,
     // read from birdnn's exported ONNX and the VNN-COMP mnistfc-form files of `birdnn balls`.
-    use birdnn::images::benchmark::{gallery_repair_data, image_repair_settings};
+    use birdnn::images::benchmark::image_repair_settings;
     use birdnn::images::demo::Gallery;
+    use birdnn::images::gallery_repair::gallery_repair_data;
     use birdnn::images::spec_file::write_vnnlib;
     let demos = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/demos");
     let net = formats::load_network(&demos.join("digits.json")).unwrap();

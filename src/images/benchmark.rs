@@ -117,6 +117,23 @@ pub fn attack(
     Ok(rows)
 }
 
+/// The falsifier of property `i` when a repair set is chosen ([`cases_of`]).
+pub(super) fn case_attack(attack_config: &FalsifierConfig, i: usize) -> FalsifierConfig {
+    FalsifierConfig {
+        seed: attack_config.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+        ..attack_config.clone()
+    }
+}
+
+/// The falsifier of case `k` when the report's held-out counterexamples are drawn
+/// ([`held_out_data`]): another seed than the one that found the case.
+pub(super) fn held_out_attack(attack_config: &FalsifierConfig, k: usize) -> FalsifierConfig {
+    FalsifierConfig {
+        seed: attack_config.seed ^ 0x4E1D_0075 ^ k as u64,
+        ..attack_config.clone()
+    }
+}
+
 /// One image of the repair set: correctly classified, broken by the falsifier.
 #[derive(Clone, Debug)]
 pub struct RepairCase {
@@ -138,11 +155,7 @@ pub fn cases_of(
 ) -> Result<Vec<RepairCase>, PropertyError> {
     let mut cases = Vec::new();
     for (i, property) in properties.iter().enumerate() {
-        let config = FalsifierConfig {
-            seed: attack_config.seed ^ (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            ..attack_config.clone()
-        };
-        let found = attack(net, property, &config)?;
+        let found = attack(net, property, &case_attack(attack_config, i))?;
         if found.nrows() > 0 {
             cases.push(RepairCase {
                 index: i,
@@ -152,70 +165,6 @@ pub fn cases_of(
         }
     }
     Ok(cases)
-}
-
-/// What a repair of image balls needs when only a few images are at hand (the app's
-/// gallery).
-pub struct GalleryRepair {
-    /// The images and noisy copies of them are kept.
-    pub data: RepairData,
-    /// The report's held-out inputs: other noisy copies, drawn with another seed.
-    pub held_out: HeldOut,
-    /// The balls of the images nearest to each repaired one, where the original's decision
-    /// is to be kept ([`crate::repair::RepairSession::set_guards`]).
-    pub guards: Vec<Property>,
-}
-
-/// The data of a gallery repair of `properties` that keeps `images`. Fails with
-/// [`crate::repair::RepairError::NothingToRepair`] when the falsifier breaks no ball.
-pub fn gallery_repair_data(
-    net: &Network,
-    properties: &[Property],
-    images: &[Vec<f32>],
-    seed: u64,
-) -> Result<GalleryRepair, ImageError> {
-    const COPIES: usize = 32;
-    const SPREAD: f64 = 0.125;
-    let attack_config = FalsifierConfig {
-        seed,
-        ..FalsifierConfig::default()
-    };
-    let cases = cases_of(net, properties, &attack_config)?;
-    if cases.is_empty() {
-        return Err(crate::repair::RepairError::NothingToRepair.into());
-    }
-    let kept = super::demo::keep_inputs(images, COPIES, SPREAD, seed);
-    let plan = ImageDataPlan::default();
-    let data = repair_data(net, &kept, &cases, &plan, seed)?;
-    let copies = super::demo::keep_inputs(images, COPIES, SPREAD, seed ^ 0x0C0F_FEE5);
-    // Row 0 of every group of COPIES + 1 is the image itself, which the repair keeps.
-    let fresh: Vec<usize> = (0..copies.nrows())
-        .filter(|r| r % (COPIES + 1) != 0)
-        .collect();
-    let held_out = held_out_data(net, &copies.select_rows(&fresh), &cases, &attack_config)?;
-    // The gallery's images carry no labels here: the original's decisions stand in, and
-    // guards keep them only where the original satisfies every property.
-    let mut pixels = Array2::zeros((0, net.input_size()));
-    for image in images {
-        pixels.push_slice(image).map_err(|_| ImageError::Pixels {
-            got: image.len(),
-            expected: net.input_size(),
-        })?;
-    }
-    let labels = net.decisions(&pixels)?;
-    // Only the pixels and labels matter to the guards, not the image's shape.
-    let decided = ImageSet {
-        width: net.input_size(),
-        height: 1,
-        pixels,
-        labels,
-    };
-    let guards = guard_balls(net, &decided, &cases, plan.guard_neighbours)?;
-    Ok(GalleryRepair {
-        data,
-        held_out,
-        guards,
-    })
 }
 
 /// The first `count` pool images (in pool order) that `net` classifies correctly and the
@@ -459,12 +408,12 @@ pub fn held_out_data(
     let held_out = &*crate::tensor::standard(held_out);
     let mut negatives = Array2::zeros((0, net.input_size()));
     for (k, case) in cases.iter().enumerate() {
-        let config = FalsifierConfig {
-            seed: attack_config.seed ^ 0x4E1D_0075 ^ k as u64,
-            ..attack_config.clone()
-        };
         negatives
-            .append_rows(&attack(net, &case.property, &config)?)
+            .append_rows(&attack(
+                net,
+                &case.property,
+                &held_out_attack(attack_config, k),
+            )?)
             .expect("input width");
     }
     Ok(HeldOut {

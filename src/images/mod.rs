@@ -9,6 +9,7 @@
 
 pub mod benchmark;
 pub mod demo;
+pub mod gallery_repair;
 pub mod measure;
 pub mod spec_file;
 

@@ -165,7 +165,7 @@ pub enum Request {
         /// Inputs whose decisions must be kept (an image gallery's images). Empty: the
         /// data is sampled from the property regions and the input domain; otherwise the
         /// properties are treated as image balls and the repair keeps these inputs and
-        /// noisy copies of them ([`crate::images::benchmark::gallery_repair_data`]).
+        /// noisy copies of them ([`crate::images::gallery_repair::gallery_repair_data`]).
         #[serde(
             default,
             skip_serializing_if = "Vec::is_empty",

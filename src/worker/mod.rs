@@ -16,6 +16,7 @@ mod steps;
 mod tests;
 
 use crate::falsify::{Counterexample, Falsifier};
+use crate::images::gallery_repair::GalleryPreparation;
 use crate::measures::Rate;
 use crate::network::Network;
 use crate::property::Property;
@@ -28,6 +29,10 @@ use std::collections::{BTreeMap, VecDeque};
 /// Cells of a decision map computed per step: about 10-20 ms on an ACAS Xu network in the
 /// browser, so a cancel or a new view waits at most that long.
 pub const MAP_CELLS_PER_STEP: usize = 4096;
+
+/// Falsifier batches of a gallery repair's searches per step: a batch of 256 starts on the
+/// digits network takes about a millisecond natively, so a step stays within the maps'.
+pub const GATHER_BATCHES_PER_STEP: usize = 8;
 
 /// Inputs sampled to find a network's typical output margin (the maps' confidence scale).
 const MARGIN_SAMPLES: usize = 1024;
@@ -112,6 +117,12 @@ enum RepairStage {
         settings: Box<RepairSettings>,
         /// Inputs whose decisions must be kept (image balls); empty: sampled data.
         keep: Vec<Vec<f32>>,
+    },
+    /// A gallery repair's falsifier searches, a few batches per step.
+    Gathering {
+        preparation: Box<GalleryPreparation>,
+        properties: Vec<Property>,
+        settings: Box<RepairSettings>,
     },
     Running {
         session: Box<RepairSession>,

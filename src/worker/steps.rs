@@ -3,9 +3,10 @@
 
 use super::{
     margin_scale, missing_network, HeldNetwork, JobKind, RepairStage, WorkerCore,
-    MAP_CELLS_PER_STEP, MAX_REPORTED_COUNTEREXAMPLES,
+    GATHER_BATCHES_PER_STEP, MAP_CELLS_PER_STEP, MAX_REPORTED_COUNTEREXAMPLES,
 };
 use crate::falsify::Counterexample;
+use crate::images::gallery_repair::{GalleryPreparation, GatherPhase, GatherProgress};
 use crate::protocol::{JobId, NetworkId, PropertyId, Response};
 use crate::repair::{HeldOut, RepairData, RepairError, RepairSession, ReportPlan, SamplingPlan};
 use crate::verify::Verdict;
@@ -135,50 +136,50 @@ impl WorkerCore {
                 settings,
                 keep,
             } => {
-                let nothing = "nothing to repair: neither sampling nor the falsifier finds a \
-                               counterexample";
-                let (data, held_out, guards) = if keep.is_empty() {
-                    let plan = SamplingPlan::default();
-                    let data = RepairData::sampled(net, properties, &plan, settings.seed)
-                        .map_err(|e| e.to_string())?;
-                    let held_out = HeldOut::sampled(net, properties, &plan, settings.seed)
-                        .map_err(|e| e.to_string())?;
-                    (data, held_out, Vec::new())
-                } else {
-                    let gallery = crate::images::benchmark::gallery_repair_data(
-                        net,
-                        properties,
-                        keep,
-                        settings.seed,
-                    )
-                    .map_err(|e| match e {
-                        crate::images::ImageError::Repair(RepairError::NothingToRepair) => {
-                            "nothing to repair: the falsifier breaks none of these images' balls"
-                                .to_string()
-                        }
-                        other => other.to_string(),
-                    })?;
-                    (gallery.data, gallery.held_out, gallery.guards)
-                };
-                let mut session = RepairSession::new(net, properties, data, (**settings).clone())
-                    .map_err(|e| match e {
-                    RepairError::NothingToRepair => nothing.to_string(),
-                    other => other.to_string(),
-                })?;
-                session.set_guards(guards).map_err(|e| e.to_string())?;
-                session.set_clock(self.clock);
-                *stage = RepairStage::Running {
-                    session: Box::new(session),
-                    held_out: Box::new(held_out),
-                };
-                Ok((
-                    Response::RepairProgress {
-                        job,
-                        stage: "repairing".into(),
-                        progress: None,
-                    },
-                    false,
-                ))
+                if !keep.is_empty() {
+                    // Image balls: the falsifier's searches take seconds, so they run a few
+                    // batches per step (the next branch) where the page can cancel them.
+                    let preparation = GalleryPreparation::new(properties, keep, settings.seed);
+                    let progress = gather_text(&preparation.progress());
+                    *stage = RepairStage::Gathering {
+                        preparation: Box::new(preparation),
+                        properties: std::mem::take(properties),
+                        settings: std::mem::take(settings),
+                    };
+                    return Ok((repairing(job, progress), false));
+                }
+                let plan = SamplingPlan::default();
+                let data = RepairData::sampled(net, properties, &plan, settings.seed)
+                    .map_err(|e| e.to_string())?;
+                let held_out = HeldOut::sampled(net, properties, &plan, settings.seed)
+                    .map_err(|e| e.to_string())?;
+                *stage =
+                    self.start_session(net, properties, settings, data, held_out, Vec::new())?;
+                Ok((repairing(job, "repairing".into()), false))
+            }
+            RepairStage::Gathering {
+                preparation,
+                properties,
+                settings,
+            } => {
+                let progress = preparation
+                    .step(net, GATHER_BATCHES_PER_STEP)
+                    .map_err(gallery_error)?;
+                if !preparation.is_ready() {
+                    return Ok((repairing(job, gather_text(&progress)), false));
+                }
+                let preparation =
+                    std::mem::replace(preparation, Box::new(GalleryPreparation::new(&[], &[], 0)));
+                let gallery = preparation.finish(net).map_err(gallery_error)?;
+                *stage = self.start_session(
+                    net,
+                    properties,
+                    settings,
+                    gallery.data,
+                    gallery.held_out,
+                    gallery.guards,
+                )?;
+                Ok((repairing(job, "repairing".into()), false))
             }
             RepairStage::Running { session, .. } => {
                 if !session.is_done() {
@@ -234,6 +235,64 @@ impl WorkerCore {
                 ))
             }
         }
+    }
+
+    /// The running stage of a repair of `properties` on `net` from its data.
+    fn start_session(
+        &self,
+        net: &crate::network::Network,
+        properties: &[crate::property::Property],
+        settings: &crate::repair::RepairSettings,
+        data: RepairData,
+        held_out: HeldOut,
+        guards: Vec<crate::property::Property>,
+    ) -> Result<RepairStage, String> {
+        let mut session =
+            RepairSession::new(net, properties, data, settings.clone()).map_err(|e| match e {
+                RepairError::NothingToRepair => "nothing to repair: neither sampling nor the \
+                                                 falsifier finds a counterexample"
+                    .to_string(),
+                other => other.to_string(),
+            })?;
+        session.set_guards(guards).map_err(|e| e.to_string())?;
+        session.set_clock(self.clock);
+        Ok(RepairStage::Running {
+            session: Box::new(session),
+            held_out: Box::new(held_out),
+        })
+    }
+}
+
+/// A progress message of a repair that has no session progress yet.
+fn repairing(job: JobId, stage: String) -> Response {
+    Response::RepairProgress {
+        job,
+        stage,
+        progress: None,
+    }
+}
+
+/// A gallery repair's searches, in words for the page.
+fn gather_text(progress: &GatherProgress) -> String {
+    match progress.phase {
+        GatherPhase::Attacking => format!(
+            "searching the chosen balls for counterexamples: {} of {}",
+            progress.searched, progress.total
+        ),
+        GatherPhase::HeldOut => format!(
+            "searching the broken balls again for held-out counterexamples: {} of {}",
+            progress.searched, progress.total
+        ),
+        GatherPhase::Ready => "drawing the repair's data".into(),
+    }
+}
+
+fn gallery_error(e: crate::images::ImageError) -> String {
+    match e {
+        crate::images::ImageError::Repair(RepairError::NothingToRepair) => {
+            "nothing to repair: the falsifier breaks none of these images' balls".to_string()
+        }
+        other => other.to_string(),
     }
 }
 
