@@ -347,3 +347,43 @@ fn a_robustness_set_becomes_mnistfc_vnnlib_files_and_is_verified_ball_by_ball() 
         "{err}"
     );
 }
+
+#[test]
+fn repair_writes_a_network_the_falsifier_finds_clean_and_reports_progress_without_nan() {
+    let demos = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/demos");
+    let net = demos.join("zones-tanh.json");
+    let prop = demos.join("zones-tanh-patch-must-be-below.vnnlib");
+    let tmp = tempfile::tempdir().unwrap();
+    let out_path = tmp.path().join("fixed.onnx");
+    let out = birdnn(&[
+        "repair",
+        s(&net),
+        s(&prop),
+        "--method",
+        "retrain",
+        "--seed",
+        "4",
+        "--out",
+        s(&out_path),
+    ]);
+    let progress = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{progress}");
+    // Falsifying and proving have no cost: the progress line leaves it out rather than
+    // printing NaN.
+    assert!(progress.contains("falsifying: "), "{progress}");
+    assert!(!progress.contains("NaN"), "{progress}");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report.contains("proved safe on its whole region"),
+        "{report}"
+    );
+    // The written file, read back, differs from the original, and the falsifier (a fresh
+    // seed) finds nothing in the property's region.
+    let before = formats::load_network(&net).unwrap();
+    let after = formats::load_network(&out_path).unwrap();
+    assert_ne!(before.layers(), after.layers());
+    let v = json(&["check", s(&out_path), s(&prop), "--seed", "11", "--json"]);
+    assert_eq!(v["verdict"], "no_violation_found", "{v}");
+    let original = json(&["check", s(&net), s(&prop), "--seed", "11", "--json"]);
+    assert_eq!(original["verdict"], "violated", "{original}");
+}

@@ -196,8 +196,13 @@ pub(crate) fn repair(args: &RepairArgs, json_output: bool) -> CliResult {
             p.iteration,
             p.max_iterations,
             &format!(
-                "cost {:.4e}, validation violations {}, fidelity {:.3} %",
-                p.cost,
+                // No cost applies while falsifying or proving (it is NaN then).
+                "{}validation violations {}, fidelity {:.3} %",
+                if p.cost.is_nan() {
+                    String::new()
+                } else {
+                    format!("cost {:.4e}, ", p.cost)
+                },
                 p.violations.count,
                 p.fidelity.percent()
             ),
