@@ -1409,6 +1409,55 @@ fn screenshots() {
             b.run("window.scrollTo(0, 0)", vec![]);
             shot("6-acasxu-prop2-on-map");
         }
+        // The digits demo: the gallery with its badges, an image with its counterexample,
+        // and the gallery after repairing that image. One browser at a time.
+        drop(b);
+        drop(_guard);
+        let Some((_digits_guard, d)) = open_app("?demo=digits") else {
+            return;
+        };
+        d.set_window_size(width, 1000);
+        let shot = |name: &str| {
+            std::fs::write(dir.join(format!("{width}-{name}.png")), d.screenshot()).unwrap();
+        };
+        wait_network(&d, "digits-relu");
+        let before = d.wait_for_up_to(
+            "a badge on every gallery image",
+            std::time::Duration::from_secs(90),
+            || {
+                let v = gallery_badges(&d, "badge");
+                (v.len() == 50 && !v.iter().any(|k| k == "pending")).then_some(v)
+            },
+        );
+        shot("7-digits-gallery");
+        let Some(broken) = before.iter().position(|k| k == "falsified") else {
+            return;
+        };
+        d.by_testid(&format!("gallery-image-{broken}")).click();
+        d.wait_for("the counterexample image", || {
+            (d.by_testid("image-counterexample").property("dataset")["painted"] == "true")
+                .then_some(())
+        });
+        d.run(
+            "document.querySelector('[data-testid=gallery-focus]').scrollIntoView()",
+            vec![],
+        );
+        shot("8-digits-counterexample");
+        d.by_testid("make-robust").click();
+        d.by_testid("gallery-repair").click();
+        d.wait_for_up_to(
+            "the repaired network's badges",
+            std::time::Duration::from_secs(240),
+            || {
+                let v = gallery_badges(&d, "after");
+                (v.len() == 50 && !v.iter().any(|k| k == "none" || k == "pending")).then_some(())
+            },
+        );
+        d.run(
+            "document.querySelector('[data-testid=gallery-focus]').scrollIntoView()",
+            vec![],
+        );
+        shot("9-digits-repaired");
     }
 }
 

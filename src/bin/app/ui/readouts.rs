@@ -134,6 +134,8 @@ pub fn NetworkInfo() -> impl IntoView {
                         }
                     })
                     .collect_view();
+                let input_count = s.meta.inputs.len();
+                let input_summary = inputs_summary(&s.meta.inputs);
                 let inputs = s
                     .meta
                     .inputs
@@ -177,7 +179,18 @@ pub fn NetworkInfo() -> impl IntoView {
                     </table>
                     <p data-testid="parameter-count">{format!("{} parameters in {} layers", s.parameters, s.layers.len())}</p>
                     <h3>"Inputs"</h3>
-                    <ul class="inputs">{inputs}</ul>
+                    {if input_count > LISTED_INPUTS {
+                        // An image's 64 or 784 pixels would bury the rest of the panel.
+                        view! {
+                            <details data-testid="inputs-details">
+                                <summary data-testid="inputs-summary">{input_summary}</summary>
+                                <ul class="inputs">{inputs}</ul>
+                            </details>
+                        }
+                        .into_any()
+                    } else {
+                        view! { <ul class="inputs">{inputs}</ul> }.into_any()
+                    }}
                     <h3>"Outputs"</h3>
                     <ul class="outputs-list">{outputs}</ul>
                     <label class="advanced">
@@ -194,6 +207,38 @@ pub fn NetworkInfo() -> impl IntoView {
             }}
         </section>
     }
+}
+
+/// Inputs listed one by one; a network with more shows a one-line summary that opens to
+/// the list.
+const LISTED_INPUTS: usize = 12;
+
+/// "64 inputs, pixel 0,0 to pixel 7,7, each 0 to 1": the count, the first and last names,
+/// and the range where every input shares it.
+fn inputs_summary(inputs: &[birdnn::network::InputSpec]) -> String {
+    let (Some(first), Some(last)) = (inputs.first(), inputs.last()) else {
+        return "no inputs".into();
+    };
+    let mut text = format!("{} inputs, {} to {}", inputs.len(), first.name, last.name);
+    let shared = inputs.iter().all(|spec| {
+        spec.min == first.min
+            && spec.max == first.max
+            && spec.unit == first.unit
+            && spec.is_identity_scaling()
+    });
+    if shared {
+        let unit = if first.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", first.unit)
+        };
+        text += &format!(
+            ", each {} to {}{unit}",
+            format_tick(first.min),
+            format_tick(first.max)
+        );
+    }
+    text
 }
 
 /// Components mounted in a real page (headless Chromium, through wasm-bindgen-test).
@@ -228,6 +273,31 @@ mod tests {
             .unwrap()
             .unchecked_into();
         assert_eq!(select.value(), "argmin");
+        // Five inputs are listed, not folded away.
+        assert!(el
+            .query_selector("[data-testid=inputs-details]")
+            .unwrap()
+            .is_none());
+        // An image network's pixels fold into one line that opens to the list.
+        let mut image = acas_like();
+        image.summary.meta = birdnn::images::benchmark::image_meta(8, 8, 10);
+        state.network.set(Some(image));
+        settle().await;
+        let details = el
+            .query_selector("[data-testid=inputs-details]")
+            .unwrap()
+            .expect("the pixels are folded");
+        assert!(!details.has_attribute("open"));
+        let summary = details
+            .query_selector("summary")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap_or_default();
+        assert!(summary.starts_with("64 inputs, "), "{summary}");
+        assert!(summary.ends_with(", each 0 to 1"), "{summary}");
+        let list = details.query_selector("ul").unwrap().unwrap();
+        assert_eq!(list.child_element_count(), 64);
         state.network.set(None);
         settle().await;
         assert!(text(&el).contains("No network loaded yet"));
