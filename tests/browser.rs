@@ -1499,6 +1499,17 @@ fn the_digits_gallery_shows_badges_and_a_repair_proves_the_chosen_image() {
         return;
     };
     wait_network(&b, "digits-relu");
+    // The first visit's walkthrough speaks of the gallery, the demo's main view.
+    b.wait_for("the gallery's walkthrough", || {
+        let target = b.run(
+            "const t = document.querySelector('.tour-target'); return t ? t.dataset.testid : null",
+            vec![],
+        );
+        (target.as_str() == Some("gallery")
+            && b.text_of("walkthrough")
+                .contains("The gallery is the network's exam"))
+        .then_some(())
+    });
     // Every ball gets a verdict; the demo has broken balls and proved ones.
     let before = b.wait_for_up_to(
         "a badge on every gallery image",

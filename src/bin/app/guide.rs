@@ -251,6 +251,31 @@ const CARDS: [Card; 4] = [
     },
 ];
 
+/// The walkthrough of a demo with an image gallery (the digits), where the gallery, not the
+/// map, is the main view.
+const GALLERY_CARDS: [Card; 4] = [
+    Card {
+        title: "The gallery is the network's exam",
+        text: "Each badge says whether every image within the radius of this one (each pixel moved by up to that much) keeps its class: proved by the verifier, falsified by a counterexample, or unknown.",
+        target: "gallery",
+    },
+    Card {
+        title: "An image and its counterexample",
+        text: "Pick an image: the original, the perturbation (red brighter, blue darker) and the counterexample stand side by side, with the network's class scores for each.",
+        target: "gallery-focus",
+    },
+    Card {
+        title: "Make images robust, then repair",
+        text: "\u{201c}Make this image robust\u{201d} adds its ball to the properties. Repair changes the network until every chosen ball is proved, keeping the other images' classes; the badges then show the repaired network too.",
+        target: "gallery-repair",
+    },
+    Card {
+        title: "Draw a digit",
+        text: "Draw on the grid: the scores follow your drawing, and the verifier says whether a ball around it is robust.",
+        target: "draw-grid",
+    },
+];
+
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok()?
 }
@@ -278,15 +303,23 @@ fn highlight(target: Option<&str>) {
     }
 }
 
-/// The first visit's walkthrough (four cards, dismissed for good by “Got it” or “Skip”),
-/// and the button in the header that opens it again.
+/// The first visit's walkthrough (four cards, dismissed for good by “Got it” or “Skip”;
+/// about the gallery when one is open), and the button in the header that opens it again.
 #[component]
 pub fn Walkthrough(open: RwSignal<Option<usize>>) -> impl IntoView {
     if !walkthrough_seen() {
         open.set(Some(0));
     }
+    let state = expect_context::<AppState>();
+    let cards = move || {
+        if state.gallery.view.with(Option::is_some) {
+            &GALLERY_CARDS
+        } else {
+            &CARDS
+        }
+    };
     Effect::new(move |_| {
-        let target = open.get().map(|i| CARDS[i].target);
+        let target = open.get().map(|i| cards()[i].target);
         // After the page has drawn what the card points at.
         request_animation_frame(move || highlight(target));
     });
@@ -300,11 +333,12 @@ pub fn Walkthrough(open: RwSignal<Option<usize>>) -> impl IntoView {
         let Some(i) = open.get() else {
             return ().into_any();
         };
-        let card = &CARDS[i];
-        let last = i + 1 == CARDS.len();
+        let cards = cards();
+        let card = &cards[i];
+        let last = i + 1 == cards.len();
         view! {
             <aside class="walkthrough" data-testid="walkthrough" aria-label="walkthrough" data-target=card.target>
-                <p class="walkthrough-count" data-testid="walkthrough-count">{format!("{} of {}", i + 1, CARDS.len())}</p>
+                <p class="walkthrough-count" data-testid="walkthrough-count">{format!("{} of {}", i + 1, cards.len())}</p>
                 <h2>{card.title}</h2>
                 <p>{card.text}</p>
                 <div class="walkthrough-buttons">
