@@ -181,8 +181,9 @@ impl GalleryPreparation {
         }
     }
 
+    /// Moves on to the next phase; fails, staying where it is (a later call fails the same
+    /// way rather than searching again), when the falsifier broke no ball.
     fn next_phase(&mut self) -> Result<(), ImageError> {
-        self.next = 0;
         self.phase = match self.phase {
             GatherPhase::Attacking if self.cases.is_empty() => {
                 return Err(crate::repair::RepairError::NothingToRepair.into())
@@ -190,6 +191,7 @@ impl GalleryPreparation {
             GatherPhase::Attacking => GatherPhase::HeldOut,
             _ => GatherPhase::Ready,
         };
+        self.next = 0;
         Ok(())
     }
 
@@ -344,6 +346,9 @@ mod tests {
             "{:?}",
             outcome.map(|_| ())
         );
+        // Asked again, it says the same at once instead of starting over.
+        assert!(preparation.step(&net, 1).is_err());
+        assert_eq!(preparation.progress().searched, 3);
     }
 
     #[test]

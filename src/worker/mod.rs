@@ -118,8 +118,10 @@ enum RepairStage {
         /// Inputs whose decisions must be kept (image balls); empty: sampled data.
         keep: Vec<Vec<f32>>,
     },
-    /// A gallery repair's falsifier searches, a few batches per step.
+    /// A gallery repair's falsifier searches, a few batches per step, on a copy of the
+    /// network as it was when the repair began (the slot may be loaded anew meanwhile).
     Gathering {
+        original: Box<Network>,
         preparation: Box<GalleryPreparation>,
         properties: Vec<Property>,
         settings: Box<RepairSettings>,

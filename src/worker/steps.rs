@@ -142,6 +142,7 @@ impl WorkerCore {
                     let preparation = GalleryPreparation::new(properties, keep, settings.seed);
                     let progress = gather_text(&preparation.progress());
                     *stage = RepairStage::Gathering {
+                        original: Box::new(net.clone()),
                         preparation: Box::new(preparation),
                         properties: std::mem::take(properties),
                         settings: std::mem::take(settings),
@@ -158,10 +159,12 @@ impl WorkerCore {
                 Ok((repairing(job, "repairing".into()), false))
             }
             RepairStage::Gathering {
+                original,
                 preparation,
                 properties,
                 settings,
             } => {
+                let net = &**original;
                 let progress = preparation
                     .step(net, GATHER_BATCHES_PER_STEP)
                     .map_err(gallery_error)?;
