@@ -35,8 +35,8 @@ fn the_committed_digits_demo_is_what_the_generator_makes() {
     }
 }
 
-/// Loads the demo network in slot 0 and every gallery ball in slots 1.., and verifies them
-/// on `network`; returns each ball's verdict status and counterexample.
+/// Verifies every gallery ball (slots 1.., see [`core_with_gallery_balls`]) on `network`;
+/// returns each ball's verdict status and counterexample.
 fn verdicts(
     core: &mut WorkerCore,
     gallery: &Gallery,
@@ -65,35 +65,8 @@ fn verdicts(
 
 #[test]
 fn repairing_a_gallery_ball_in_the_worker_proves_it_and_keeps_the_other_proofs() {
-    let gallery = Gallery::parse(&demo_file("digits-gallery.json")).unwrap();
-    let mut core = WorkerCore::new();
-    let loaded = core.handle(Request::LoadNetwork {
-        job: 1,
-        network: 0,
-        file_name: "digits.json".into(),
-        bytes: demo_file("digits.json").into_bytes(),
-    });
-    assert!(
-        matches!(&loaded[..], [Response::NetworkLoaded { .. }]),
-        "{loaded:?}"
-    );
+    let (mut core, gallery) = core_with_gallery_balls(usize::MAX);
     let net = core.network(0).unwrap().clone();
-    for i in 0..gallery.images.len() {
-        let property = gallery
-            .spec(i)
-            .property(&format!("image {i}"), 64, 10)
-            .unwrap();
-        let answer = core.handle(Request::LoadProperty {
-            job: 2,
-            property: i as u32 + 1,
-            file_name: format!("image-{i}.vnnlib"),
-            bytes: birdnn::formats::vnnlib::write(&property).into_bytes(),
-        });
-        assert!(
-            matches!(&answer[..], [Response::PropertyLoaded { .. }]),
-            "{answer:?}"
-        );
-    }
     let before = verdicts(&mut core, &gallery, 0);
     let broken: Vec<usize> = (0..before.len())
         .filter(|&i| before[i].0 == VerifyStatus::Counterexample)
@@ -180,23 +153,44 @@ fn repairing_a_gallery_ball_in_the_worker_proves_it_and_keeps_the_other_proofs()
     );
 }
 
-#[test]
-fn inputs_to_keep_of_the_wrong_size_or_not_numbers_are_refused_by_name() {
+/// A worker holding the demo network in slot 0 and the balls of the first `balls` gallery
+/// images (all of them for `usize::MAX`) in slots 1.., as the app loads them; and the
+/// gallery.
+fn core_with_gallery_balls(balls: usize) -> (WorkerCore, Gallery) {
     let mut core = WorkerCore::new();
-    core.handle(Request::LoadNetwork {
+    let loaded = core.handle(Request::LoadNetwork {
         job: 1,
         network: 0,
         file_name: "digits.json".into(),
         bytes: demo_file("digits.json").into_bytes(),
     });
+    assert!(
+        matches!(&loaded[..], [Response::NetworkLoaded { .. }]),
+        "{loaded:?}"
+    );
     let gallery = Gallery::parse(&demo_file("digits-gallery.json")).unwrap();
-    let property = gallery.spec(0).property("image 0", 64, 10).unwrap();
-    core.handle(Request::LoadProperty {
-        job: 2,
-        property: 1,
-        file_name: "image-0.vnnlib".into(),
-        bytes: birdnn::formats::vnnlib::write(&property).into_bytes(),
-    });
+    for i in 0..balls.min(gallery.images.len()) {
+        let property = gallery
+            .spec(i)
+            .property(&format!("image {i}"), 64, 10)
+            .unwrap();
+        let answer = core.handle(Request::LoadProperty {
+            job: 2,
+            property: i as u32 + 1,
+            file_name: format!("image-{i}.vnnlib"),
+            bytes: birdnn::formats::vnnlib::write(&property).into_bytes(),
+        });
+        assert!(
+            matches!(&answer[..], [Response::PropertyLoaded { .. }]),
+            "{answer:?}"
+        );
+    }
+    (core, gallery)
+}
+
+#[test]
+fn inputs_to_keep_of_the_wrong_size_or_not_numbers_are_refused_by_name() {
+    let (mut core, gallery) = core_with_gallery_balls(1);
     let mut not_a_number = gallery.pixels(0);
     not_a_number[5] = f32::NAN;
     for (keep, expected) in [
@@ -223,28 +217,10 @@ fn inputs_to_keep_of_the_wrong_size_or_not_numbers_are_refused_by_name() {
 
 #[test]
 fn a_gallery_repair_searches_its_balls_in_steps_that_report_and_can_be_cancelled() {
-    // Searching the 50 gallery balls takes about 35 s natively (a ball the falsifier cannot
-    // break costs its whole budget); one step used to do all of it, beyond a cancel's reach.
-    let mut core = WorkerCore::new();
-    core.handle(Request::LoadNetwork {
-        job: 1,
-        network: 0,
-        file_name: "digits.json".into(),
-        bytes: demo_file("digits.json").into_bytes(),
-    });
-    let gallery = Gallery::parse(&demo_file("digits-gallery.json")).unwrap();
-    for i in 0..gallery.images.len() {
-        let property = gallery
-            .spec(i)
-            .property(&format!("image {i}"), 64, 10)
-            .unwrap();
-        core.handle(Request::LoadProperty {
-            job: 2,
-            property: i as u32 + 1,
-            file_name: format!("image-{i}.vnnlib"),
-            bytes: birdnn::formats::vnnlib::write(&property).into_bytes(),
-        });
-    }
+    // Searching the 50 gallery balls takes about 15 s natively (each broken ball's search
+    // collects its counterexamples); one step used to do all of it (35 s then), beyond a
+    // cancel's reach.
+    let (mut core, gallery) = core_with_gallery_balls(usize::MAX);
     let keep: Vec<Vec<f32>> = (0..gallery.images.len())
         .map(|i| gallery.pixels(i))
         .collect();
