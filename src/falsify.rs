@@ -114,6 +114,16 @@ pub struct Counterexample {
     pub margin: f64,
 }
 
+/// The inputs of `found` as rows of `width` numbers (the network's input width).
+pub fn counterexample_inputs(found: &[Counterexample], width: usize) -> Array2<f32> {
+    let mut rows = Array2::zeros((0, width));
+    for c in found {
+        rows.push_slice(&c.input)
+            .expect("a counterexample has the input width");
+    }
+    rows
+}
+
 /// How far a falsification run has got.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FalsifierProgress {

@@ -95,9 +95,7 @@ fn repairing_a_gallery_ball_in_the_worker_proves_it_and_keeps_the_other_proofs()
     let proved_before: Vec<usize> = (0..before.len())
         .filter(|&i| before[i].0 == VerifyStatus::Proved)
         .collect();
-    let keep: Vec<Vec<f32>> = (0..gallery.images.len())
-        .map(|i| gallery.pixels(i))
-        .collect();
+    let keep = gallery.all_pixels();
     core.handle(Request::Repair {
         job: 3,
         network: 0,
@@ -221,9 +219,7 @@ fn a_gallery_repair_searches_its_balls_in_steps_that_report_and_can_be_cancelled
     // collects its counterexamples); one step used to do all of it (35 s then), beyond a
     // cancel's reach.
     let (mut core, gallery) = core_with_gallery_balls(usize::MAX);
-    let keep: Vec<Vec<f32>> = (0..gallery.images.len())
-        .map(|i| gallery.pixels(i))
-        .collect();
+    let keep = gallery.all_pixels();
     core.handle(Request::Repair {
         job: 3,
         network: 0,

@@ -8,7 +8,7 @@
 
 use super::{robustness_property, ImageError, ImageSet};
 use crate::demos::{train_classifier, TrainingPlan};
-use crate::falsify::{Falsifier, FalsifierConfig};
+use crate::falsify::{counterexample_inputs, Falsifier, FalsifierConfig};
 use crate::network::{Activation, InputSpec, Network, NetworkError, NetworkMeta};
 use crate::property::{Property, PropertyError};
 use crate::repair::data::{neighbourhood, split, HeldOut, RepairData};
@@ -110,11 +110,7 @@ pub fn attack(
     config: &FalsifierConfig,
 ) -> Result<Array2<f32>, PropertyError> {
     let found = Falsifier::new(net, std::slice::from_ref(property), config.clone())?.run();
-    let mut rows = Array2::zeros((0, net.input_size()));
-    for c in found {
-        rows.push_slice(&c.input).expect("input width");
-    }
-    Ok(rows)
+    Ok(counterexample_inputs(&found, net.input_size()))
 }
 
 /// The falsifier of property `i` when a repair set is chosen ([`cases_of`]).

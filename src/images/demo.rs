@@ -106,6 +106,12 @@ impl Gallery {
             .collect()
     }
 
+    /// Every image in the network's `[0, 1]` scale, in gallery order: what a gallery repair
+    /// keeps.
+    pub fn all_pixels(&self) -> Vec<Vec<f32>> {
+        (0..self.images.len()).map(|i| self.pixels(i)).collect()
+    }
+
     /// The robustness property of image `i`, compactly.
     pub fn spec(&self, i: usize) -> RobustnessSpec {
         RobustnessSpec {

@@ -11,12 +11,12 @@
 use super::benchmark::RepairCase;
 use super::benchmark::{case_attack, guard_balls, held_out_attack, repair_data, ImageDataPlan};
 use super::{ImageError, ImageSet};
-use crate::falsify::{Falsifier, FalsifierConfig};
+use crate::falsify::{counterexample_inputs, Falsifier, FalsifierConfig};
 use crate::network::Network;
 use crate::property::Property;
 use crate::repair::data::{HeldOut, RepairData};
 use crate::tensor::{Array2, BatchGrow, BatchRows};
-use crate::verify::bounds::{BoundMethod, BoundNetwork, Interval};
+use crate::verify::bounds::{BoundNetwork, Interval};
 
 /// Noisy copies of each gallery image the repair keeps, and how far their pixels move.
 const COPIES: usize = 32;
@@ -160,13 +160,10 @@ impl GalleryPreparation {
     }
 
     fn record(&mut self, search: Falsifier) {
-        let found = search.into_counterexamples();
-        let width = self.held_out_negatives.ncols();
-        let mut rows = Array2::zeros((0, width));
-        for c in &found {
-            rows.push_slice(&c.input)
-                .expect("a counterexample has the input width");
-        }
+        let rows = counterexample_inputs(
+            &search.into_counterexamples(),
+            self.held_out_negatives.ncols(),
+        );
         match self.phase {
             GatherPhase::Attacking if rows.nrows() > 0 => self.cases.push(RepairCase {
                 index: self.next,
@@ -240,21 +237,13 @@ impl GalleryPreparation {
     }
 }
 
-/// Whether the symbolic bounds of `bounds` over each of the property's boxes, without any
-/// branching, exclude every unsafe disjunct: then the falsifier has nothing to find there.
+/// Whether the bounds of `bounds`, in one pass over each of the property's boxes, exclude
+/// its unsafe region: then the falsifier has nothing to find there.
 fn proved_in_one_pass(bounds: &BoundNetwork, property: &Property) -> bool {
-    property.input_boxes.iter().all(|b| {
-        let input = Interval::new(b.lower.clone(), b.upper.clone());
-        let layers = bounds.layer_bounds(&input, BoundMethod::Symbolic);
-        property.unsafe_region.disjuncts.iter().all(|conj| {
-            let rows: Vec<Vec<f64>> = conj.iter().map(|c| c.coefficients.clone()).collect();
-            let rhs: Vec<f64> = conj.iter().map(|c| c.rhs).collect();
-            bounds
-                .lower_bounds_of_outputs(&layers, &input, &rows, &rhs, BoundMethod::Symbolic)
-                .iter()
-                .any(|l| l.value > 0.0)
-        })
-    })
+    property
+        .input_boxes
+        .iter()
+        .all(|b| bounds.excludes_unsafe(&Interval::new(b.lower.clone(), b.upper.clone()), property))
 }
 
 /// The data of a gallery repair of `properties` that keeps `images`, gathered in one go.

@@ -10,6 +10,7 @@
 //! with room to spare.
 
 use crate::network::{Activation, Network};
+use crate::property::Property;
 use crate::tensor::{Array2, ArrayRef2, BatchRows, BatchRowsMut};
 
 mod alpha;
@@ -254,6 +255,20 @@ fn gamma(n: usize) -> f64 {
 }
 
 impl BoundNetwork {
+    /// Whether the symbolic bounds over `input`, in one pass without any branching,
+    /// exclude every unsafe disjunct of `property` (each has a constraint whose lower bound
+    /// is positive): then no input of the box breaks it.
+    pub fn excludes_unsafe(&self, input: &Interval, property: &Property) -> bool {
+        let layers = self.layer_bounds(input, BoundMethod::Symbolic);
+        property.unsafe_region.disjuncts.iter().all(|conj| {
+            let rows: Vec<Vec<f64>> = conj.iter().map(|c| c.coefficients.clone()).collect();
+            let rhs: Vec<f64> = conj.iter().map(|c| c.rhs).collect();
+            self.lower_bounds_of_outputs(&layers, input, &rows, &rhs, BoundMethod::Symbolic)
+                .iter()
+                .any(|b| b.value > 0.0)
+        })
+    }
+
     /// Copies the network's parameters to `f64`.
     pub fn new(net: &Network) -> Self {
         BoundNetwork {

@@ -16,7 +16,7 @@ use crate::network::{Activation, DenseLayer, Network};
 use crate::property::Property;
 use crate::repair::{setting_error, RepairError};
 use crate::tensor::{Array2, ArrayRef2, BatchRows};
-use crate::verify::bounds::{BoundMethod, BoundNetwork, Interval};
+use crate::verify::bounds::{BoundNetwork, Interval};
 use crate::verify::{overall, Verifier, VerifyConfig, VerifyStatus};
 use cells::{Cell, FeatureMap};
 use program::{KeptDecision, Objective, Requirement, Weights};
@@ -654,24 +654,7 @@ impl CertifiedRepair {
         let mut open = Vec::new();
         for (c, cell) in self.cells.iter().enumerate() {
             let input = Interval::new(cell.lower.clone(), cell.upper.clone());
-            let layer_bounds = bound_net.layer_bounds(&input, BoundMethod::Symbolic);
-            let property = &self.properties[cell.property];
-            let excluded = property.unsafe_region.disjuncts.iter().all(|conj| {
-                let coefficients: Vec<Vec<f64>> =
-                    conj.iter().map(|k| k.coefficients.clone()).collect();
-                let rhs: Vec<f64> = conj.iter().map(|k| k.rhs).collect();
-                bound_net
-                    .lower_bounds_of_outputs(
-                        &layer_bounds,
-                        &input,
-                        &coefficients,
-                        &rhs,
-                        BoundMethod::Symbolic,
-                    )
-                    .iter()
-                    .any(|b| b.value > 0.0)
-            });
-            if !excluded {
+            if !bound_net.excludes_unsafe(&input, &self.properties[cell.property]) {
                 open.push(c);
             }
         }

@@ -1,9 +1,9 @@
 //! The falsifier's searches on a retrained candidate, and on the guards around it.
 
 use super::RepairSession;
-use crate::falsify::{Counterexample, Falsifier, FalsifierConfig};
+use crate::falsify::{counterexample_inputs, Counterexample, Falsifier, FalsifierConfig};
 use crate::repair::{Phase, RepairError, RepairProgress};
-use crate::tensor::{Array2, BatchGrow, BatchRows};
+use crate::tensor::{Array2, BatchRows};
 
 impl RepairSession {
     /// A few falsifier steps on the retrained candidate. Counterexamples it finds join the
@@ -53,10 +53,7 @@ impl RepairSession {
                     self.conclude(best.clone())?;
                 }
             } else {
-                let mut inputs = Array2::zeros((0, self.original.input_size()));
-                for c in &found {
-                    inputs.push_slice(&c.input).expect("input width");
-                }
+                let inputs = counterexample_inputs(&found, self.original.input_size());
                 self.data.add_negatives(&inputs);
                 self.validation.add_negatives(&inputs);
                 self.searches += 1;
@@ -102,10 +99,7 @@ impl RepairSession {
         &self,
         found: &[Counterexample],
     ) -> Result<Array2<f32>, RepairError> {
-        let mut inputs = Array2::zeros((0, self.original.input_size()));
-        for c in found {
-            inputs.push_slice(&c.input).expect("input width");
-        }
+        let inputs = counterexample_inputs(found, self.original.input_size());
         let outputs = self.original.forward(&inputs)?;
         let kept: Vec<usize> = (0..inputs.nrows())
             .filter(|&r| {

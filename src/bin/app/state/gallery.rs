@@ -136,9 +136,7 @@ impl GallerySignals {
         let Some(view) = self.view.get_untracked() else {
             return Vec::new();
         };
-        (0..view.gallery.images.len())
-            .map(|i| view.gallery.pixels(i))
-            .collect()
+        view.gallery.all_pixels()
     }
 
     /// The gallery balls a repair must keep proved: those proved on the original network
